@@ -1,0 +1,3 @@
+"""Veri: a memory-driven platform for creator monetization."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,1 @@
+"""Accounts: sign-up, log-in, server-side sessions, roles, CSRF, rate limits and API keys."""

@@ -1,0 +1,117 @@
+"""Authentication dependencies: `CurrentPrincipal`, `OptionalPrincipal`, role guards."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from veri.accounts import service
+from veri.accounts.csrf import CSRF_HEADER, SAFE_METHODS, check_csrf
+from veri.accounts.principal import Principal
+from veri.accounts.ratelimit import RateLimiter
+from veri.accounts.repository import AccountRepository
+from veri.accounts.sessions import PostgresSessionStore, RedisSessionStore, SessionStore
+from veri.brands import service as brand_service
+from veri.creators import service as creator_service
+from veri.dependencies import DbSession
+from veri.errors import Forbidden, Unauthorized
+from veri.models.accounts import Role, User
+
+__all__ = [
+    "AdminPrincipal",
+    "BrandPrincipal",
+    "CreatorPrincipal",
+    "CurrentPrincipal",
+    "Limiter",
+    "OptionalPrincipal",
+    "Sessions",
+    "require_role",
+]
+
+
+def get_session_store(request: Request, db: DbSession) -> SessionStore:
+    settings = request.app.state.settings
+    ttl = timedelta(seconds=settings.security.session_ttl_seconds)
+    redis = request.app.state.redis
+    if redis is not None:
+        return RedisSessionStore(redis, ttl)
+    return PostgresSessionStore(db, ttl)
+
+
+def get_rate_limiter(request: Request) -> RateLimiter:
+    limiter: RateLimiter = request.app.state.rate_limiter
+    return limiter
+
+
+Sessions = Annotated[SessionStore, Depends(get_session_store)]
+Limiter = Annotated[RateLimiter, Depends(get_rate_limiter)]
+
+
+def _principal_for(user: User, db: DbSession, **kwargs: object) -> Principal:
+    creator_id = brand_id = None
+    if user.role is Role.CREATOR:
+        creator_id = creator_service.creator_id_of_user(db, user_id=user.id)
+    elif user.role is Role.BRAND:
+        brand_id = brand_service.brand_id_of_user(db, user_id=user.id)
+    return Principal(user=user, creator_id=creator_id, brand_id=brand_id, **kwargs)  # type: ignore[arg-type]
+
+
+def get_optional_principal(
+    request: Request, db: DbSession, sessions: Sessions
+) -> Principal | None:
+    authorization = request.headers.get("authorization", "")
+    if authorization.lower().startswith("bearer "):
+        found = service.authenticate_api_key(db, secret=authorization[7:].strip())
+        if found is None:
+            raise Unauthorized("API key is invalid or revoked")
+        key, user = found
+        scopes = frozenset(key.scopes)
+        needed = "read" if request.method in SAFE_METHODS else "write"
+        if needed not in scopes and not (needed == "read" and "write" in scopes):
+            raise Forbidden(f"this API key lacks the '{needed}' scope")
+        return _principal_for(user, db, via="api_key", scopes=scopes)
+
+    token = request.cookies.get(request.app.state.settings.security.session_cookie)
+    if not token:
+        return None
+    info = sessions.get(token)
+    if info is None:
+        return None
+    user = AccountRepository(db).user_by_id(info.user_id)
+    if user is None or not user.is_active:
+        return None
+    if request.url.path.startswith("/api/") and request.method not in SAFE_METHODS:
+        check_csrf(request, request.headers.get(CSRF_HEADER))
+    request.state.session_token = token
+    return _principal_for(user, db, via="session")
+
+
+OptionalPrincipal = Annotated[Principal | None, Depends(get_optional_principal)]
+
+
+def get_principal(principal: OptionalPrincipal) -> Principal:
+    if principal is None:
+        raise Unauthorized("log in first")
+    return principal
+
+
+CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
+
+
+def require_role(*roles: Role) -> Callable[[Principal], Principal]:
+    allowed = ", ".join(role.value for role in roles)
+
+    def guard(principal: CurrentPrincipal) -> Principal:
+        if principal.role not in roles:
+            raise Forbidden(f"only for {allowed} accounts")
+        return principal
+
+    return guard
+
+
+CreatorPrincipal = Annotated[Principal, Depends(require_role(Role.CREATOR))]
+BrandPrincipal = Annotated[Principal, Depends(require_role(Role.BRAND))]
+AdminPrincipal = Annotated[Principal, Depends(require_role(Role.ADMIN))]

@@ -1,0 +1,74 @@
+"""All SQL of the accounts domain."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from veri.models.accounts import ApiKey, EmailOutbox, PasswordResetToken, Role, User
+
+__all__ = ["AccountRepository"]
+
+
+class AccountRepository:
+    def __init__(self, db: Session):
+        self.db = db
+
+    def user_by_email(self, email: str) -> User | None:
+        return self.db.scalar(select(User).where(User.email == email.lower()))
+
+    def user_by_id(self, user_id: uuid.UUID) -> User | None:
+        return self.db.get(User, user_id)
+
+    def list_users(
+        self, *, role: Role | None, query: str | None, limit: int, offset: int
+    ) -> tuple[list[User], int]:
+        statement = select(User)
+        if role is not None:
+            statement = statement.where(User.role == role)
+        if query:
+            pattern = f"%{query.lower()}%"
+            statement = statement.where(
+                User.email.ilike(pattern) | User.display_name.ilike(pattern)
+            )
+        total = self.db.scalar(select(func.count()).select_from(statement.subquery())) or 0
+        rows = self.db.scalars(
+            statement.order_by(User.created_at.desc(), User.id).limit(limit).offset(offset)
+        ).all()
+        return list(rows), total
+
+    def add(self, obj: object) -> None:
+        self.db.add(obj)
+        self.db.flush()
+
+    def reset_token(self, token_hash: str) -> PasswordResetToken | None:
+        return self.db.get(PasswordResetToken, token_hash, with_for_update=True)
+
+    def invalidate_reset_tokens(self, user_id: uuid.UUID, now: datetime) -> None:
+        self.db.execute(
+            update(PasswordResetToken)
+            .where(PasswordResetToken.user_id == user_id, PasswordResetToken.used_at.is_(None))
+            .values(used_at=now)
+        )
+
+    def api_key_by_prefix(self, prefix: str) -> ApiKey | None:
+        return self.db.scalar(select(ApiKey).where(ApiKey.prefix == prefix))
+
+    def api_keys_of(self, user_id: uuid.UUID) -> list[ApiKey]:
+        return list(
+            self.db.scalars(
+                select(ApiKey).where(ApiKey.user_id == user_id).order_by(ApiKey.created_at.desc())
+            ).all()
+        )
+
+    def api_key(self, key_id: uuid.UUID) -> ApiKey | None:
+        return self.db.get(ApiKey, key_id)
+
+    def outbox(self, *, to_address: str | None = None, limit: int = 50) -> list[EmailOutbox]:
+        statement = select(EmailOutbox).order_by(EmailOutbox.created_at.desc()).limit(limit)
+        if to_address:
+            statement = statement.where(EmailOutbox.to_address == to_address.lower())
+        return list(self.db.scalars(statement).all())

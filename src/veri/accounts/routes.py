@@ -1,0 +1,169 @@
+"""Accounts API: sign-up, log-in/out, passwords, API keys, users (admin)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response, status
+
+from veri.accounts import service
+from veri.accounts.csrf import rotate_csrf
+from veri.accounts.deps import AdminPrincipal, CurrentPrincipal, Limiter, Sessions
+from veri.accounts.repository import AccountRepository
+from veri.accounts.schemas import (
+    ApiKeyCreate,
+    ApiKeyCreated,
+    ApiKeyOut,
+    LoginIn,
+    PasswordChangeIn,
+    PasswordResetConfirmIn,
+    PasswordResetRequestIn,
+    SignupIn,
+    UserOut,
+)
+from veri.config import Settings
+from veri.dependencies import DbSession, SettingsDep
+from veri.errors import NotFound
+from veri.models.accounts import Role, User
+from veri.pagination import Page, Paging
+
+__all__ = ["client_ip", "router", "start_session"]
+
+router = APIRouter(prefix="/api/v1", tags=["accounts"])
+
+
+def client_ip(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def start_session(
+    request: Request, response: Response, sessions: Sessions, settings: Settings, user: User
+) -> None:
+    """Log in: a brand-new session token (never reuse one from before log-in) and CSRF token."""
+    old = request.cookies.get(settings.security.session_cookie)
+    if old:
+        sessions.delete(old)
+    token = sessions.create(user.id, ip=client_ip(request), user_agent=request.headers.get("user-agent"))
+    response.set_cookie(
+        settings.security.session_cookie,
+        token,
+        max_age=settings.security.session_ttl_seconds,
+        httponly=True,
+        samesite="lax",
+        secure=settings.security.cookie_secure,
+        path="/",
+    )
+    rotate_csrf(request)
+
+
+def end_session(request: Request, response: Response, sessions: Sessions, settings: Settings) -> None:
+    token = request.cookies.get(settings.security.session_cookie)
+    if token:
+        sessions.delete(token)
+    response.delete_cookie(settings.security.session_cookie, path="/")
+    rotate_csrf(request)
+
+
+@router.post("/auth/signup", status_code=status.HTTP_201_CREATED, response_model=UserOut)
+def signup(
+    data: SignupIn, request: Request, response: Response, db: DbSession, sessions: Sessions, settings: SettingsDep
+) -> User:
+    user = service.sign_up(db, data=data)
+    start_session(request, response, sessions, settings, user)
+    return user
+
+
+@router.post("/auth/login", response_model=UserOut)
+def login(
+    data: LoginIn,
+    request: Request,
+    response: Response,
+    db: DbSession,
+    sessions: Sessions,
+    limiter: Limiter,
+    settings: SettingsDep,
+) -> User:
+    user = service.authenticate(
+        db, limiter, settings.security, email=str(data.email), password=data.password, ip=client_ip(request)
+    )
+    start_session(request, response, sessions, settings, user)
+    return user
+
+
+@router.post("/auth/logout", status_code=status.HTTP_204_NO_CONTENT)
+def logout(
+    principal: CurrentPrincipal, request: Request, response: Response, sessions: Sessions, settings: SettingsDep
+) -> None:
+    end_session(request, response, sessions, settings)
+
+
+@router.get("/auth/me", response_model=UserOut)
+def me(principal: CurrentPrincipal) -> User:
+    return principal.user
+
+
+@router.post("/auth/password", status_code=status.HTTP_204_NO_CONTENT)
+def change_password(
+    data: PasswordChangeIn,
+    principal: CurrentPrincipal,
+    request: Request,
+    response: Response,
+    db: DbSession,
+    sessions: Sessions,
+    settings: SettingsDep,
+) -> None:
+    service.change_password(
+        db, sessions, user=principal.user, current_password=data.current_password, new_password=data.new_password
+    )
+    if principal.via == "session":
+        start_session(request, response, sessions, settings, principal.user)
+
+
+@router.post("/auth/password-reset", status_code=status.HTTP_202_ACCEPTED)
+def request_password_reset(
+    data: PasswordResetRequestIn, db: DbSession, settings: SettingsDep
+) -> dict[str, str]:
+    service.request_password_reset(db, settings.security, email=str(data.email), base_url=settings.base_url)
+    return {"status": "if the address is registered, a reset link is on its way"}
+
+
+@router.post("/auth/password-reset/confirm", status_code=status.HTTP_204_NO_CONTENT)
+def confirm_password_reset(data: PasswordResetConfirmIn, db: DbSession, sessions: Sessions) -> None:
+    service.reset_password(db, sessions, token=data.token, new_password=data.new_password)
+
+
+@router.get("/api-keys", response_model=list[ApiKeyOut])
+def list_api_keys(principal: CurrentPrincipal, db: DbSession) -> object:
+    return AccountRepository(db).api_keys_of(principal.user.id)
+
+
+@router.post("/api-keys", status_code=status.HTTP_201_CREATED, response_model=ApiKeyCreated)
+def create_api_key(data: ApiKeyCreate, principal: CurrentPrincipal, db: DbSession) -> ApiKeyCreated:
+    key, secret = service.create_api_key(db, user=principal.user, name=data.name, scopes=list(data.scopes))
+    return ApiKeyCreated(**ApiKeyOut.model_validate(key).model_dump(), key=secret)
+
+
+@router.delete("/api-keys/{key_id}", response_model=ApiKeyOut)
+def revoke_api_key(key_id: uuid.UUID, principal: CurrentPrincipal, db: DbSession) -> object:
+    return service.revoke_api_key(db, principal=principal, key_id=key_id)
+
+
+@router.get("/users", response_model=Page[UserOut])
+def list_users(
+    principal: AdminPrincipal,
+    db: DbSession,
+    paging: Paging,
+    role: Role | None = None,
+    q: Annotated[str | None, Query(max_length=100)] = None,
+) -> object:
+    users, total = AccountRepository(db).list_users(role=role, query=q, limit=paging.limit, offset=paging.offset)
+    return Page[UserOut](items=[UserOut.model_validate(u) for u in users], total=total, **paging.model_dump())
+
+
+@router.get("/users/{user_id}", response_model=UserOut)
+def get_user(user_id: uuid.UUID, principal: AdminPrincipal, db: DbSession) -> User:
+    user = AccountRepository(db).user_by_id(user_id)
+    if user is None:
+        raise NotFound("no such user")
+    return user

@@ -1,0 +1,1 @@
+"""Operators' views: users, feature flags, system health."""

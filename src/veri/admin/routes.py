@@ -1,0 +1,28 @@
+"""Admin API: the feature flags as read-only for now."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from pydantic import BaseModel
+
+from veri.accounts.deps import AdminPrincipal
+from veri.flags import all_flags
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/api/v1/admin", tags=["admin"])
+
+
+class FlagOut(BaseModel):
+    name: str
+    enabled: bool
+    source: str
+    description: str
+
+
+@router.get("/flags", response_model=list[FlagOut])
+def list_flags(principal: AdminPrincipal) -> list[FlagOut]:
+    return [
+        FlagOut(name=f.flag.value, enabled=f.enabled, source=f.source, description=f.description)
+        for f in all_flags()
+    ]

@@ -1,0 +1,193 @@
+"""The FastAPI application factory: routers, error mapping, health, metrics, static files."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from veri import __version__
+from veri.accounts.csrf import csrf_cookie_middleware
+from veri.accounts.ratelimit import PostgresRateLimiter, RedisRateLimiter
+from veri.config import Settings, get_settings
+from veri.db.engine import Database, open_database
+from veri.errors import Unauthorized, VeriError
+from veri.observability import configure_logging, metrics_response, record_request
+
+__all__ = ["create_app"]
+
+log = structlog.get_logger(__name__)
+STATIC_DIR = Path(__file__).parent / "web" / "static"
+
+
+def _wants_json(request: Request) -> bool:
+    return request.url.path.startswith("/api/") or "text/html" not in request.headers.get("accept", "")
+
+
+def _error_body(code: str, message: str, detail: Any = None) -> dict[str, Any]:
+    body: dict[str, Any] = {"error": code, "message": message}
+    if detail is not None:
+        body["detail"] = detail
+    return body
+
+
+def _field_errors(exc: RequestValidationError) -> list[dict[str, str]]:
+    out = []
+    for error in exc.errors():
+        location = [str(part) for part in error.get("loc", ())]
+        if location and location[0] in {"body", "query", "path"} and len(location) > 1:
+            location = location[1:]
+        out.append({"field": ".".join(location) or "body", "reason": str(error.get("msg", "invalid"))})
+    return out
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    from veri.web.render import render_error
+
+    @app.exception_handler(VeriError)
+    async def veri_error(request: Request, exc: VeriError) -> Response:
+        if _wants_json(request):
+            return JSONResponse(
+                _error_body(exc.code, exc.message, exc.detail), status_code=exc.status_code, headers=exc.headers
+            )
+        if isinstance(exc, Unauthorized):
+            return RedirectResponse(f"/login?next={quote(request.url.path)}", status_code=303)
+        return render_error(request, exc.status_code, exc.message)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> Response:
+        fields = _field_errors(exc)
+        message = "; ".join(f"{f['field']}: {f['reason']}" for f in fields[:5])
+        if _wants_json(request):
+            return JSONResponse(_error_body("invalid", message, fields), status_code=422)
+        return render_error(request, 422, message)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        message = str(exc.detail)
+        if _wants_json(request):
+            return JSONResponse(
+                _error_body("http_error", message), status_code=exc.status_code, headers=exc.headers
+            )
+        return render_error(request, exc.status_code, message)
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> Response:
+        log.exception("unhandled_error", path=request.url.path)
+        if _wants_json(request):
+            return JSONResponse(_error_body("internal", "something went wrong on our side"), status_code=500)
+        return render_error(request, 500, "Something went wrong on our side.")
+
+
+def create_app(settings: Settings | None = None, *, database: Database | None = None) -> FastAPI:
+    """Build the app. Tests pass their own `database`; otherwise it is opened at start-up
+    (the embedded server when `VERI_DATABASE_URL` is unset) and migrated to head."""
+    settings = settings or get_settings()
+    configure_logging(settings.log_level, json=settings.log_json)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        owned = database is None
+        db = database or open_database(settings)
+        if owned:
+            from veri.db.migrate import upgrade
+
+            upgrade(db.engine)
+        db.detect_capabilities()
+        app.state.db = db
+        app.state.redis = None
+        if settings.redis.redis_url:
+            import redis
+
+            app.state.redis = redis.Redis.from_url(settings.redis.redis_url)
+        app.state.rate_limiter = (
+            RedisRateLimiter(app.state.redis) if app.state.redis is not None else PostgresRateLimiter(db.engine)
+        )
+        log.info("app_started", version=__version__, database=db.engine.url.render_as_string(), redis=bool(app.state.redis))
+        try:
+            yield
+        finally:
+            if app.state.redis is not None:
+                app.state.redis.close()
+            if owned:
+                db.dispose()
+
+    app = FastAPI(
+        title="Veri",
+        version=__version__,
+        description="Memory-driven creator monetization: accounts, creators, brands, campaigns, deals, content.",
+        lifespan=lifespan,
+        docs_url="/api/docs",
+        openapi_url="/api/openapi.json",
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.middleware("http")(csrf_cookie_middleware)
+    app.middleware("http")(record_request)
+    _install_error_handlers(app)
+
+    from veri.accounts import pages as account_pages
+    from veri.accounts import routes as account_routes
+    from veri.admin import pages as admin_pages
+    from veri.admin import routes as admin_routes
+    from veri.brands import routes as brand_routes
+    from veri.campaigns import pages as campaign_pages
+    from veri.campaigns import routes as campaign_routes
+    from veri.content import routes as content_routes
+    from veri.creators import pages as creator_pages
+    from veri.creators import routes as creator_routes
+    from veri.deals import pages as deal_pages
+    from veri.deals import routes as deal_routes
+
+    for module in (
+        account_routes,
+        creator_routes,
+        brand_routes,
+        campaign_routes,
+        deal_routes,
+        content_routes,
+        admin_routes,
+        account_pages,
+        creator_pages,
+        campaign_pages,
+        deal_pages,
+        admin_pages,
+    ):
+        app.include_router(module.router)
+
+    @app.get("/healthz", tags=["operations"], include_in_schema=False)
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["operations"], include_in_schema=False)
+    def readyz(request: Request) -> Response:
+        checks: dict[str, str] = {}
+        try:
+            request.app.state.db.ping()
+            checks["database"] = "ok"
+        except Exception as exc:  # readiness reports any failure instead of raising
+            checks["database"] = f"error: {type(exc).__name__}"
+        if request.app.state.redis is not None:
+            try:
+                request.app.state.redis.ping()
+                checks["redis"] = "ok"
+            except Exception as exc:
+                checks["redis"] = f"error: {type(exc).__name__}"
+        ready = all(v == "ok" for v in checks.values())
+        return JSONResponse({"status": "ready" if ready else "not ready", "checks": checks}, status_code=200 if ready else 503)
+
+    @app.get("/metrics", include_in_schema=False)
+    def metrics() -> Response:
+        return metrics_response()
+
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    return app

@@ -1,0 +1,1 @@
+"""Brands: the companies that open campaigns."""

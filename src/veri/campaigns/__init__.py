@@ -1,0 +1,1 @@
+"""Campaigns: a brand's brief, budget and deliverables, with an enforced lifecycle."""

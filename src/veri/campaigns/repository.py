@@ -1,0 +1,63 @@
+"""All SQL of the campaigns domain."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Collection
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, joinedload
+
+from veri.models.campaigns import Campaign, CampaignStatus
+
+__all__ = ["CampaignRepository"]
+
+
+class CampaignRepository:
+    def __init__(self, db: Session):
+        self.db = db
+
+    def get(self, campaign_id: uuid.UUID, *, for_update: bool = False) -> Campaign | None:
+        statement = (
+            select(Campaign).options(joinedload(Campaign.brand)).where(Campaign.id == campaign_id)
+        )
+        if for_update:
+            statement = statement.with_for_update(of=Campaign)
+        return self.db.scalar(statement)
+
+    def search(
+        self,
+        *,
+        brand_id: uuid.UUID | None,
+        statuses: Collection[CampaignStatus] | None,
+        niche: str | None,
+        platform: str | None,
+        query: str | None,
+        limit: int,
+        offset: int,
+    ) -> tuple[list[Campaign], int]:
+        statement = select(Campaign)
+        if brand_id is not None:
+            statement = statement.where(Campaign.brand_id == brand_id)
+        if statuses is not None:
+            statement = statement.where(Campaign.status.in_(list(statuses)))
+        if niche:
+            statement = statement.where(Campaign.niches.any(niche.lower()))
+        if platform:
+            statement = statement.where(Campaign.platforms.any(platform))
+        if query:
+            statement = statement.where(Campaign.title.ilike(f"%{query}%"))
+        total = self.db.scalar(select(func.count()).select_from(statement.subquery())) or 0
+        rows = self.db.scalars(
+            statement.options(joinedload(Campaign.brand))
+            .order_by(Campaign.created_at.desc(), Campaign.id)
+            .limit(limit)
+            .offset(offset)
+        ).all()
+        return list(rows), total
+
+    def count_by_status(self, brand_id: uuid.UUID | None) -> dict[CampaignStatus, int]:
+        statement = select(Campaign.status, func.count()).group_by(Campaign.status)
+        if brand_id is not None:
+            statement = statement.where(Campaign.brand_id == brand_id)
+        return {status: count for status, count in self.db.execute(statement).tuples()}

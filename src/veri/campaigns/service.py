@@ -1,0 +1,140 @@
+"""Campaigns and their lifecycle. Visibility: a brand sees its own campaigns in every state,
+creators see open and active ones, admins see all. Only the owning brand (or an admin)
+changes a campaign."""
+
+from __future__ import annotations
+
+import uuid
+
+import structlog
+from sqlalchemy.orm import Session
+
+from veri.accounts.principal import Principal
+from veri.campaigns import lifecycle
+from veri.campaigns.repository import CampaignRepository
+from veri.campaigns.schemas import CampaignIn, CampaignUpdate
+from veri.errors import Conflict, Forbidden, NotFound
+from veri.models.accounts import Role
+from veri.models.campaigns import Campaign, CampaignStatus
+
+__all__ = [
+    "create_campaign",
+    "get_campaign",
+    "list_campaigns",
+    "transition_campaign",
+    "update_campaign",
+]
+
+log = structlog.get_logger(__name__)
+
+
+def _visible(principal: Principal, campaign: Campaign) -> bool:
+    if principal.is_admin:
+        return True
+    if principal.role is Role.BRAND:
+        return campaign.brand_id == principal.brand_id
+    return campaign.status in lifecycle.PUBLIC
+
+
+def get_campaign(
+    db: Session, *, principal: Principal, campaign_id: uuid.UUID, for_update: bool = False
+) -> Campaign:
+    campaign = CampaignRepository(db).get(campaign_id, for_update=for_update)
+    if campaign is None or not _visible(principal, campaign):
+        raise NotFound("no such campaign")
+    return campaign
+
+
+def _managed_campaign(db: Session, *, principal: Principal, campaign_id: uuid.UUID) -> Campaign:
+    if principal.role is Role.CREATOR:
+        raise Forbidden("only the campaign's brand can change it")
+    return get_campaign(db, principal=principal, campaign_id=campaign_id, for_update=True)
+
+
+def list_campaigns(
+    db: Session,
+    *,
+    principal: Principal,
+    status: CampaignStatus | None = None,
+    niche: str | None = None,
+    platform: str | None = None,
+    query: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[list[Campaign], int]:
+    brand_id = principal.brand_id if principal.role is Role.BRAND else None
+    statuses: set[CampaignStatus] | None = None
+    if principal.role is Role.CREATOR:
+        statuses = set(lifecycle.PUBLIC)
+    if status is not None:
+        statuses = {status} & statuses if statuses is not None else {status}
+    if principal.role is Role.BRAND and brand_id is None:
+        return [], 0
+    return CampaignRepository(db).search(
+        brand_id=brand_id,
+        statuses=statuses,
+        niche=niche,
+        platform=platform,
+        query=query,
+        limit=limit,
+        offset=offset,
+    )
+
+
+def create_campaign(db: Session, *, principal: Principal, data: CampaignIn) -> Campaign:
+    if principal.role is not Role.BRAND or principal.brand_id is None:
+        raise Forbidden("only brand accounts open campaigns")
+    campaign = Campaign(
+        brand_id=principal.brand_id,
+        title=data.title,
+        brief=data.brief,
+        budget_cents=data.budget_cents,
+        currency=data.currency,
+        niches=data.niches,
+        platforms=[p.value for p in data.platforms],
+        deliverables=[d.model_dump(mode="json") for d in data.deliverables],
+        starts_on=data.starts_on,
+        ends_on=data.ends_on,
+        status=CampaignStatus.DRAFT,
+    )
+    db.add(campaign)
+    db.flush()
+    log.info("campaign_created", campaign_id=str(campaign.id), brand_id=str(campaign.brand_id))
+    return get_campaign(db, principal=principal, campaign_id=campaign.id)
+
+
+def update_campaign(
+    db: Session, *, principal: Principal, campaign_id: uuid.UUID, changes: CampaignUpdate
+) -> Campaign:
+    campaign = _managed_campaign(db, principal=principal, campaign_id=campaign_id)
+    if campaign.status not in lifecycle.EDITABLE:
+        raise Conflict(
+            f"a campaign that is {campaign.status.value} can no longer be edited",
+            detail={"status": campaign.status.value},
+        )
+    values = changes.model_dump(exclude_unset=True)
+    for field, value in values.items():
+        setattr(campaign, field, value)
+    if campaign.starts_on and campaign.ends_on and campaign.ends_on < campaign.starts_on:
+        raise Conflict("ends_on must not be before starts_on")
+    db.flush()
+    return campaign
+
+
+def transition_campaign(
+    db: Session, *, principal: Principal, campaign_id: uuid.UUID, to: CampaignStatus
+) -> Campaign:
+    campaign = _managed_campaign(db, principal=principal, campaign_id=campaign_id)
+    if not lifecycle.can_transition(campaign.status, to):
+        allowed = [s.value for s in lifecycle.allowed_transitions(campaign.status)]
+        raise Conflict(
+            f"a campaign cannot go from {campaign.status.value} to {to.value}",
+            detail={"status": campaign.status.value, "allowed": allowed},
+        )
+    previous = campaign.status
+    campaign.status = to
+    db.flush()
+    log.info(
+        "campaign_transitioned", campaign_id=str(campaign.id), **{"from": previous.value, "to": to.value}
+    )
+    return campaign

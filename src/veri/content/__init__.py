@@ -1,0 +1,1 @@
+"""Content: what creators publish, and its metrics over time."""

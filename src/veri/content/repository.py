@@ -1,0 +1,94 @@
+"""All SQL of the content domain."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from veri.models.campaigns import Campaign, Deal
+from veri.models.content import ContentItem, MetricSnapshot
+
+__all__ = ["ContentRepository"]
+
+
+class ContentRepository:
+    def __init__(self, db: Session):
+        self.db = db
+
+    def get(self, content_id: uuid.UUID) -> ContentItem | None:
+        return self.db.get(ContentItem, content_id)
+
+    def by_external_id(self, platform: str, external_id: str) -> ContentItem | None:
+        return self.db.scalar(
+            select(ContentItem).where(
+                ContentItem.platform == platform, ContentItem.external_id == external_id
+            )
+        )
+
+    def brand_of(self, content: ContentItem) -> uuid.UUID | None:
+        """The brand whose deal this content was made for, if any."""
+        if content.deal_id is None:
+            return None
+        return self.db.scalar(
+            select(Campaign.brand_id)
+            .join(Deal, Deal.campaign_id == Campaign.id)
+            .where(Deal.id == content.deal_id)
+        )
+
+    def search(
+        self,
+        *,
+        creator_id: uuid.UUID | None,
+        brand_id: uuid.UUID | None,
+        platform: str | None,
+        deal_id: uuid.UUID | None,
+        limit: int,
+        offset: int,
+    ) -> tuple[list[ContentItem], int]:
+        statement = select(ContentItem)
+        if creator_id is not None:
+            statement = statement.where(ContentItem.creator_id == creator_id)
+        if brand_id is not None:
+            statement = (
+                statement.join(Deal, Deal.id == ContentItem.deal_id)
+                .join(Campaign, Campaign.id == Deal.campaign_id)
+                .where(Campaign.brand_id == brand_id)
+            )
+        if platform:
+            statement = statement.where(ContentItem.platform == platform)
+        if deal_id is not None:
+            statement = statement.where(ContentItem.deal_id == deal_id)
+        total = self.db.scalar(select(func.count()).select_from(statement.subquery())) or 0
+        rows = self.db.scalars(
+            statement.order_by(ContentItem.published_at.desc(), ContentItem.id).limit(limit).offset(offset)
+        ).all()
+        return list(rows), total
+
+    def latest_metrics(self, content_ids: list[uuid.UUID]) -> dict[uuid.UUID, MetricSnapshot]:
+        if not content_ids:
+            return {}
+        rows = self.db.scalars(
+            select(MetricSnapshot)
+            .where(MetricSnapshot.content_id.in_(content_ids))
+            .distinct(MetricSnapshot.content_id)
+            .order_by(MetricSnapshot.content_id, MetricSnapshot.captured_at.desc())
+        ).all()
+        return {row.content_id: row for row in rows}
+
+    def metrics(self, content_id: uuid.UUID) -> list[MetricSnapshot]:
+        return list(
+            self.db.scalars(
+                select(MetricSnapshot)
+                .where(MetricSnapshot.content_id == content_id)
+                .order_by(MetricSnapshot.captured_at)
+            ).all()
+        )
+
+    def snapshot_at(self, content_id: uuid.UUID, captured_at: object) -> MetricSnapshot | None:
+        return self.db.scalar(
+            select(MetricSnapshot).where(
+                MetricSnapshot.content_id == content_id, MetricSnapshot.captured_at == captured_at
+            )
+        )

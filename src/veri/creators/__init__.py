@@ -1,0 +1,1 @@
+"""Creators: profiles, niches, audience, and the social accounts they connect."""

@@ -1,0 +1,135 @@
+"""Creator pages: the dashboard, the profile editor, and the creator directory for brands."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import HTMLResponse, Response
+
+from veri.accounts.csrf import verify_form_csrf
+from veri.accounts.deps import CreatorPrincipal, CurrentPrincipal
+from veri.content import service as content_service
+from veri.creators import service
+from veri.creators.schemas import CreatorUpdate, SocialAccountIn
+from veri.deals import service as deal_service
+from veri.dependencies import DbSession
+from veri.errors import Forbidden, VeriError
+from veri.models.accounts import Role
+from veri.models.campaigns import DealStatus
+from veri.models.creators import Platform
+from veri.pagination import Page, Paging
+from veri.web.forms import FormErrors, errors_from, form_values, parse_form
+from veri.web.render import redirect, render
+
+__all__ = ["router"]
+
+router = APIRouter(include_in_schema=False, dependencies=[Depends(verify_form_csrf)])
+
+
+@router.get("/creator", response_class=HTMLResponse)
+def dashboard(request: Request, principal: CreatorPrincipal, db: DbSession) -> Response:
+    creator = service.own_creator(db, principal=principal)
+    deals, deal_total = deal_service.list_deals(db, principal=principal, limit=20)
+    content, content_total = content_service.list_content(db, principal=principal, limit=10)
+    open_deals = sum(1 for d in deals if d.status in (DealStatus.PROPOSED, DealStatus.ACCEPTED, DealStatus.DELIVERED))
+    return render(
+        request,
+        "creator_dashboard.html",
+        principal,
+        creator=creator,
+        deals=[deal_service.deal_out(db, principal=principal, deal=d) for d in deals],
+        deal_total=deal_total,
+        open_deals=open_deals,
+        earnings_cents=deal_service.earnings_cents(db, creator_id=creator.id),
+        content=content_service.content_out(db, items=content),
+        content_total=content_total,
+    )
+
+
+def _profile_page(
+    request: Request, principal: CreatorPrincipal, db: DbSession, *, errors: FormErrors | None = None,
+    values: dict[str, object] | None = None, status_code: int = 200,
+) -> Response:
+    creator = service.own_creator(db, principal=principal)
+    return render(
+        request,
+        "creator_profile.html",
+        principal,
+        creator=creator,
+        accounts=service.list_social_accounts(db, principal=principal),
+        platforms=[p.value for p in Platform],
+        errors=errors or {},
+        values=values or {},
+        status_code=status_code,
+    )
+
+
+@router.get("/creator/profile", response_class=HTMLResponse)
+def profile_page(request: Request, principal: CreatorPrincipal, db: DbSession) -> Response:
+    return _profile_page(request, principal, db)
+
+
+def _split(text: object) -> list[str]:
+    return [part.strip() for part in str(text or "").split(",") if part.strip()]
+
+
+@router.post("/creator/profile", response_class=HTMLResponse)
+async def profile_submit(request: Request, principal: CreatorPrincipal, db: DbSession) -> Response:
+    values = form_values(await request.form(), lists=("platforms",))
+    values["niches"] = _split(values.get("niches"))
+    values.setdefault("platforms", [])
+    data, errors = parse_form(CreatorUpdate, values)
+    if data is not None:
+        service.update_profile(db, principal=principal, changes=data)
+        return redirect("/creator/profile", flash="Profile saved.")
+    return _profile_page(request, principal, db, errors=errors, values=values, status_code=422)
+
+
+@router.post("/creator/social-accounts", response_class=HTMLResponse)
+async def social_account_submit(request: Request, principal: CreatorPrincipal, db: DbSession) -> Response:
+    values = form_values(await request.form())
+    data, errors = parse_form(SocialAccountIn, values)
+    if data is not None:
+        try:
+            with db.begin_nested():
+                service.add_social_account(db, principal=principal, data=data)
+        except VeriError as exc:
+            errors = errors_from(exc)
+        else:
+            return redirect("/creator/profile", flash=f"{data.platform.value} account added.")
+    return _profile_page(request, principal, db, errors={f"social_{k}": v for k, v in errors.items()}, status_code=422)
+
+
+@router.post("/creator/social-accounts/{account_id}/remove")
+def social_account_remove(account_id: uuid.UUID, principal: CreatorPrincipal, db: DbSession) -> Response:
+    service.remove_social_account(db, principal=principal, account_id=account_id)
+    return redirect("/creator/profile", flash="Social account removed.")
+
+
+@router.get("/creators", response_class=HTMLResponse)
+def directory(
+    request: Request,
+    principal: CurrentPrincipal,
+    db: DbSession,
+    paging: Paging,
+    niche: Annotated[str | None, Query(max_length=40)] = None,
+    platform: Platform | None = None,
+    q: Annotated[str | None, Query(max_length=100)] = None,
+) -> Response:
+    if principal.role is Role.CREATOR:
+        raise Forbidden("the creator directory is for brands")
+    rows, total = service.list_creators(
+        db, principal=principal, niche=niche or None, platform=platform.value if platform else None,
+        query=q or None, limit=paging.limit, offset=paging.offset,
+    )
+    return render(
+        request,
+        "creators.html",
+        principal,
+        creators=rows,
+        page=Page[object](items=[], total=total, limit=paging.limit, offset=paging.offset),
+        filters={"niche": niche or "", "platform": platform.value if platform else "", "q": q or ""},
+        platforms=[p.value for p in Platform],
+    )

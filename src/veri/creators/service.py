@@ -1,0 +1,130 @@
+"""Creator profiles and social accounts, with the visibility rules: a creator sees only their
+own profile; brands see every profile (the marketplace); admins see everything. Social
+accounts are private to their creator and admins."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy.orm import Session
+
+from veri.accounts.principal import Principal
+from veri.creators.repository import CreatorRepository
+from veri.creators.schemas import CreatorUpdate, SocialAccountIn
+from veri.errors import Conflict, Forbidden, NotFound
+from veri.models.accounts import Role
+from veri.models.creators import Creator, SocialAccount
+
+__all__ = [
+    "add_social_account",
+    "create_profile",
+    "creator_id_of_user",
+    "get_creator",
+    "list_creators",
+    "list_social_accounts",
+    "remove_social_account",
+    "update_profile",
+]
+
+
+def create_profile(
+    db: Session, *, user_id: uuid.UUID, handle: str, display_name: str, **fields: object
+) -> Creator:
+    repo = CreatorRepository(db)
+    if repo.by_handle(handle) is not None:
+        raise Conflict(
+            "this handle is taken", detail=[{"field": "handle", "reason": "already taken"}]
+        )
+    creator = Creator(user_id=user_id, handle=handle, display_name=display_name, **fields)
+    db.add(creator)
+    db.flush()
+    return creator
+
+
+def creator_id_of_user(db: Session, *, user_id: uuid.UUID) -> uuid.UUID | None:
+    return CreatorRepository(db).id_of_user(user_id)
+
+
+def _visible(principal: Principal, creator: Creator) -> bool:
+    return principal.role is not Role.CREATOR or creator.id == principal.creator_id
+
+
+def get_creator(db: Session, *, principal: Principal, creator_id: uuid.UUID) -> Creator:
+    creator = CreatorRepository(db).get(creator_id)
+    if creator is None or not _visible(principal, creator):
+        raise NotFound("no such creator")
+    return creator
+
+
+def own_creator(db: Session, *, principal: Principal) -> Creator:
+    if principal.creator_id is None:
+        raise Forbidden("only for creator accounts")
+    creator = CreatorRepository(db).get(principal.creator_id)
+    if creator is None:
+        raise NotFound("this account has no creator profile")
+    return creator
+
+
+def list_creators(
+    db: Session,
+    *,
+    principal: Principal,
+    niche: str | None = None,
+    platform: str | None = None,
+    min_audience: int | None = None,
+    query: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[list[Creator], int]:
+    only_id = principal.creator_id if principal.role is Role.CREATOR else None
+    if principal.role is Role.CREATOR and only_id is None:
+        return [], 0
+    return CreatorRepository(db).search(
+        only_id=only_id,
+        niche=niche,
+        platform=platform,
+        min_audience=min_audience,
+        query=query,
+        limit=limit,
+        offset=offset,
+    )
+
+
+def update_profile(db: Session, *, principal: Principal, changes: CreatorUpdate) -> Creator:
+    creator = own_creator(db, principal=principal)
+    for field, value in changes.model_dump(exclude_unset=True).items():
+        setattr(creator, field, value)
+    db.flush()
+    return creator
+
+
+def list_social_accounts(db: Session, *, principal: Principal) -> list[SocialAccount]:
+    if principal.is_admin:
+        return CreatorRepository(db).social_accounts(None)
+    return CreatorRepository(db).social_accounts(own_creator(db, principal=principal).id)
+
+
+def add_social_account(db: Session, *, principal: Principal, data: SocialAccountIn) -> SocialAccount:
+    creator = own_creator(db, principal=principal)
+    repo = CreatorRepository(db)
+    if repo.social_account_by_handle(data.platform.value, data.handle) is not None:
+        raise Conflict(
+            f"{data.platform.value} account {data.handle!r} is already registered",
+            detail=[{"field": "handle", "reason": "already registered"}],
+        )
+    account = SocialAccount(
+        creator_id=creator.id, platform=data.platform, handle=data.handle, followers=data.followers
+    )
+    db.add(account)
+    if data.platform.value not in creator.platforms:
+        creator.platforms = [*creator.platforms, data.platform.value]
+    db.flush()
+    return account
+
+
+def remove_social_account(db: Session, *, principal: Principal, account_id: uuid.UUID) -> None:
+    account = CreatorRepository(db).social_account(account_id)
+    if account is None or not (principal.is_admin or account.creator_id == principal.creator_id):
+        raise NotFound("no such social account")
+    db.delete(account)
+    db.flush()

@@ -1,0 +1,2 @@
+"""Deals: a creator on a campaign, from application or invitation through negotiation to
+delivery and completion."""

@@ -1,0 +1,78 @@
+"""All SQL of the deals domain."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, joinedload
+
+from veri.models.campaigns import Campaign, Deal, DealOffer, DealStatus
+
+__all__ = ["DealRepository"]
+
+_WITH_PARTIES = (
+    joinedload(Deal.campaign).joinedload(Campaign.brand),
+    joinedload(Deal.creator),
+)
+
+
+class DealRepository:
+    def __init__(self, db: Session):
+        self.db = db
+
+    def get(self, deal_id: uuid.UUID, *, for_update: bool = False) -> Deal | None:
+        statement = select(Deal).options(*_WITH_PARTIES).where(Deal.id == deal_id)
+        if for_update:
+            statement = statement.with_for_update(of=Deal)
+        return self.db.scalar(statement)
+
+    def for_pair(self, campaign_id: uuid.UUID, creator_id: uuid.UUID) -> Deal | None:
+        return self.db.scalar(
+            select(Deal).where(Deal.campaign_id == campaign_id, Deal.creator_id == creator_id)
+        )
+
+    def search(
+        self,
+        *,
+        creator_id: uuid.UUID | None,
+        brand_id: uuid.UUID | None,
+        campaign_id: uuid.UUID | None,
+        status: DealStatus | None,
+        limit: int,
+        offset: int,
+    ) -> tuple[list[Deal], int]:
+        statement = select(Deal)
+        if creator_id is not None:
+            statement = statement.where(Deal.creator_id == creator_id)
+        if brand_id is not None:
+            statement = statement.join(Campaign, Deal.campaign_id == Campaign.id).where(
+                Campaign.brand_id == brand_id
+            )
+        if campaign_id is not None:
+            statement = statement.where(Deal.campaign_id == campaign_id)
+        if status is not None:
+            statement = statement.where(Deal.status == status)
+        total = self.db.scalar(select(func.count()).select_from(statement.subquery())) or 0
+        rows = self.db.scalars(
+            statement.options(*_WITH_PARTIES)
+            .order_by(Deal.updated_at.desc(), Deal.id)
+            .limit(limit)
+            .offset(offset)
+        ).all()
+        return list(rows), total
+
+    def offers(self, deal_id: uuid.UUID) -> list[DealOffer]:
+        return list(
+            self.db.scalars(
+                select(DealOffer).where(DealOffer.deal_id == deal_id).order_by(DealOffer.created_at, DealOffer.id)
+            ).all()
+        )
+
+    def earnings_cents(self, creator_id: uuid.UUID) -> int:
+        value = self.db.scalar(
+            select(func.coalesce(func.sum(Deal.accepted_fee_cents), 0)).where(
+                Deal.creator_id == creator_id, Deal.status == DealStatus.COMPLETED
+            )
+        )
+        return int(value or 0)

@@ -1,0 +1,72 @@
+"""Pydantic shapes of the deals API."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from veri.campaigns.schemas import Deliverable
+from veri.models.campaigns import DealStatus, Party
+
+__all__ = ["DealCreate", "DealOut", "OfferIn", "OfferOut"]
+
+FeeCents = Annotated[int, Field(ge=0, le=10_000_000_00)]
+Message = Annotated[str, Field(max_length=2000)]
+
+
+class DealCreate(BaseModel):
+    """A creator applies to a campaign (no `creator_id`), or a brand invites a creator."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    campaign_id: uuid.UUID
+    creator_id: uuid.UUID | None = None
+    fee_cents: FeeCents
+    deliverables: Annotated[list[Deliverable], Field(max_length=20)] = Field(default_factory=list)
+    message: Message = ""
+
+
+class OfferIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    fee_cents: FeeCents
+    deliverables: Annotated[list[Deliverable], Field(max_length=20)] | None = None
+    message: Message = ""
+
+
+class ActionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    message: Message = ""
+
+
+class OfferOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    by: Party
+    fee_cents: int
+    deliverables: list[dict[str, Any]]
+    message: str
+    created_at: datetime
+
+
+class DealOut(BaseModel):
+    id: uuid.UUID
+    campaign_id: uuid.UUID
+    campaign_title: str
+    brand_name: str
+    creator_id: uuid.UUID
+    creator_handle: str
+    status: DealStatus
+    fee_cents: int
+    currency: str
+    deliverables: list[dict[str, Any]]
+    last_offer_by: Party
+    accepted_fee_cents: int | None
+    allowed_actions: list[str]
+    offers: list[OfferOut] | None = None
+    created_at: datetime
+    updated_at: datetime

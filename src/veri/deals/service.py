@@ -1,0 +1,176 @@
+"""Deals between a creator and a campaign. Only the two parties see a deal (and admins);
+only the parties act on it, and only as `negotiation.allowed_actions` permits."""
+
+from __future__ import annotations
+
+import uuid
+
+import structlog
+from sqlalchemy.orm import Session
+
+from veri.accounts.principal import Principal
+from veri.campaigns import service as campaign_service
+from veri.creators import service as creator_service
+from veri.deals.negotiation import Action, allowed_actions, next_status
+from veri.deals.repository import DealRepository
+from veri.deals.schemas import DealCreate, DealOut, OfferIn, OfferOut
+from veri.errors import Conflict, Forbidden, Invalid, NotFound
+from veri.models.accounts import Role
+from veri.models.base import utcnow
+from veri.models.campaigns import CampaignStatus, Deal, DealOffer, DealStatus, Party
+
+__all__ = ["act_on_deal", "create_deal", "deal_out", "get_deal", "list_deals", "party_of"]
+
+log = structlog.get_logger(__name__)
+
+
+def party_of(principal: Principal, deal: Deal) -> Party | None:
+    if principal.creator_id is not None and deal.creator_id == principal.creator_id:
+        return Party.CREATOR
+    if principal.brand_id is not None and deal.campaign.brand_id == principal.brand_id:
+        return Party.BRAND
+    return None
+
+
+def get_deal(
+    db: Session, *, principal: Principal, deal_id: uuid.UUID, for_update: bool = False
+) -> Deal:
+    deal = DealRepository(db).get(deal_id, for_update=for_update)
+    if deal is None or not (principal.is_admin or party_of(principal, deal) is not None):
+        raise NotFound("no such deal")
+    return deal
+
+
+def list_deals(
+    db: Session,
+    *,
+    principal: Principal,
+    campaign_id: uuid.UUID | None = None,
+    status: DealStatus | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[list[Deal], int]:
+    creator_id = principal.creator_id if principal.role is Role.CREATOR else None
+    brand_id = principal.brand_id if principal.role is Role.BRAND else None
+    if not principal.is_admin and creator_id is None and brand_id is None:
+        return [], 0
+    return DealRepository(db).search(
+        creator_id=creator_id,
+        brand_id=brand_id,
+        campaign_id=campaign_id,
+        status=status,
+        limit=limit,
+        offset=offset,
+    )
+
+
+def create_deal(db: Session, *, principal: Principal, data: DealCreate) -> Deal:
+    """A creator applies to an open campaign; a brand invites a creator to its open or active
+    campaign. Either way the first offer is on the table for the other party."""
+    if principal.role is Role.ADMIN:
+        raise Forbidden("admins do not negotiate deals")
+    campaign = campaign_service.get_campaign(db, principal=principal, campaign_id=data.campaign_id)
+    if principal.role is Role.CREATOR:
+        if data.creator_id is not None and data.creator_id != principal.creator_id:
+            raise Invalid("creator_id", "creators apply for themselves: leave it out")
+        if campaign.status is not CampaignStatus.OPEN:
+            raise Conflict(f"the campaign is {campaign.status.value}, not open for applications")
+        creator = creator_service.own_creator(db, principal=principal)
+        by = Party.CREATOR
+    else:
+        if data.creator_id is None:
+            raise Invalid("creator_id", "is required to invite a creator")
+        if campaign.status not in (CampaignStatus.OPEN, CampaignStatus.ACTIVE):
+            raise Conflict(f"the campaign is {campaign.status.value}: open it before inviting")
+        creator = creator_service.get_creator(db, principal=principal, creator_id=data.creator_id)
+        by = Party.BRAND
+    repo = DealRepository(db)
+    if repo.for_pair(campaign.id, creator.id) is not None:
+        raise Conflict("this creator already has a deal on this campaign")
+    deliverables = [d.model_dump() for d in data.deliverables] or list(campaign.deliverables)
+    deal = Deal(
+        campaign_id=campaign.id,
+        creator_id=creator.id,
+        status=DealStatus.PROPOSED,
+        fee_cents=data.fee_cents,
+        deliverables=deliverables,
+        last_offer_by=by,
+    )
+    db.add(deal)
+    db.flush()
+    db.add(DealOffer(deal_id=deal.id, by=by, fee_cents=data.fee_cents, deliverables=deliverables, message=data.message))
+    db.flush()
+    log.info("deal_created", deal_id=str(deal.id), by=by.value)
+    return get_deal(db, principal=principal, deal_id=deal.id)
+
+
+def act_on_deal(
+    db: Session,
+    *,
+    principal: Principal,
+    deal_id: uuid.UUID,
+    action: Action,
+    offer: OfferIn | None = None,
+    message: str = "",
+) -> Deal:
+    deal = get_deal(db, principal=principal, deal_id=deal_id, for_update=True)
+    party = party_of(principal, deal)
+    if party is None:
+        raise Forbidden("only the creator or the brand of this deal can act on it")
+    allowed = allowed_actions(deal.status, deal.last_offer_by, party)
+    if action not in allowed:
+        raise Conflict(
+            f"a {party.value} cannot {action.value} a deal that is {deal.status.value}",
+            detail={"status": deal.status.value, "allowed": [a.value for a in allowed]},
+        )
+    now = utcnow()
+    if action is Action.COUNTER:
+        if offer is None:
+            raise Invalid("fee_cents", "a counter-offer needs a fee")
+        deal.fee_cents = offer.fee_cents
+        if offer.deliverables is not None:
+            deal.deliverables = [d.model_dump() for d in offer.deliverables]
+        deal.last_offer_by = party
+        db.add(DealOffer(deal_id=deal.id, by=party, fee_cents=offer.fee_cents, deliverables=deal.deliverables, message=offer.message))
+    elif action is Action.ACCEPT:
+        deal.accepted_fee_cents = deal.fee_cents
+        deal.accepted_at = now
+    elif action is Action.DELIVER:
+        deal.delivered_at = now
+    elif action is Action.COMPLETE:
+        deal.completed_at = now
+    deal.status = next_status(action)
+    deal.updated_at = now
+    db.flush()
+    log.info("deal_action", deal_id=str(deal.id), action=action.value, by=party.value, note=bool(message))
+    return deal
+
+
+def deal_out(db: Session, *, principal: Principal, deal: Deal, with_offers: bool = False) -> DealOut:
+    party = party_of(principal, deal)
+    actions = allowed_actions(deal.status, deal.last_offer_by, party) if party else ()
+    offers = None
+    if with_offers:
+        offers = [OfferOut.model_validate(o) for o in DealRepository(db).offers(deal.id)]
+    return DealOut(
+        id=deal.id,
+        campaign_id=deal.campaign_id,
+        campaign_title=deal.campaign.title,
+        brand_name=deal.campaign.brand.name,
+        creator_id=deal.creator_id,
+        creator_handle=deal.creator.handle,
+        status=deal.status,
+        fee_cents=deal.fee_cents,
+        currency=deal.campaign.currency,
+        deliverables=deal.deliverables,
+        last_offer_by=deal.last_offer_by,
+        accepted_fee_cents=deal.accepted_fee_cents,
+        allowed_actions=[a.value for a in actions],
+        offers=offers,
+        created_at=deal.created_at,
+        updated_at=deal.updated_at,
+    )
+
+
+def earnings_cents(db: Session, *, creator_id: uuid.UUID) -> int:
+    return DealRepository(db).earnings_cents(creator_id)

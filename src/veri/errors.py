@@ -1,0 +1,61 @@
+"""Typed errors that carry their HTTP status; one handler in `veri.app` maps them to JSON."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+__all__ = [
+    "Conflict",
+    "Forbidden",
+    "Invalid",
+    "NotFound",
+    "RateLimited",
+    "Unauthorized",
+    "VeriError",
+]
+
+
+class VeriError(Exception):
+    status_code: ClassVar[int] = 400
+    code: ClassVar[str] = "bad_request"
+
+    def __init__(self, message: str, *, detail: Any = None, headers: dict[str, str] | None = None):
+        super().__init__(message)
+        self.message = message
+        self.detail = detail
+        self.headers = headers or {}
+
+
+class Unauthorized(VeriError):
+    status_code = 401
+    code = "unauthorized"
+
+
+class Forbidden(VeriError):
+    status_code = 403
+    code = "forbidden"
+
+
+class NotFound(VeriError):
+    status_code = 404
+    code = "not_found"
+
+
+class Conflict(VeriError):
+    status_code = 409
+    code = "conflict"
+
+
+class Invalid(VeriError):
+    status_code = 422
+    code = "invalid"
+
+    def __init__(self, field: str, reason: str):
+        super().__init__(f"{field}: {reason}", detail=[{"field": field, "reason": reason}])
+        self.field = field
+        self.reason = reason
+
+
+class RateLimited(VeriError):
+    status_code = 429
+    code = "rate_limited"
