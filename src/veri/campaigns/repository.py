@@ -60,4 +60,4 @@ class CampaignRepository:
         statement = select(Campaign.status, func.count()).group_by(Campaign.status)
         if brand_id is not None:
             statement = statement.where(Campaign.brand_id == brand_id)
-        return {status: count for status, count in self.db.execute(statement).tuples()}
+        return {status: count for status, count in self.db.execute(statement)}

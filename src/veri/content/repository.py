@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 
 from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.orm import Session
 
 from veri.models.campaigns import Campaign, Deal
@@ -72,7 +73,7 @@ class ContentRepository:
         rows = self.db.scalars(
             select(MetricSnapshot)
             .where(MetricSnapshot.content_id.in_(content_ids))
-            .distinct(MetricSnapshot.content_id)
+            .ext(distinct_on(MetricSnapshot.content_id))
             .order_by(MetricSnapshot.content_id, MetricSnapshot.captured_at.desc())
         ).all()
         return {row.content_id: row for row in rows}

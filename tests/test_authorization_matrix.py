@@ -1,0 +1,195 @@
+"""Every API route, walked by every role and by an anonymous client, against the status the
+route must answer. A route added without a row here fails `test_matrix_covers_every_api_route`.
+
+Each role runs in a fresh world of two creators, two brands and an admin, so the objects of
+"A" belong to creator A and brand A, those of "B" to the others.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from tests.conftest import PASSWORD, log_in, make_admin, new_client, sign_up
+
+ROLES = ("anon", "creator_a", "creator_b", "brand_a", "brand_b", "admin")
+
+
+@dataclass
+class World:
+    ids: dict[str, str]
+
+
+def build_world(app: FastAPI, database: Any) -> World:
+    ca, cb, ba, bb = (new_client(app) for _ in range(4))
+    creator_a = sign_up(ca, "creator", "creatora")
+    sign_up(cb, "creator", "creatorb")
+    sign_up(ba, "brand", "branda")
+    sign_up(bb, "brand", "brandb")
+    make_admin(database)
+    ids: dict[str, str] = {"user_a": str(creator_a["id"])}
+    ids["creator_a"] = ca.get("/api/v1/creators/me").json()["id"]
+    ids["creator_b"] = cb.get("/api/v1/creators/me").json()["id"]
+    ids["brand_a"] = ba.get("/api/v1/brands/me").json()["id"]
+
+    def campaign(client: TestClient, title: str, open_it: bool) -> str:
+        r = client.post("/api/v1/campaigns", json={"title": title, "budget_cents": 100_000})
+        assert r.status_code == 201, r.text
+        if open_it:
+            assert client.post(f"/api/v1/campaigns/{r.json()['id']}/transition", json={"to": "open"}).status_code == 200
+        return str(r.json()["id"])
+
+    ids["open_a"] = campaign(ba, "Open A", True)
+    ids["draft_a"] = campaign(ba, "Draft A", False)
+    ids["draft_b"] = campaign(bb, "Draft B", False)
+    ids["open_a2"] = campaign(ba, "Open A2", True)
+    r = ca.post("/api/v1/deals", json={"campaign_id": ids["open_a"], "fee_cents": 50_000})
+    ids["deal_a"] = r.json()["id"]
+    r = ba.post("/api/v1/deals", json={"campaign_id": ids["open_a2"], "creator_id": ids["creator_a"], "fee_cents": 40_000})
+    assert r.status_code == 201, r.text
+    ids["deal_a2"] = r.json()["id"]
+    published = (datetime.now(UTC) - timedelta(days=2)).isoformat()
+    r = ca.post(
+        "/api/v1/content",
+        json={"platform": "tiktok", "external_id": "tt-a", "kind": "short", "published_at": published, "deal_id": ids["deal_a"]},
+    )
+    assert r.status_code == 201, r.text
+    ids["content_a"] = r.json()["id"]
+    r = ca.post("/api/v1/social-accounts", json={"platform": "youtube", "handle": "creatora"})
+    ids["social_a"] = r.json()["id"]
+    r = ca.post("/api/v1/api-keys", json={"name": "script", "scopes": ["read"]})
+    ids["key_a"] = r.json()["id"]
+    for c in (ca, cb, ba, bb):
+        c.__exit__(None, None, None)
+    return World(ids=ids)
+
+
+def client_for(app: FastAPI, role: str) -> TestClient:
+    client = new_client(app)
+    emails = {
+        "creator_a": "creatora@example.com",
+        "creator_b": "creatorb@example.com",
+        "brand_a": "branda@example.com",
+        "brand_b": "brandb@example.com",
+        "admin": "root@example.com",
+    }
+    if role != "anon":
+        log_in(client, emails[role], PASSWORD)
+    return client
+
+
+def when(anon: int, creator_a: int, creator_b: int, brand_a: int, brand_b: int, admin: int) -> dict[str, int]:
+    return dict(zip(ROLES, (anon, creator_a, creator_b, brand_a, brand_b, admin), strict=True))
+
+
+def everyone(status: int, anon: int = 401) -> dict[str, int]:
+    return when(anon, status, status, status, status, status)
+
+
+NOW = datetime.now(UTC)
+PAST = (NOW - timedelta(hours=1)).isoformat()
+
+# (method, route template, concrete path, json body, expected status per role); destructive
+# requests come last because each role's run shares one world.
+MATRIX: list[tuple[str, str, str, Any, dict[str, int]]] = [
+    ("GET", "/api/v1/auth/me", "/api/v1/auth/me", None, everyone(200)),
+    ("GET", "/api/v1/creators", "/api/v1/creators", None, everyone(200)),
+    ("GET", "/api/v1/creators/me", "/api/v1/creators/me", None, when(401, 200, 200, 403, 403, 403)),
+    ("PATCH", "/api/v1/creators/me", "/api/v1/creators/me", {"bio": "hi"}, when(401, 200, 200, 403, 403, 403)),
+    ("GET", "/api/v1/creators/{creator_id}", "/api/v1/creators/{creator_a}", None, when(401, 200, 404, 200, 200, 200)),
+    ("GET", "/api/v1/social-accounts", "/api/v1/social-accounts", None, when(401, 200, 200, 403, 403, 200)),
+    ("POST", "/api/v1/social-accounts", "/api/v1/social-accounts", {"platform": "tiktok", "handle": "{role}"}, when(401, 201, 201, 403, 403, 403)),
+    ("GET", "/api/v1/brands", "/api/v1/brands", None, everyone(200)),
+    ("GET", "/api/v1/brands/me", "/api/v1/brands/me", None, when(401, 403, 403, 200, 200, 403)),
+    ("PATCH", "/api/v1/brands/me", "/api/v1/brands/me", {"category": "fitness"}, when(401, 403, 403, 200, 200, 403)),
+    ("GET", "/api/v1/brands/{brand_id}", "/api/v1/brands/{brand_a}", None, everyone(200)),
+    ("GET", "/api/v1/campaigns", "/api/v1/campaigns", None, everyone(200)),
+    ("POST", "/api/v1/campaigns", "/api/v1/campaigns", {"title": "New one", "budget_cents": 1000}, when(401, 403, 403, 201, 201, 403)),
+    ("GET", "/api/v1/campaigns/{campaign_id}", "/api/v1/campaigns/{open_a}", None, when(401, 200, 200, 200, 404, 200)),
+    ("GET", "/api/v1/campaigns/{campaign_id}", "/api/v1/campaigns/{draft_b}", None, when(401, 404, 404, 404, 200, 200)),
+    ("PATCH", "/api/v1/campaigns/{campaign_id}", "/api/v1/campaigns/{open_a}", {"brief": "More detail"}, when(401, 403, 403, 200, 404, 200)),
+    ("POST", "/api/v1/campaigns/{campaign_id}/transition", "/api/v1/campaigns/{draft_a}/transition", {"to": "open"}, when(401, 403, 403, 200, 404, 200)),
+    ("GET", "/api/v1/deals", "/api/v1/deals", None, everyone(200)),
+    ("POST", "/api/v1/deals", "/api/v1/deals", {"campaign_id": "{open_a}", "fee_cents": 1000}, when(401, 409, 201, 422, 404, 403)),
+    ("GET", "/api/v1/deals/{deal_id}", "/api/v1/deals/{deal_a}", None, when(401, 200, 404, 200, 404, 200)),
+    ("POST", "/api/v1/deals/{deal_id}/counter", "/api/v1/deals/{deal_a2}/counter", {"fee_cents": 45_000}, when(401, 200, 404, 409, 404, 403)),
+    ("POST", "/api/v1/deals/{deal_id}/{action}", "/api/v1/deals/{deal_a}/accept", None, when(401, 409, 404, 200, 404, 403)),
+    ("GET", "/api/v1/content", "/api/v1/content", None, everyone(200)),
+    ("POST", "/api/v1/content", "/api/v1/content", {"platform": "youtube", "external_id": "yt-{role}", "kind": "video", "published_at": PAST}, when(401, 201, 201, 403, 403, 403)),
+    ("GET", "/api/v1/content/{content_id}", "/api/v1/content/{content_a}", None, when(401, 200, 404, 200, 404, 200)),
+    ("GET", "/api/v1/content/{content_id}/metrics", "/api/v1/content/{content_a}/metrics", None, when(401, 200, 404, 200, 404, 200)),
+    ("POST", "/api/v1/content/{content_id}/metrics", "/api/v1/content/{content_a}/metrics", {"captured_at": PAST, "views": 10}, when(401, 201, 404, 403, 404, 201)),
+    ("GET", "/api/v1/api-keys", "/api/v1/api-keys", None, everyone(200)),
+    ("POST", "/api/v1/api-keys", "/api/v1/api-keys", {"name": "k"}, everyone(201)),
+    ("GET", "/api/v1/users", "/api/v1/users", None, when(401, 403, 403, 403, 403, 200)),
+    ("GET", "/api/v1/users/{user_id}", "/api/v1/users/{user_a}", None, when(401, 403, 403, 403, 403, 200)),
+    ("GET", "/api/v1/admin/flags", "/api/v1/admin/flags", None, when(401, 403, 403, 403, 403, 200)),
+    ("POST", "/api/v1/auth/password", "/api/v1/auth/password", {"current_password": "wrong-password", "new_password": "another-long-one"}, everyone(422)),
+    ("POST", "/api/v1/auth/password-reset", "/api/v1/auth/password-reset", {"email": "creatora@example.com"}, everyone(202, anon=202)),
+    ("POST", "/api/v1/auth/password-reset/confirm", "/api/v1/auth/password-reset/confirm", {"token": "not-a-real-token", "new_password": "another-long-one"}, everyone(422, anon=422)),
+    ("DELETE", "/api/v1/api-keys/{key_id}", "/api/v1/api-keys/{key_a}", None, when(401, 200, 404, 404, 404, 200)),
+    ("DELETE", "/api/v1/social-accounts/{account_id}", "/api/v1/social-accounts/{social_a}", None, when(401, 204, 404, 404, 404, 204)),
+    ("POST", "/api/v1/auth/login", "/api/v1/auth/login", {"email": "creatora@example.com", "password": "not-the-password"}, everyone(401, anon=401)),
+    ("POST", "/api/v1/auth/logout", "/api/v1/auth/logout", None, everyone(204)),
+    ("POST", "/api/v1/auth/signup", "/api/v1/auth/signup", {"email": "new-{role}@example.com", "password": PASSWORD, "display_name": "N", "role": "creator", "handle": "new_{role}"}, everyone(201, anon=201)),
+]
+
+# Pages: anonymous visitors are sent to the log-in page (303).
+PAGES: list[tuple[str, dict[str, int]]] = [
+    ("/", everyone(303, anon=303)),
+    ("/login", when(200, 303, 303, 303, 303, 303)),
+    ("/signup", when(200, 303, 303, 303, 303, 303)),
+    ("/password/forgot", everyone(200, anon=200)),
+    ("/settings", everyone(200, anon=303)),
+    ("/creator", when(303, 200, 200, 403, 403, 403)),
+    ("/creator/profile", when(303, 200, 200, 403, 403, 403)),
+    ("/creators", when(303, 403, 403, 200, 200, 200)),
+    ("/brand", when(303, 403, 403, 200, 200, 403)),
+    ("/campaigns", everyone(200, anon=303)),
+    ("/campaigns/new", when(303, 403, 403, 200, 200, 403)),
+    ("/campaigns/{open_a}", when(303, 200, 200, 200, 404, 200)),
+    ("/campaigns/{draft_b}", when(303, 404, 404, 404, 200, 200)),
+    ("/deals/{deal_a}", when(303, 200, 404, 200, 404, 200)),
+    ("/admin", when(303, 403, 403, 403, 403, 200)),
+]
+
+
+def _fill(value: Any, ids: dict[str, str], role: str) -> Any:
+    if isinstance(value, str):
+        return value.format(role=role.replace("_", ""), **ids)
+    if isinstance(value, dict):
+        return {k: _fill(v, ids, role) for k, v in value.items()}
+    return value
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_every_route_answers_each_role_as_designed(app: FastAPI, database: Any, role: str) -> None:
+    world = build_world(app, database)
+    failures = []
+    pages = client_for(app, role)
+    for template, expected in PAGES:
+        path = _fill(template, world.ids, role)
+        response = pages.get(path, headers={"accept": "text/html"}, follow_redirects=False)
+        if response.status_code != expected[role]:
+            failures.append(f"GET {template} as {role}: {response.status_code} != {expected[role]}")
+    client = client_for(app, role)
+    for method, _, path, body, expected in MATRIX:
+        response = client.request(method, _fill(path, world.ids, role), json=_fill(body, world.ids, role))
+        if response.status_code != expected[role]:
+            failures.append(f"{method} {path} as {role}: {response.status_code} != {expected[role]} ({response.text[:160]})")
+        assert response.status_code < 500, response.text
+        if response.status_code >= 400:
+            assert {"error", "message"} <= response.json().keys()
+    assert not failures, "\n".join(failures)
+
+
+def test_matrix_covers_every_api_route(app: FastAPI) -> None:
+    spec = app.openapi()
+    routes = {(method.upper(), path) for path, ops in spec["paths"].items() for method in ops if path.startswith("/api/v1")}
+    covered = {(method, template) for method, template, *_ in MATRIX}
+    assert routes - covered == set(), f"routes missing from the matrix: {sorted(routes - covered)}"
