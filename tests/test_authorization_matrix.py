@@ -41,7 +41,12 @@ def build_world(app: FastAPI, database: Any) -> World:
         r = client.post("/api/v1/campaigns", json={"title": title, "budget_cents": 100_000})
         assert r.status_code == 201, r.text
         if open_it:
-            assert client.post(f"/api/v1/campaigns/{r.json()['id']}/transition", json={"to": "open"}).status_code == 200
+            assert (
+                client.post(
+                    f"/api/v1/campaigns/{r.json()['id']}/transition", json={"to": "open"}
+                ).status_code
+                == 200
+            )
         return str(r.json()["id"])
 
     ids["open_a"] = campaign(ba, "Open A", True)
@@ -50,13 +55,22 @@ def build_world(app: FastAPI, database: Any) -> World:
     ids["open_a2"] = campaign(ba, "Open A2", True)
     r = ca.post("/api/v1/deals", json={"campaign_id": ids["open_a"], "fee_cents": 50_000})
     ids["deal_a"] = r.json()["id"]
-    r = ba.post("/api/v1/deals", json={"campaign_id": ids["open_a2"], "creator_id": ids["creator_a"], "fee_cents": 40_000})
+    r = ba.post(
+        "/api/v1/deals",
+        json={"campaign_id": ids["open_a2"], "creator_id": ids["creator_a"], "fee_cents": 40_000},
+    )
     assert r.status_code == 201, r.text
     ids["deal_a2"] = r.json()["id"]
     published = (datetime.now(UTC) - timedelta(days=2)).isoformat()
     r = ca.post(
         "/api/v1/content",
-        json={"platform": "tiktok", "external_id": "tt-a", "kind": "short", "published_at": published, "deal_id": ids["deal_a"]},
+        json={
+            "platform": "tiktok",
+            "external_id": "tt-a",
+            "kind": "short",
+            "published_at": published,
+            "deal_id": ids["deal_a"],
+        },
     )
     assert r.status_code == 201, r.text
     ids["content_a"] = r.json()["id"]
@@ -83,7 +97,9 @@ def client_for(app: FastAPI, role: str) -> TestClient:
     return client
 
 
-def when(anon: int, creator_a: int, creator_b: int, brand_a: int, brand_b: int, admin: int) -> dict[str, int]:
+def when(
+    anon: int, creator_a: int, creator_b: int, brand_a: int, brand_b: int, admin: int
+) -> dict[str, int]:
     return dict(zip(ROLES, (anon, creator_a, creator_b, brand_a, brand_b, admin), strict=True))
 
 
@@ -100,43 +116,205 @@ MATRIX: list[tuple[str, str, str, Any, dict[str, int]]] = [
     ("GET", "/api/v1/auth/me", "/api/v1/auth/me", None, everyone(200)),
     ("GET", "/api/v1/creators", "/api/v1/creators", None, everyone(200)),
     ("GET", "/api/v1/creators/me", "/api/v1/creators/me", None, when(401, 200, 200, 403, 403, 403)),
-    ("PATCH", "/api/v1/creators/me", "/api/v1/creators/me", {"bio": "hi"}, when(401, 200, 200, 403, 403, 403)),
-    ("GET", "/api/v1/creators/{creator_id}", "/api/v1/creators/{creator_a}", None, when(401, 200, 404, 200, 200, 200)),
-    ("GET", "/api/v1/social-accounts", "/api/v1/social-accounts", None, when(401, 200, 200, 403, 403, 200)),
-    ("POST", "/api/v1/social-accounts", "/api/v1/social-accounts", {"platform": "tiktok", "handle": "{role}"}, when(401, 201, 201, 403, 403, 403)),
+    (
+        "PATCH",
+        "/api/v1/creators/me",
+        "/api/v1/creators/me",
+        {"bio": "hi"},
+        when(401, 200, 200, 403, 403, 403),
+    ),
+    (
+        "GET",
+        "/api/v1/creators/{creator_id}",
+        "/api/v1/creators/{creator_a}",
+        None,
+        when(401, 200, 404, 200, 200, 200),
+    ),
+    (
+        "GET",
+        "/api/v1/social-accounts",
+        "/api/v1/social-accounts",
+        None,
+        when(401, 200, 200, 403, 403, 200),
+    ),
+    (
+        "POST",
+        "/api/v1/social-accounts",
+        "/api/v1/social-accounts",
+        {"platform": "tiktok", "handle": "{role}"},
+        when(401, 201, 201, 403, 403, 403),
+    ),
     ("GET", "/api/v1/brands", "/api/v1/brands", None, everyone(200)),
     ("GET", "/api/v1/brands/me", "/api/v1/brands/me", None, when(401, 403, 403, 200, 200, 403)),
-    ("PATCH", "/api/v1/brands/me", "/api/v1/brands/me", {"category": "fitness"}, when(401, 403, 403, 200, 200, 403)),
+    (
+        "PATCH",
+        "/api/v1/brands/me",
+        "/api/v1/brands/me",
+        {"category": "fitness"},
+        when(401, 403, 403, 200, 200, 403),
+    ),
     ("GET", "/api/v1/brands/{brand_id}", "/api/v1/brands/{brand_a}", None, everyone(200)),
     ("GET", "/api/v1/campaigns", "/api/v1/campaigns", None, everyone(200)),
-    ("POST", "/api/v1/campaigns", "/api/v1/campaigns", {"title": "New one", "budget_cents": 1000}, when(401, 403, 403, 201, 201, 403)),
-    ("GET", "/api/v1/campaigns/{campaign_id}", "/api/v1/campaigns/{open_a}", None, when(401, 200, 200, 200, 404, 200)),
-    ("GET", "/api/v1/campaigns/{campaign_id}", "/api/v1/campaigns/{draft_b}", None, when(401, 404, 404, 404, 200, 200)),
-    ("PATCH", "/api/v1/campaigns/{campaign_id}", "/api/v1/campaigns/{open_a}", {"brief": "More detail"}, when(401, 403, 403, 200, 404, 200)),
-    ("POST", "/api/v1/campaigns/{campaign_id}/transition", "/api/v1/campaigns/{draft_a}/transition", {"to": "open"}, when(401, 403, 403, 200, 404, 200)),
+    (
+        "POST",
+        "/api/v1/campaigns",
+        "/api/v1/campaigns",
+        {"title": "New one", "budget_cents": 1000},
+        when(401, 403, 403, 201, 201, 403),
+    ),
+    (
+        "GET",
+        "/api/v1/campaigns/{campaign_id}",
+        "/api/v1/campaigns/{open_a}",
+        None,
+        when(401, 200, 200, 200, 404, 200),
+    ),
+    (
+        "GET",
+        "/api/v1/campaigns/{campaign_id}",
+        "/api/v1/campaigns/{draft_b}",
+        None,
+        when(401, 404, 404, 404, 200, 200),
+    ),
+    (
+        "PATCH",
+        "/api/v1/campaigns/{campaign_id}",
+        "/api/v1/campaigns/{open_a}",
+        {"brief": "More detail"},
+        when(401, 403, 403, 200, 404, 200),
+    ),
+    (
+        "POST",
+        "/api/v1/campaigns/{campaign_id}/transition",
+        "/api/v1/campaigns/{draft_a}/transition",
+        {"to": "open"},
+        when(401, 403, 403, 200, 404, 200),
+    ),
     ("GET", "/api/v1/deals", "/api/v1/deals", None, everyone(200)),
-    ("POST", "/api/v1/deals", "/api/v1/deals", {"campaign_id": "{open_a}", "fee_cents": 1000}, when(401, 409, 201, 422, 404, 403)),
-    ("GET", "/api/v1/deals/{deal_id}", "/api/v1/deals/{deal_a}", None, when(401, 200, 404, 200, 404, 200)),
-    ("POST", "/api/v1/deals/{deal_id}/counter", "/api/v1/deals/{deal_a2}/counter", {"fee_cents": 45_000}, when(401, 200, 404, 409, 404, 403)),
-    ("POST", "/api/v1/deals/{deal_id}/{action}", "/api/v1/deals/{deal_a}/accept", None, when(401, 409, 404, 200, 404, 403)),
+    (
+        "POST",
+        "/api/v1/deals",
+        "/api/v1/deals",
+        {"campaign_id": "{open_a}", "fee_cents": 1000},
+        when(401, 409, 201, 422, 404, 403),
+    ),
+    (
+        "GET",
+        "/api/v1/deals/{deal_id}",
+        "/api/v1/deals/{deal_a}",
+        None,
+        when(401, 200, 404, 200, 404, 200),
+    ),
+    (
+        "POST",
+        "/api/v1/deals/{deal_id}/counter",
+        "/api/v1/deals/{deal_a2}/counter",
+        {"fee_cents": 45_000},
+        when(401, 200, 404, 409, 404, 403),
+    ),
+    (
+        "POST",
+        "/api/v1/deals/{deal_id}/{action}",
+        "/api/v1/deals/{deal_a}/accept",
+        None,
+        when(401, 409, 404, 200, 404, 403),
+    ),
     ("GET", "/api/v1/content", "/api/v1/content", None, everyone(200)),
-    ("POST", "/api/v1/content", "/api/v1/content", {"platform": "youtube", "external_id": "yt-{role}", "kind": "video", "published_at": PAST}, when(401, 201, 201, 403, 403, 403)),
-    ("GET", "/api/v1/content/{content_id}", "/api/v1/content/{content_a}", None, when(401, 200, 404, 200, 404, 200)),
-    ("GET", "/api/v1/content/{content_id}/metrics", "/api/v1/content/{content_a}/metrics", None, when(401, 200, 404, 200, 404, 200)),
-    ("POST", "/api/v1/content/{content_id}/metrics", "/api/v1/content/{content_a}/metrics", {"captured_at": PAST, "views": 10}, when(401, 201, 404, 403, 404, 201)),
+    (
+        "POST",
+        "/api/v1/content",
+        "/api/v1/content",
+        {"platform": "youtube", "external_id": "yt-{role}", "kind": "video", "published_at": PAST},
+        when(401, 201, 201, 403, 403, 403),
+    ),
+    (
+        "GET",
+        "/api/v1/content/{content_id}",
+        "/api/v1/content/{content_a}",
+        None,
+        when(401, 200, 404, 200, 404, 200),
+    ),
+    (
+        "GET",
+        "/api/v1/content/{content_id}/metrics",
+        "/api/v1/content/{content_a}/metrics",
+        None,
+        when(401, 200, 404, 200, 404, 200),
+    ),
+    (
+        "POST",
+        "/api/v1/content/{content_id}/metrics",
+        "/api/v1/content/{content_a}/metrics",
+        {"captured_at": PAST, "views": 10},
+        when(401, 201, 404, 403, 404, 201),
+    ),
     ("GET", "/api/v1/api-keys", "/api/v1/api-keys", None, everyone(200)),
     ("POST", "/api/v1/api-keys", "/api/v1/api-keys", {"name": "k"}, everyone(201)),
     ("GET", "/api/v1/users", "/api/v1/users", None, when(401, 403, 403, 403, 403, 200)),
-    ("GET", "/api/v1/users/{user_id}", "/api/v1/users/{user_a}", None, when(401, 403, 403, 403, 403, 200)),
+    (
+        "GET",
+        "/api/v1/users/{user_id}",
+        "/api/v1/users/{user_a}",
+        None,
+        when(401, 403, 403, 403, 403, 200),
+    ),
     ("GET", "/api/v1/admin/flags", "/api/v1/admin/flags", None, when(401, 403, 403, 403, 403, 200)),
-    ("POST", "/api/v1/auth/password", "/api/v1/auth/password", {"current_password": "wrong-password", "new_password": "another-long-one"}, everyone(422)),
-    ("POST", "/api/v1/auth/password-reset", "/api/v1/auth/password-reset", {"email": "creatora@example.com"}, everyone(202, anon=202)),
-    ("POST", "/api/v1/auth/password-reset/confirm", "/api/v1/auth/password-reset/confirm", {"token": "not-a-real-token", "new_password": "another-long-one"}, everyone(422, anon=422)),
-    ("DELETE", "/api/v1/api-keys/{key_id}", "/api/v1/api-keys/{key_a}", None, when(401, 200, 404, 404, 404, 200)),
-    ("DELETE", "/api/v1/social-accounts/{account_id}", "/api/v1/social-accounts/{social_a}", None, when(401, 204, 404, 404, 404, 204)),
-    ("POST", "/api/v1/auth/login", "/api/v1/auth/login", {"email": "creatora@example.com", "password": "not-the-password"}, everyone(401, anon=401)),
+    (
+        "POST",
+        "/api/v1/auth/password",
+        "/api/v1/auth/password",
+        {"current_password": "wrong-password", "new_password": "another-long-one"},
+        everyone(422),
+    ),
+    (
+        "POST",
+        "/api/v1/auth/password-reset",
+        "/api/v1/auth/password-reset",
+        {"email": "creatora@example.com"},
+        everyone(202, anon=202),
+    ),
+    (
+        "POST",
+        "/api/v1/auth/password-reset/confirm",
+        "/api/v1/auth/password-reset/confirm",
+        {"token": "not-a-real-token", "new_password": "another-long-one"},
+        everyone(422, anon=422),
+    ),
+    (
+        "DELETE",
+        "/api/v1/api-keys/{key_id}",
+        "/api/v1/api-keys/{key_a}",
+        None,
+        when(401, 200, 404, 404, 404, 200),
+    ),
+    (
+        "DELETE",
+        "/api/v1/social-accounts/{account_id}",
+        "/api/v1/social-accounts/{social_a}",
+        None,
+        when(401, 204, 404, 404, 404, 204),
+    ),
+    (
+        "POST",
+        "/api/v1/auth/login",
+        "/api/v1/auth/login",
+        {"email": "creatora@example.com", "password": "not-the-password"},
+        everyone(401, anon=401),
+    ),
     ("POST", "/api/v1/auth/logout", "/api/v1/auth/logout", None, everyone(204)),
-    ("POST", "/api/v1/auth/signup", "/api/v1/auth/signup", {"email": "new-{role}@example.com", "password": PASSWORD, "display_name": "N", "role": "creator", "handle": "new_{role}"}, everyone(201, anon=201)),
+    (
+        "POST",
+        "/api/v1/auth/signup",
+        "/api/v1/auth/signup",
+        {
+            "email": "new-{role}@example.com",
+            "password": PASSWORD,
+            "display_name": "N",
+            "role": "creator",
+            "handle": "new_{role}",
+        },
+        everyone(201, anon=201),
+    ),
 ]
 
 # Pages: anonymous visitors are sent to the log-in page (303).
@@ -179,9 +357,14 @@ def test_every_route_answers_each_role_as_designed(app: FastAPI, database: Any, 
             failures.append(f"GET {template} as {role}: {response.status_code} != {expected[role]}")
     client = client_for(app, role)
     for method, _, path, body, expected in MATRIX:
-        response = client.request(method, _fill(path, world.ids, role), json=_fill(body, world.ids, role))
+        response = client.request(
+            method, _fill(path, world.ids, role), json=_fill(body, world.ids, role)
+        )
         if response.status_code != expected[role]:
-            failures.append(f"{method} {path} as {role}: {response.status_code} != {expected[role]} ({response.text[:160]})")
+            failures.append(
+                f"{method} {path} as {role}: {response.status_code} != {expected[role]}"
+                f" ({response.text[:160]})"
+            )
         assert response.status_code < 500, response.text
         if response.status_code >= 400:
             assert {"error", "message"} <= response.json().keys()
@@ -190,6 +373,11 @@ def test_every_route_answers_each_role_as_designed(app: FastAPI, database: Any, 
 
 def test_matrix_covers_every_api_route(app: FastAPI) -> None:
     spec = app.openapi()
-    routes = {(method.upper(), path) for path, ops in spec["paths"].items() for method in ops if path.startswith("/api/v1")}
+    routes = {
+        (method.upper(), path)
+        for path, ops in spec["paths"].items()
+        for method in ops
+        if path.startswith("/api/v1")
+    }
     covered = {(method, template) for method, template, *_ in MATRIX}
     assert routes - covered == set(), f"routes missing from the matrix: {sorted(routes - covered)}"

@@ -15,7 +15,12 @@ def test_brand_opens_campaign_and_creator_applies(app: FastAPI) -> None:
 
     campaign = brand.post(
         "/api/v1/campaigns",
-        json={"title": "Spring launch", "budget_cents": 500_000, "niches": ["Fitness"], "platforms": ["youtube"]},
+        json={
+            "title": "Spring launch",
+            "budget_cents": 500_000,
+            "niches": ["Fitness"],
+            "platforms": ["youtube"],
+        },
     )
     assert campaign.status_code == 201, campaign.text
     body = campaign.json()
@@ -34,7 +39,9 @@ def test_brand_opens_campaign_and_creator_applies(app: FastAPI) -> None:
 
     seen_by_brand = brand.get(f"/api/v1/deals/{deal_id}").json()
     assert seen_by_brand["allowed_actions"] == ["accept", "counter", "decline"]
-    countered = brand.post(f"/api/v1/deals/{deal_id}/counter", json={"fee_cents": 100_000, "message": "Meet halfway?"})
+    countered = brand.post(
+        f"/api/v1/deals/{deal_id}/counter", json={"fee_cents": 100_000, "message": "Meet halfway?"}
+    )
     assert countered.status_code == 200
     accepted = creator.post(f"/api/v1/deals/{deal_id}/accept")
     assert accepted.status_code == 200, accepted.text

@@ -30,7 +30,9 @@ STATIC_DIR = Path(__file__).parent / "web" / "static"
 
 
 def _wants_json(request: Request) -> bool:
-    return request.url.path.startswith("/api/") or "text/html" not in request.headers.get("accept", "")
+    return request.url.path.startswith("/api/") or "text/html" not in request.headers.get(
+        "accept", ""
+    )
 
 
 def _error_body(code: str, message: str, detail: Any = None) -> dict[str, Any]:
@@ -46,7 +48,9 @@ def _field_errors(exc: RequestValidationError) -> list[dict[str, str]]:
         location = [str(part) for part in error.get("loc", ())]
         if location and location[0] in {"body", "query", "path"} and len(location) > 1:
             location = location[1:]
-        out.append({"field": ".".join(location) or "body", "reason": str(error.get("msg", "invalid"))})
+        out.append(
+            {"field": ".".join(location) or "body", "reason": str(error.get("msg", "invalid"))}
+        )
     return out
 
 
@@ -57,7 +61,9 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def veri_error(request: Request, exc: VeriError) -> Response:
         if _wants_json(request):
             return JSONResponse(
-                _error_body(exc.code, exc.message, exc.detail), status_code=exc.status_code, headers=exc.headers
+                _error_body(exc.code, exc.message, exc.detail),
+                status_code=exc.status_code,
+                headers=exc.headers,
             )
         if isinstance(exc, Unauthorized):
             return RedirectResponse(f"/login?next={quote(request.url.path)}", status_code=303)
@@ -84,7 +90,9 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unhandled_error", path=request.url.path)
         if _wants_json(request):
-            return JSONResponse(_error_body("internal", "something went wrong on our side"), status_code=500)
+            return JSONResponse(
+                _error_body("internal", "something went wrong on our side"), status_code=500
+            )
         return render_error(request, 500, "Something went wrong on our side.")
 
 
@@ -110,9 +118,16 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
 
             app.state.redis = redis.Redis.from_url(settings.redis.redis_url)
         app.state.rate_limiter = (
-            RedisRateLimiter(app.state.redis) if app.state.redis is not None else PostgresRateLimiter(db.engine)
+            RedisRateLimiter(app.state.redis)
+            if app.state.redis is not None
+            else PostgresRateLimiter(db.engine)
         )
-        log.info("app_started", version=__version__, database=db.engine.url.render_as_string(), redis=bool(app.state.redis))
+        log.info(
+            "app_started",
+            version=__version__,
+            database=db.engine.url.render_as_string(),
+            redis=bool(app.state.redis),
+        )
         try:
             yield
         finally:
@@ -124,7 +139,10 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app = FastAPI(
         title="Veri",
         version=__version__,
-        description="Memory-driven creator monetization: accounts, creators, brands, campaigns, deals, content.",
+        description=(
+            "Memory-driven creator monetization: accounts, creators, brands, campaigns,"
+            " deals and content."
+        ),
         lifespan=lifespan,
         docs_url="/api/docs",
         openapi_url="/api/openapi.json",
@@ -183,7 +201,10 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
             except Exception as exc:
                 checks["redis"] = f"error: {type(exc).__name__}"
         ready = all(v == "ok" for v in checks.values())
-        return JSONResponse({"status": "ready" if ready else "not ready", "checks": checks}, status_code=200 if ready else 503)
+        return JSONResponse(
+            {"status": "ready" if ready else "not ready", "checks": checks},
+            status_code=200 if ready else 503,
+        )
 
     @app.get("/metrics", include_in_schema=False)
     def metrics() -> Response:

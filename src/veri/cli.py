@@ -5,13 +5,16 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import asdict
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from veri.config import Settings, get_settings
+
+if TYPE_CHECKING:
+    from veri.db.engine import Database
 
 __all__ = ["app"]
 
@@ -37,7 +40,7 @@ def _emit(data: dict[str, Any], as_json: bool, title: str) -> None:
     Console().print(table)
 
 
-def _database(settings: Settings):  # type: ignore[no-untyped-def]
+def _database(settings: Settings) -> Database:
     from veri.db.engine import open_database
     from veri.observability import configure_logging
 
@@ -53,7 +56,11 @@ def db_upgrade(revision: str = typer.Argument("head"), as_json: JsonOption = Fal
     database = _database(get_settings())
     try:
         migrate.upgrade(database.engine, revision)
-        _emit({"current": migrate.current_revision(database.engine), "head": migrate.head_revision()}, as_json, "Schema")
+        _emit(
+            {"current": migrate.current_revision(database.engine), "head": migrate.head_revision()},
+            as_json,
+            "Schema",
+        )
     finally:
         database.dispose()
 
@@ -66,7 +73,11 @@ def db_downgrade(revision: str = typer.Argument("-1"), as_json: JsonOption = Fal
     database = _database(get_settings())
     try:
         migrate.downgrade(database.engine, revision)
-        _emit({"current": migrate.current_revision(database.engine), "head": migrate.head_revision()}, as_json, "Schema")
+        _emit(
+            {"current": migrate.current_revision(database.engine), "head": migrate.head_revision()},
+            as_json,
+            "Schema",
+        )
     finally:
         database.dispose()
 
@@ -83,7 +94,9 @@ def db_status(as_json: JsonOption = False) -> None:
         capabilities = database.detect_capabilities()
         _emit(
             {
-                "database": "embedded" if database.embedded else database.engine.url.render_as_string(hide_password=True),
+                "database": "embedded"
+                if database.embedded
+                else database.engine.url.render_as_string(hide_password=True),
                 "current": current,
                 "head": head,
                 "up_to_date": current == head,
@@ -101,7 +114,10 @@ def create_admin(
     email: Annotated[str, typer.Option(help="The admin's email.")],
     name: Annotated[str, typer.Option(help="Display name.")] = "Admin",
     password: Annotated[
-        str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True, envvar="VERI_ADMIN_PASSWORD")
+        str,
+        typer.Option(
+            prompt=True, hide_input=True, confirmation_prompt=True, envvar="VERI_ADMIN_PASSWORD"
+        ),
     ] = "",
     as_json: JsonOption = False,
 ) -> None:
@@ -123,7 +139,9 @@ def create_admin(
     try:
         migrate.upgrade(database.engine)
         with database.transaction() as db:
-            user = service.create_user(db, email=email, password=password, display_name=name, role=Role.ADMIN)
+            user = service.create_user(
+                db, email=email, password=password, display_name=name, role=Role.ADMIN
+            )
             data = {"id": str(user.id), "email": user.email, "role": user.role.value}
     except VeriError as exc:
         console.print(f"[red]{exc.message}[/red]")
@@ -173,15 +191,24 @@ def run(
         with database.transaction() as db:
             summary = load_demo(db)
         if summary.created:
-            console.print(f"Demo data loaded: {summary.users} users, {summary.campaigns} campaigns, {summary.deals} deals.")
+            console.print(
+                f"Demo data loaded: {summary.users} users, {summary.campaigns} campaigns, "
+                f"{summary.deals} deals."
+            )
     console.print(f"\n[bold green]Veri is running at {settings.base_url}[/bold green]")
     if demo:
         console.print(
-            f"Log in as maya@creators.example (creator), team@peakform.example (brand) or {ADMIN_EMAIL} (admin), "
+            "Log in as maya@creators.example (creator), team@peakform.example (brand) "
+            f"or {ADMIN_EMAIL} (admin), "
             f"password [bold]{DEMO_PASSWORD}[/bold]\n"
         )
     os.environ.setdefault("VERI_LOG_JSON", str(settings.log_json).lower())
-    uvicorn.run(create_app(settings, database=database), host=settings.host, port=settings.port, log_level="warning")
+    uvicorn.run(
+        create_app(settings, database=database),
+        host=settings.host,
+        port=settings.port,
+        log_level="warning",
+    )
     database.dispose()
 
 

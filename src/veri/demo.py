@@ -5,6 +5,7 @@ content with metrics. Deterministic; loading twice changes nothing."""
 from __future__ import annotations
 
 import random
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -26,13 +27,13 @@ from veri.creators.schemas import CreatorUpdate, Demographics, SocialAccountIn
 from veri.deals import service as deal_service
 from veri.deals.negotiation import Action
 from veri.deals.schemas import DealCreate, OfferIn
-from veri.models.accounts import Role, User
+from veri.models.accounts import Role
 from veri.models.campaigns import CampaignStatus
 from veri.models.creators import Platform
 
 __all__ = ["DEMO_PASSWORD", "DemoSummary", "load_demo"]
 
-DEMO_PASSWORD = "veri-demo-2026"
+DEMO_PASSWORD = "veri-demo-2026"  # noqa: S105 - the demo accounts only, printed by `make run`
 ADMIN_EMAIL = "admin@veri.local"
 
 BRANDS = [
@@ -66,15 +67,6 @@ class DemoSummary:
     content: int
 
 
-def _principal(db: Session, user: User) -> Principal:
-    return Principal(
-        user=user,
-        via="session",
-        creator_id=creator_service.creator_id_of_user(db, user_id=user.id),
-        brand_id=brand_service.brand_id_of_user(db, user_id=user.id),
-    )
-
-
 def load_demo(db: Session, *, progress: Callable[[str], None] | None = None) -> DemoSummary:
     note = progress or (lambda _message: None)
     if AccountRepository(db).user_by_email(ADMIN_EMAIL) is not None:
@@ -92,14 +84,20 @@ def load_demo(db: Session, *, progress: Callable[[str], None] | None = None) -> 
         user = account_service.sign_up(
             db,
             data=SignupIn(
-                email=f"team@{slug}.example", password=DEMO_PASSWORD, display_name=f"{name} team",
-                role="brand", brand_name=name,
+                email=f"team@{slug}.example",
+                password=DEMO_PASSWORD,
+                display_name=f"{name} team",
+                role="brand",
+                brand_name=name,
             ),
         )
-        principal = _principal(db, user)
+        principal = account_service.principal_for(db, user, via="session")
         brand_service.update_brand(
-            db, principal=principal,
-            changes=BrandUpdate(category=category, website=f"https://{slug}.example", description=description),
+            db,
+            principal=principal,
+            changes=BrandUpdate(
+                category=category, website=f"https://{slug}.example", description=description
+            ),
         )
         brands.append(principal)
 
@@ -110,19 +108,27 @@ def load_demo(db: Session, *, progress: Callable[[str], None] | None = None) -> 
         user = account_service.sign_up(
             db,
             data=SignupIn(
-                email=f"{first}@creators.example", password=DEMO_PASSWORD, display_name=name,
-                role="creator", handle=handle,
+                email=f"{first}@creators.example",
+                password=DEMO_PASSWORD,
+                display_name=name,
+                role="creator",
+                handle=handle,
             ),
         )
-        principal = _principal(db, user)
-        platforms = rng.sample([Platform.TIKTOK, Platform.YOUTUBE, Platform.INSTAGRAM], k=rng.randint(1, 3))
+        principal = account_service.principal_for(db, user, via="session")
+        platforms = rng.sample(
+            [Platform.TIKTOK, Platform.YOUTUBE, Platform.INSTAGRAM], k=rng.randint(1, 3)
+        )
         audience = int(rng.lognormvariate(11, 1.2))
         young = round(rng.uniform(0.2, 0.5), 2)
         creator_service.update_profile(
-            db, principal=principal,
+            db,
+            principal=principal,
             changes=CreatorUpdate(
                 bio=f"{niches[0].capitalize()} creator from {location.split(',')[0]}.",
-                location=location, niches=niches, audience_size=audience,
+                location=location,
+                niches=niches,
+                audience_size=audience,
                 demographics=Demographics(
                     age={"18-24": young, "25-34": round(0.85 - young, 2), "35+": 0.15},
                     gender={"female": round(rng.uniform(0.3, 0.8), 2)},
@@ -131,8 +137,13 @@ def load_demo(db: Session, *, progress: Callable[[str], None] | None = None) -> 
         )
         for platform in platforms:
             creator_service.add_social_account(
-                db, principal=principal,
-                data=SocialAccountIn(platform=platform, handle=handle, followers=int(audience * rng.uniform(0.2, 0.8))),
+                db,
+                principal=principal,
+                data=SocialAccountIn(
+                    platform=platform,
+                    handle=handle,
+                    followers=int(audience * rng.uniform(0.2, 0.8)),
+                ),
             )
         creators.append((principal, niches))
 
@@ -153,24 +164,43 @@ def load_demo(db: Session, *, progress: Callable[[str], None] | None = None) -> 
         brand = brands[brand_index]
         start = date.today() + timedelta(days=rng.randint(-60, 20))
         campaign = campaign_service.create_campaign(
-            db, principal=brand,
+            db,
+            principal=brand,
             data=CampaignIn(
                 title=title,
-                brief=f"We are looking for {niche} creators whose audience trusts them. Honest reviews only.",
+                brief=(
+                    f"We are looking for {niche} creators whose audience trusts them. "
+                    "Honest reviews only."
+                ),
                 budget_cents=rng.choice([5_000, 8_000, 12_000, 20_000]) * 100,
-                niches=[niche], platforms=[Platform.TIKTOK, Platform.YOUTUBE],
-                deliverables=[Deliverable(kind="video", platform=Platform.YOUTUBE, quantity=1),
-                              Deliverable(kind="short", platform=Platform.TIKTOK, quantity=2)],
-                starts_on=start, ends_on=start + timedelta(days=45),
+                niches=[niche],
+                platforms=[Platform.TIKTOK, Platform.YOUTUBE],
+                deliverables=[
+                    Deliverable(kind="video", platform=Platform.YOUTUBE, quantity=1),
+                    Deliverable(kind="short", platform=Platform.TIKTOK, quantity=2),
+                ],
+                starts_on=start,
+                ends_on=start + timedelta(days=45),
             ),
         )
         campaigns.append((brand, campaign, niche, final))
         if final is not CampaignStatus.DRAFT:
-            campaign_service.transition_campaign(db, principal=brand, campaign_id=campaign.id, to=CampaignStatus.OPEN)
+            campaign_service.transition_campaign(
+                db, principal=brand, campaign_id=campaign.id, to=CampaignStatus.OPEN
+            )
 
     note("deals")
     deal_count = content_count = 0
-    outcomes = [Action.ACCEPT, Action.COUNTER, Action.DECLINE, Action.WITHDRAW, Action.DELIVER, Action.COMPLETE, Action.CANCEL, None]
+    outcomes = [
+        Action.ACCEPT,
+        Action.COUNTER,
+        Action.DECLINE,
+        Action.WITHDRAW,
+        Action.DELIVER,
+        Action.COMPLETE,
+        Action.CANCEL,
+        None,
+    ]
     for index, (brand, campaign, niche, final) in enumerate(campaigns):
         if final in (CampaignStatus.DRAFT,):
             continue
@@ -178,29 +208,46 @@ def load_demo(db: Session, *, progress: Callable[[str], None] | None = None) -> 
         for offset, creator in enumerate(matching[:4]):
             fee = rng.choice([600, 900, 1_200, 1_500, 2_500]) * 100
             deal = deal_service.create_deal(
-                db, principal=creator, data=DealCreate(campaign_id=campaign.id, fee_cents=fee, message="I'd love to work on this.")
+                db,
+                principal=creator,
+                data=DealCreate(
+                    campaign_id=campaign.id, fee_cents=fee, message="I'd love to work on this."
+                ),
             )
             deal_count += 1
             outcome = outcomes[(index + offset) % len(outcomes)]
             if outcome is None:
                 continue
             if outcome is Action.WITHDRAW:
-                deal_service.act_on_deal(db, principal=creator, deal_id=deal.id, action=Action.WITHDRAW)
+                deal_service.act_on_deal(
+                    db, principal=creator, deal_id=deal.id, action=Action.WITHDRAW
+                )
                 continue
             if outcome is Action.DECLINE:
-                deal_service.act_on_deal(db, principal=brand, deal_id=deal.id, action=Action.DECLINE)
+                deal_service.act_on_deal(
+                    db, principal=brand, deal_id=deal.id, action=Action.DECLINE
+                )
                 continue
             if outcome is Action.COUNTER:
                 deal_service.act_on_deal(
-                    db, principal=brand, deal_id=deal.id, action=Action.COUNTER,
-                    offer=OfferIn(fee_cents=int(fee * 0.8), message="Could you do it for a bit less?"),
+                    db,
+                    principal=brand,
+                    deal_id=deal.id,
+                    action=Action.COUNTER,
+                    offer=OfferIn(
+                        fee_cents=int(fee * 0.8), message="Could you do it for a bit less?"
+                    ),
                 )
                 continue
             deal_service.act_on_deal(db, principal=brand, deal_id=deal.id, action=Action.ACCEPT)
             if outcome in (Action.DELIVER, Action.COMPLETE):
-                deal_service.act_on_deal(db, principal=creator, deal_id=deal.id, action=Action.DELIVER)
+                deal_service.act_on_deal(
+                    db, principal=creator, deal_id=deal.id, action=Action.DELIVER
+                )
             if outcome is Action.COMPLETE:
-                deal_service.act_on_deal(db, principal=brand, deal_id=deal.id, action=Action.COMPLETE)
+                deal_service.act_on_deal(
+                    db, principal=brand, deal_id=deal.id, action=Action.COMPLETE
+                )
             if outcome is Action.CANCEL:
                 deal_service.act_on_deal(db, principal=brand, deal_id=deal.id, action=Action.CANCEL)
             if outcome in (Action.DELIVER, Action.COMPLETE):
@@ -212,35 +259,60 @@ def load_demo(db: Session, *, progress: Callable[[str], None] | None = None) -> 
                 CampaignStatus.CANCELLED: [CampaignStatus.CANCELLED],
             }[final]
             for step in steps:
-                campaign_service.transition_campaign(db, principal=brand, campaign_id=campaign.id, to=step)
+                campaign_service.transition_campaign(
+                    db, principal=brand, campaign_id=campaign.id, to=step
+                )
 
     note("content")
     for creator, niches in creators:
         for n in range(rng.randint(2, 4)):
-            content_count += _publish(db, rng, creator, None, f"{niches[0].capitalize()} tips #{n + 1}", now)
-    return DemoSummary(created=True, users=1 + len(BRANDS) + len(CREATORS), campaigns=len(campaigns), deals=deal_count, content=content_count)
+            content_count += _publish(
+                db, rng, creator, None, f"{niches[0].capitalize()} tips #{n + 1}", now
+            )
+    return DemoSummary(
+        created=True,
+        users=1 + len(BRANDS) + len(CREATORS),
+        campaigns=len(campaigns),
+        deals=deal_count,
+        content=content_count,
+    )
 
 
-def _publish(db: Session, rng: random.Random, creator: Principal, deal_id: object, title: str, now: datetime) -> int:
+def _publish(
+    db: Session,
+    rng: random.Random,
+    creator: Principal,
+    deal_id: uuid.UUID | None,
+    title: str,
+    now: datetime,
+) -> int:
     published = now - timedelta(days=rng.randint(3, 40), hours=rng.randint(0, 23))
     platform = rng.choice([Platform.TIKTOK, Platform.YOUTUBE, Platform.INSTAGRAM])
     item = content_service.add_content(
-        db, principal=creator,
+        db,
+        principal=creator,
         data=ContentIn(
-            platform=platform, external_id=f"{platform.value}-{rng.getrandbits(48):x}",
+            platform=platform,
+            external_id=f"{platform.value}-{rng.getrandbits(48):x}",
             kind="video" if platform is Platform.YOUTUBE else "short",
-            title=title, url=f"https://{platform.value}.example/{rng.getrandbits(32):x}",
-            published_at=published, deal_id=deal_id,  # type: ignore[arg-type]
+            title=title,
+            url=f"https://{platform.value}.example/{rng.getrandbits(32):x}",
+            published_at=published,
+            deal_id=deal_id,
         ),
     )
     views = 0
     for day in range(1, 4):
         views += int(rng.lognormvariate(8, 1) / day)
         content_service.record_metrics(
-            db, principal=creator, content_id=item.id,
+            db,
+            principal=creator,
+            content_id=item.id,
             data=MetricsIn(
-                captured_at=published + timedelta(days=day), views=views,
-                likes=int(views * rng.uniform(0.03, 0.09)), comments=int(views * rng.uniform(0.002, 0.01)),
+                captured_at=published + timedelta(days=day),
+                views=views,
+                likes=int(views * rng.uniform(0.03, 0.09)),
+                comments=int(views * rng.uniform(0.002, 0.01)),
                 shares=int(views * rng.uniform(0.001, 0.006)),
             ),
         )

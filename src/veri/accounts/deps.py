@@ -14,11 +14,9 @@ from veri.accounts.principal import Principal
 from veri.accounts.ratelimit import RateLimiter
 from veri.accounts.repository import AccountRepository
 from veri.accounts.sessions import PostgresSessionStore, RedisSessionStore, SessionStore
-from veri.brands import service as brand_service
-from veri.creators import service as creator_service
 from veri.dependencies import DbSession
 from veri.errors import Forbidden, Unauthorized
-from veri.models.accounts import Role, User
+from veri.models.accounts import Role
 
 __all__ = [
     "AdminPrincipal",
@@ -50,18 +48,7 @@ Sessions = Annotated[SessionStore, Depends(get_session_store)]
 Limiter = Annotated[RateLimiter, Depends(get_rate_limiter)]
 
 
-def _principal_for(user: User, db: DbSession, **kwargs: object) -> Principal:
-    creator_id = brand_id = None
-    if user.role is Role.CREATOR:
-        creator_id = creator_service.creator_id_of_user(db, user_id=user.id)
-    elif user.role is Role.BRAND:
-        brand_id = brand_service.brand_id_of_user(db, user_id=user.id)
-    return Principal(user=user, creator_id=creator_id, brand_id=brand_id, **kwargs)  # type: ignore[arg-type]
-
-
-def get_optional_principal(
-    request: Request, db: DbSession, sessions: Sessions
-) -> Principal | None:
+def get_optional_principal(request: Request, db: DbSession, sessions: Sessions) -> Principal | None:
     authorization = request.headers.get("authorization", "")
     if authorization.lower().startswith("bearer "):
         found = service.authenticate_api_key(db, secret=authorization[7:].strip())
@@ -72,7 +59,7 @@ def get_optional_principal(
         needed = "read" if request.method in SAFE_METHODS else "write"
         if needed not in scopes and not (needed == "read" and "write" in scopes):
             raise Forbidden(f"this API key lacks the '{needed}' scope")
-        return _principal_for(user, db, via="api_key", scopes=scopes)
+        return service.principal_for(db, user, via="api_key", scopes=scopes)
 
     token = request.cookies.get(request.app.state.settings.security.session_cookie)
     if not token:
@@ -80,13 +67,13 @@ def get_optional_principal(
     info = sessions.get(token)
     if info is None:
         return None
-    user = AccountRepository(db).user_by_id(info.user_id)
-    if user is None or not user.is_active:
+    session_user = AccountRepository(db).user_by_id(info.user_id)
+    if session_user is None or not session_user.is_active:
         return None
     if request.url.path.startswith("/api/") and request.method not in SAFE_METHODS:
         check_csrf(request, request.headers.get(CSRF_HEADER))
     request.state.session_token = token
-    return _principal_for(user, db, via="session")
+    return service.principal_for(db, session_user, via="session")
 
 
 OptionalPrincipal = Annotated[Principal | None, Depends(get_optional_principal)]

@@ -50,7 +50,11 @@ def home(principal: OptionalPrincipal) -> RedirectResponse:
 
 
 @router.get("/login", response_class=HTMLResponse)
-def login_page(request: Request, principal: OptionalPrincipal, next: Annotated[str | None, Query(max_length=300)] = None) -> Response:
+def login_page(
+    request: Request,
+    principal: OptionalPrincipal,
+    next: Annotated[str | None, Query(max_length=300)] = None,
+) -> Response:
     if principal:
         return RedirectResponse(home_for(principal), status_code=303)
     return render(request, "login.html", None, errors={}, values={}, next=_safe_next(next))
@@ -66,7 +70,12 @@ async def login_submit(
     if data is not None:
         try:
             user = service.authenticate(
-                db, limiter, settings.security, email=str(data.email), password=data.password, ip=client_ip(request)
+                db,
+                limiter,
+                settings.security,
+                email=str(data.email),
+                password=data.password,
+                ip=client_ip(request),
             )
         except VeriError as exc:
             errors = {"form": exc.message}
@@ -78,18 +87,28 @@ async def login_submit(
     else:
         status = 422
     values.pop("password", None)
-    return render(request, "login.html", None, errors=errors, values=values, next=target, status_code=status)
+    return render(
+        request, "login.html", None, errors=errors, values=values, next=target, status_code=status
+    )
 
 
 @router.get("/signup", response_class=HTMLResponse)
 def signup_page(request: Request, principal: OptionalPrincipal, role: str = "creator") -> Response:
     if principal:
         return RedirectResponse(home_for(principal), status_code=303)
-    return render(request, "signup.html", None, errors={}, values={"role": role if role in ("creator", "brand") else "creator"})
+    return render(
+        request,
+        "signup.html",
+        None,
+        errors={},
+        values={"role": role if role in ("creator", "brand") else "creator"},
+    )
 
 
 @router.post("/signup", response_class=HTMLResponse)
-async def signup_submit(request: Request, db: DbSession, sessions: Sessions, settings: SettingsDep) -> Response:
+async def signup_submit(
+    request: Request, db: DbSession, sessions: Sessions, settings: SettingsDep
+) -> Response:
     values = form_values(await request.form())
     if values.get("role") == "creator":
         values.pop("brand_name", None)
@@ -103,7 +122,10 @@ async def signup_submit(request: Request, db: DbSession, sessions: Sessions, set
         except VeriError as exc:
             errors = errors_from(exc)
         else:
-            response = redirect(home_for(Principal(user=user, via="session")), flash=f"Welcome to Veri, {user.display_name}!")
+            response = redirect(
+                home_for(Principal(user=user, via="session")),
+                flash=f"Welcome to Veri, {user.display_name}!",
+            )
             start_session(request, response, sessions, settings, user)
             return response
     values.pop("password", None)
@@ -118,12 +140,23 @@ def logout(request: Request, sessions: Sessions, settings: SettingsDep) -> Respo
 
 
 def _settings_page(
-    request: Request, principal: Principal, db: DbSession, *, errors: FormErrors | None = None,
-    new_key: str | None = None, status_code: int = 200,
+    request: Request,
+    principal: Principal,
+    db: DbSession,
+    *,
+    errors: FormErrors | None = None,
+    new_key: str | None = None,
+    status_code: int = 200,
 ) -> Response:
     keys = AccountRepository(db).api_keys_of(principal.user.id)
     return render(
-        request, "settings.html", principal, errors=errors or {}, keys=keys, new_key=new_key, status_code=status_code
+        request,
+        "settings.html",
+        principal,
+        errors=errors or {},
+        keys=keys,
+        new_key=new_key,
+        status_code=status_code,
     )
 
 
@@ -134,30 +167,44 @@ def settings_page(request: Request, principal: CurrentPrincipal, db: DbSession) 
 
 @router.post("/settings/password", response_class=HTMLResponse)
 async def settings_password(
-    request: Request, principal: CurrentPrincipal, db: DbSession, sessions: Sessions, settings: SettingsDep
+    request: Request,
+    principal: CurrentPrincipal,
+    db: DbSession,
+    sessions: Sessions,
+    settings: SettingsDep,
 ) -> Response:
     data, errors = parse_form(PasswordChangeIn, form_values(await request.form()))
     if data is not None:
         try:
             with db.begin_nested():
                 service.change_password(
-                    db, sessions, user=principal.user, current_password=data.current_password, new_password=data.new_password
+                    db,
+                    sessions,
+                    user=principal.user,
+                    current_password=data.current_password,
+                    new_password=data.new_password,
                 )
         except VeriError as exc:
             errors = errors_from(exc)
         else:
-            response = redirect("/settings", flash="Password changed. Other sessions were logged out.")
+            response = redirect(
+                "/settings", flash="Password changed. Other sessions were logged out."
+            )
             start_session(request, response, sessions, settings, principal.user)
             return response
     return _settings_page(request, principal, db, errors=errors, status_code=422)
 
 
 @router.post("/settings/api-keys", response_class=HTMLResponse)
-async def settings_create_key(request: Request, principal: CurrentPrincipal, db: DbSession) -> Response:
+async def settings_create_key(
+    request: Request, principal: CurrentPrincipal, db: DbSession
+) -> Response:
     data, errors = parse_form(ApiKeyCreate, form_values(await request.form(), lists=("scopes",)))
     if data is None:
         return _settings_page(request, principal, db, errors=errors, status_code=422)
-    _, secret = service.create_api_key(db, user=principal.user, name=data.name, scopes=list(data.scopes))
+    _, secret = service.create_api_key(
+        db, user=principal.user, name=data.name, scopes=list(data.scopes)
+    )
     return _settings_page(request, principal, db, new_key=secret)
 
 
@@ -177,8 +224,18 @@ async def forgot_submit(request: Request, db: DbSession, settings: SettingsDep) 
     values = form_values(await request.form())
     data, errors = parse_form(PasswordResetRequestIn, values)
     if data is None:
-        return render(request, "password_forgot.html", None, errors=errors, values=values, sent=False, status_code=422)
-    service.request_password_reset(db, settings.security, email=str(data.email), base_url=settings.base_url)
+        return render(
+            request,
+            "password_forgot.html",
+            None,
+            errors=errors,
+            values=values,
+            sent=False,
+            status_code=422,
+        )
+    service.request_password_reset(
+        db, settings.security, email=str(data.email), base_url=settings.base_url
+    )
     return render(request, "password_forgot.html", None, errors={}, values={}, sent=True)
 
 
@@ -194,7 +251,9 @@ async def reset_submit(request: Request, token: str, db: DbSession, sessions: Se
     if data is not None:
         try:
             with db.begin_nested():
-                service.reset_password(db, sessions, token=data.token, new_password=data.new_password)
+                service.reset_password(
+                    db, sessions, token=data.token, new_password=data.new_password
+                )
         except VeriError as exc:
             errors = errors_from(exc)
         else:

@@ -62,7 +62,11 @@ class PostgresRateLimiter:
         with self._engine.begin() as conn:
             value = conn.scalar(statement)
             # Old windows are useless; drop them as we go so the table stays small.
-            conn.execute(delete(RateLimitHit).where(RateLimitHit.window_start < window, RateLimitHit.key == key))
+            conn.execute(
+                delete(RateLimitHit).where(
+                    RateLimitHit.window_start < window, RateLimitHit.key == key
+                )
+            )
         return int(value or 0)
 
     def reset(self, key: str) -> None:
@@ -80,7 +84,7 @@ class RedisRateLimiter:
 
     def count(self, key: str, window_seconds: int) -> int:
         value = self._redis.get(self._key(key, window_seconds))
-        return int(value) if value is not None else 0  # type: ignore[arg-type]
+        return int(value) if value is not None else 0
 
     def hit(self, key: str, window_seconds: int) -> int:
         redis_key = self._key(key, window_seconds)

@@ -44,7 +44,9 @@ def start_session(
     old = request.cookies.get(settings.security.session_cookie)
     if old:
         sessions.delete(old)
-    token = sessions.create(user.id, ip=client_ip(request), user_agent=request.headers.get("user-agent"))
+    token = sessions.create(
+        user.id, ip=client_ip(request), user_agent=request.headers.get("user-agent")
+    )
     response.set_cookie(
         settings.security.session_cookie,
         token,
@@ -57,7 +59,9 @@ def start_session(
     rotate_csrf(request)
 
 
-def end_session(request: Request, response: Response, sessions: Sessions, settings: Settings) -> None:
+def end_session(
+    request: Request, response: Response, sessions: Sessions, settings: Settings
+) -> None:
     token = request.cookies.get(settings.security.session_cookie)
     if token:
         sessions.delete(token)
@@ -67,7 +71,12 @@ def end_session(request: Request, response: Response, sessions: Sessions, settin
 
 @router.post("/auth/signup", status_code=status.HTTP_201_CREATED, response_model=UserOut)
 def signup(
-    data: SignupIn, request: Request, response: Response, db: DbSession, sessions: Sessions, settings: SettingsDep
+    data: SignupIn,
+    request: Request,
+    response: Response,
+    db: DbSession,
+    sessions: Sessions,
+    settings: SettingsDep,
 ) -> User:
     user = service.sign_up(db, data=data)
     start_session(request, response, sessions, settings, user)
@@ -85,7 +94,12 @@ def login(
     settings: SettingsDep,
 ) -> User:
     user = service.authenticate(
-        db, limiter, settings.security, email=str(data.email), password=data.password, ip=client_ip(request)
+        db,
+        limiter,
+        settings.security,
+        email=str(data.email),
+        password=data.password,
+        ip=client_ip(request),
     )
     start_session(request, response, sessions, settings, user)
     return user
@@ -93,7 +107,11 @@ def login(
 
 @router.post("/auth/logout", status_code=status.HTTP_204_NO_CONTENT)
 def logout(
-    principal: CurrentPrincipal, request: Request, response: Response, sessions: Sessions, settings: SettingsDep
+    principal: CurrentPrincipal,
+    request: Request,
+    response: Response,
+    sessions: Sessions,
+    settings: SettingsDep,
 ) -> None:
     end_session(request, response, sessions, settings)
 
@@ -114,7 +132,11 @@ def change_password(
     settings: SettingsDep,
 ) -> None:
     service.change_password(
-        db, sessions, user=principal.user, current_password=data.current_password, new_password=data.new_password
+        db,
+        sessions,
+        user=principal.user,
+        current_password=data.current_password,
+        new_password=data.new_password,
     )
     if principal.via == "session":
         start_session(request, response, sessions, settings, principal.user)
@@ -124,7 +146,9 @@ def change_password(
 def request_password_reset(
     data: PasswordResetRequestIn, db: DbSession, settings: SettingsDep
 ) -> dict[str, str]:
-    service.request_password_reset(db, settings.security, email=str(data.email), base_url=settings.base_url)
+    service.request_password_reset(
+        db, settings.security, email=str(data.email), base_url=settings.base_url
+    )
     return {"status": "if the address is registered, a reset link is on its way"}
 
 
@@ -140,7 +164,9 @@ def list_api_keys(principal: CurrentPrincipal, db: DbSession) -> object:
 
 @router.post("/api-keys", status_code=status.HTTP_201_CREATED, response_model=ApiKeyCreated)
 def create_api_key(data: ApiKeyCreate, principal: CurrentPrincipal, db: DbSession) -> ApiKeyCreated:
-    key, secret = service.create_api_key(db, user=principal.user, name=data.name, scopes=list(data.scopes))
+    key, secret = service.create_api_key(
+        db, user=principal.user, name=data.name, scopes=list(data.scopes)
+    )
     return ApiKeyCreated(**ApiKeyOut.model_validate(key).model_dump(), key=secret)
 
 
@@ -157,8 +183,12 @@ def list_users(
     role: Role | None = None,
     q: Annotated[str | None, Query(max_length=100)] = None,
 ) -> object:
-    users, total = AccountRepository(db).list_users(role=role, query=q, limit=paging.limit, offset=paging.offset)
-    return Page[UserOut](items=[UserOut.model_validate(u) for u in users], total=total, **paging.model_dump())
+    users, total = AccountRepository(db).list_users(
+        role=role, query=q, limit=paging.limit, offset=paging.offset
+    )
+    return Page[UserOut](
+        items=[UserOut.model_validate(u) for u in users], total=total, **paging.model_dump()
+    )
 
 
 @router.get("/users/{user_id}", response_model=UserOut)

@@ -15,12 +15,12 @@ __all__ = [
     "ApiKeyCreate",
     "ApiKeyCreated",
     "ApiKeyOut",
+    "Handle",
     "LoginIn",
+    "Name",
     "PasswordChangeIn",
     "PasswordResetConfirmIn",
     "PasswordResetRequestIn",
-    "Handle",
-    "Name",
     "SignupIn",
     "UserOut",
 ]
@@ -36,6 +36,8 @@ def _strong_enough(password: str) -> str:
 
 Password = Annotated[str, Field(min_length=10, max_length=128), AfterValidator(_strong_enough)]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
+
+
 def _handle_characters(handle: str) -> str:
     if not re.fullmatch(r"[a-z0-9_.]+", handle):
         raise ValueError("use letters, digits, '_' and '.' only")
@@ -99,11 +101,15 @@ class UserOut(BaseModel):
     last_login_at: datetime | None
 
 
+def _read_only() -> list[Literal["read", "write"]]:
+    return ["read"]
+
+
 class ApiKeyCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80)]
-    scopes: list[Literal["read", "write"]] = Field(default_factory=lambda: ["read"], min_length=1)
+    scopes: list[Literal["read", "write"]] = Field(default_factory=_read_only, min_length=1)
 
 
 class ApiKeyOut(BaseModel):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import secrets
 import uuid
 from datetime import timedelta
+from typing import Literal
 
 import structlog
 from sqlalchemy.orm import Session
@@ -36,6 +37,7 @@ __all__ = [
     "change_password",
     "create_api_key",
     "create_user",
+    "principal_for",
     "request_password_reset",
     "reset_password",
     "revoke_api_key",
@@ -47,12 +49,29 @@ log = structlog.get_logger(__name__)
 API_KEY_PREFIX = "veri"
 
 
-def create_user(
-    db: Session, *, email: str, password: str, display_name: str, role: Role
-) -> User:
+def principal_for(
+    db: Session,
+    user: User,
+    *,
+    via: Literal["session", "api_key"],
+    scopes: frozenset[str] = frozenset({"read", "write"}),
+) -> Principal:
+    """The authenticated user with the profile they own, resolved once per request."""
+    creator_id = brand_id = None
+    if user.role is Role.CREATOR:
+        creator_id = creator_service.creator_id_of_user(db, user_id=user.id)
+    elif user.role is Role.BRAND:
+        brand_id = brand_service.brand_id_of_user(db, user_id=user.id)
+    return Principal(user=user, via=via, scopes=scopes, creator_id=creator_id, brand_id=brand_id)
+
+
+def create_user(db: Session, *, email: str, password: str, display_name: str, role: Role) -> User:
     repo = AccountRepository(db)
     if repo.user_by_email(email) is not None:
-        raise Conflict("an account with this email already exists", detail=[{"field": "email", "reason": "already registered"}])
+        raise Conflict(
+            "an account with this email already exists",
+            detail=[{"field": "email", "reason": "already registered"}],
+        )
     user = User(
         email=email.lower(),
         display_name=display_name,
@@ -172,9 +191,7 @@ def request_password_reset(
     log.info("email_outbox", to=user.email, subject="Reset your Veri password", link=link)
 
 
-def reset_password(
-    db: Session, sessions: SessionStore, *, token: str, new_password: str
-) -> User:
+def reset_password(db: Session, sessions: SessionStore, *, token: str, new_password: str) -> User:
     repo = AccountRepository(db)
     row = repo.reset_token(hash_token(token))
     now = utcnow()
@@ -192,9 +209,7 @@ def reset_password(
     return user
 
 
-def create_api_key(
-    db: Session, *, user: User, name: str, scopes: list[str]
-) -> tuple[ApiKey, str]:
+def create_api_key(db: Session, *, user: User, name: str, scopes: list[str]) -> tuple[ApiKey, str]:
     """Returns the key and its secret; the secret is never stored or shown again."""
     prefix = secrets.token_hex(6)
     secret = f"{API_KEY_PREFIX}_{prefix}_{new_token()}"
@@ -227,7 +242,11 @@ def authenticate_api_key(db: Session, *, secret: str) -> tuple[ApiKey, User] | N
         return None
     repo = AccountRepository(db)
     key = repo.api_key_by_prefix(parts[1])
-    if key is None or key.revoked_at is not None or not tokens_equal(key.key_hash, hash_token(secret)):
+    if (
+        key is None
+        or key.revoked_at is not None
+        or not tokens_equal(key.key_hash, hash_token(secret))
+    ):
         return None
     user = repo.user_by_id(key.user_id)
     if user is None or not user.is_active:

@@ -122,7 +122,9 @@ class RedisSessionStore:
 
     def delete_all_for_user(self, user_id: uuid.UUID) -> None:
         user_key = self._user_key(user_id)
-        keys = [k.decode() if isinstance(k, bytes) else str(k) for k in self._redis.smembers(user_key)]  # type: ignore[union-attr]
+        keys = [
+            k.decode() if isinstance(k, bytes) else str(k) for k in self._redis.smembers(user_key)
+        ]
         if keys:
             self._redis.delete(*keys)
         self._redis.delete(user_key)

@@ -34,13 +34,21 @@ def admin_page(
     q: Annotated[str | None, Query(max_length=100)] = None,
 ) -> Response:
     database = request.app.state.db
-    users, total = AccountRepository(db).list_users(role=role, query=q or None, limit=paging.limit, offset=paging.offset)
+    users, total = AccountRepository(db).list_users(
+        role=role, query=q or None, limit=paging.limit, offset=paging.offset
+    )
     health = {
         "version": __version__,
-        "database": "embedded PostgreSQL" if database.embedded else database.engine.url.render_as_string(hide_password=True),
+        "database": "embedded PostgreSQL"
+        if database.embedded
+        else database.engine.url.render_as_string(hide_password=True),
         "schema": f"{current_revision(database.engine)} (head {head_revision()})",
-        "pgvector": "available" if database.capabilities.get("pgvector") else "missing: vector search disabled",
-        "sessions and rate limits": "Redis" if request.app.state.redis is not None else "PostgreSQL",
+        "pgvector": "available"
+        if database.capabilities.get("pgvector")
+        else "missing: vector search disabled",
+        "sessions and rate limits": "Redis"
+        if request.app.state.redis is not None
+        else "PostgreSQL",
     }
     return render(
         request,

@@ -15,7 +15,13 @@ class BrandUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     category: Annotated[str, StringConstraints(strip_whitespace=True, max_length=60)] | None = None
-    website: Annotated[str, StringConstraints(strip_whitespace=True, max_length=300, pattern=r"^(https?://\S+)?$")] | None = None
+    website: (
+        Annotated[
+            str,
+            StringConstraints(strip_whitespace=True, max_length=300, pattern=r"^(https?://\S+)?$"),
+        ]
+        | None
+    ) = None
     description: Annotated[str, Field(max_length=2000)] | None = None
 
 

@@ -13,14 +13,22 @@ from veri.brands.schemas import BrandUpdate
 from veri.errors import Conflict, Forbidden, NotFound
 from veri.models.brands import Brand
 
-__all__ = ["brand_id_of_user", "create_brand", "get_brand", "list_brands", "own_brand", "update_brand"]
+__all__ = [
+    "brand_id_of_user",
+    "create_brand",
+    "get_brand",
+    "list_brands",
+    "own_brand",
+    "update_brand",
+]
 
 
 def create_brand(db: Session, *, owner_id: uuid.UUID, name: str, **fields: str) -> Brand:
     repo = BrandRepository(db)
     if repo.by_name(name) is not None:
         raise Conflict(
-            "a brand with this name exists", detail=[{"field": "brand_name", "reason": "already taken"}]
+            "a brand with this name exists",
+            detail=[{"field": "brand_name", "reason": "already taken"}],
         )
     brand = Brand(owner_id=owner_id, name=name, **fields)
     db.add(brand)
@@ -46,7 +54,12 @@ def own_brand(db: Session, *, principal: Principal) -> Brand:
 
 
 def list_brands(
-    db: Session, *, category: str | None = None, query: str | None = None, limit: int = 50, offset: int = 0
+    db: Session,
+    *,
+    category: str | None = None,
+    query: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
 ) -> tuple[list[Brand], int]:
     return BrandRepository(db).search(category=category, query=query, limit=limit, offset=offset)
 

@@ -65,8 +65,13 @@ def campaign_list(
     q: Annotated[str | None, Query(max_length=100)] = None,
 ) -> Response:
     rows, total = service.list_campaigns(
-        db, principal=principal, status=status, niche=niche or None, query=q or None,
-        limit=paging.limit, offset=paging.offset,
+        db,
+        principal=principal,
+        status=status,
+        niche=niche or None,
+        query=q or None,
+        limit=paging.limit,
+        offset=paging.offset,
     )
     return render(
         request,
@@ -75,15 +80,30 @@ def campaign_list(
         campaigns=rows,
         page=Page[object](items=[], total=total, limit=paging.limit, offset=paging.offset),
         filters={"status": status.value if status else "", "niche": niche or "", "q": q or ""},
-        statuses=[s.value for s in (lifecycle.PUBLIC if principal.role is Role.CREATOR else CampaignStatus)],
+        statuses=[
+            s.value
+            for s in (lifecycle.PUBLIC if principal.role is Role.CREATOR else CampaignStatus)
+        ],
     )
 
 
-def _new_page(request: Request, principal: Principal, *, errors: FormErrors | None = None,
-              values: dict[str, Any] | None = None, status_code: int = 200) -> Response:
+def _new_page(
+    request: Request,
+    principal: Principal,
+    *,
+    errors: FormErrors | None = None,
+    values: dict[str, Any] | None = None,
+    status_code: int = 200,
+) -> Response:
     return render(
-        request, "campaign_form.html", principal, errors=errors or {}, values=values or {},
-        platforms=[p.value for p in Platform], kinds=DELIVERABLE_KINDS, status_code=status_code,
+        request,
+        "campaign_form.html",
+        principal,
+        errors=errors or {},
+        values=values or {},
+        platforms=[p.value for p in Platform],
+        kinds=DELIVERABLE_KINDS,
+        status_code=status_code,
     )
 
 
@@ -93,13 +113,23 @@ def new_campaign_page(request: Request, principal: BrandPrincipal) -> Response:
 
 
 @router.post("/campaigns/new", response_class=HTMLResponse)
-async def new_campaign_submit(request: Request, principal: BrandPrincipal, db: DbSession) -> Response:
+async def new_campaign_submit(
+    request: Request, principal: BrandPrincipal, db: DbSession
+) -> Response:
     values = form_values(await request.form(), lists=("platforms",))
     shown = dict(values)
+    publish = bool(values.pop("publish", None))
     dollars_to_cents(values, "budget", "budget_cents")
     values["niches"] = [n.strip() for n in str(values.get("niches", "")).split(",") if n.strip()]
-    kind, platform, quantity = (values.pop(k, "") for k in ("deliverable_kind", "deliverable_platform", "deliverable_quantity"))
-    values["deliverables"] = [{"kind": kind, "platform": platform, "quantity": quantity or 1}] if kind and platform else []
+    kind, platform, quantity = (
+        values.pop(k, "")
+        for k in ("deliverable_kind", "deliverable_platform", "deliverable_quantity")
+    )
+    values["deliverables"] = (
+        [{"kind": kind, "platform": platform, "quantity": quantity or 1}]
+        if kind and platform
+        else []
+    )
     for key in ("starts_on", "ends_on"):
         if not values.get(key):
             values.pop(key, None)
@@ -109,19 +139,30 @@ async def new_campaign_submit(request: Request, principal: BrandPrincipal, db: D
     if data is None:
         return _new_page(request, principal, errors=errors, values=shown, status_code=422)
     campaign = service.create_campaign(db, principal=principal, data=data)
-    if shown.get("publish"):
-        service.transition_campaign(db, principal=principal, campaign_id=campaign.id, to=CampaignStatus.OPEN)
+    if publish:
+        service.transition_campaign(
+            db, principal=principal, campaign_id=campaign.id, to=CampaignStatus.OPEN
+        )
     return redirect(f"/campaigns/{campaign.id}", flash=f"Campaign “{campaign.title}” created.")
 
 
-def _detail_page(request: Request, principal: Principal, db: DbSession, campaign_id: uuid.UUID, *,
-                 errors: FormErrors | None = None, status_code: int = 200) -> Response:
+def _detail_page(
+    request: Request,
+    principal: Principal,
+    db: DbSession,
+    campaign_id: uuid.UUID,
+    *,
+    errors: FormErrors | None = None,
+    status_code: int = 200,
+) -> Response:
     campaign = service.get_campaign(db, principal=principal, campaign_id=campaign_id)
     manages = principal.is_admin or campaign.brand_id == principal.brand_id
     deals = []
     my_deal = None
     if manages:
-        rows, _ = deal_service.list_deals(db, principal=principal, campaign_id=campaign.id, limit=200)
+        rows, _ = deal_service.list_deals(
+            db, principal=principal, campaign_id=campaign.id, limit=200
+        )
         deals = [deal_service.deal_out(db, principal=principal, deal=d) for d in rows]
     elif principal.creator_id is not None:
         my_deal = DealRepository(db).for_pair(campaign.id, principal.creator_id)
@@ -131,22 +172,30 @@ def _detail_page(request: Request, principal: Principal, db: DbSession, campaign
         principal,
         campaign=campaign,
         manages=manages,
-        transitions=[s.value for s in lifecycle.allowed_transitions(campaign.status)] if manages else [],
+        transitions=[s.value for s in lifecycle.allowed_transitions(campaign.status)]
+        if manages
+        else [],
         deals=deals,
         my_deal=my_deal,
-        can_apply=principal.role is Role.CREATOR and campaign.status is CampaignStatus.OPEN and my_deal is None,
+        can_apply=principal.role is Role.CREATOR
+        and campaign.status is CampaignStatus.OPEN
+        and my_deal is None,
         errors=errors or {},
         status_code=status_code,
     )
 
 
 @router.get("/campaigns/{campaign_id}", response_class=HTMLResponse)
-def campaign_page(request: Request, campaign_id: uuid.UUID, principal: CurrentPrincipal, db: DbSession) -> Response:
+def campaign_page(
+    request: Request, campaign_id: uuid.UUID, principal: CurrentPrincipal, db: DbSession
+) -> Response:
     return _detail_page(request, principal, db, campaign_id)
 
 
 @router.post("/campaigns/{campaign_id}/transition")
-async def campaign_transition(request: Request, campaign_id: uuid.UUID, principal: CurrentPrincipal, db: DbSession) -> Response:
+async def campaign_transition(
+    request: Request, campaign_id: uuid.UUID, principal: CurrentPrincipal, db: DbSession
+) -> Response:
     target = (await request.form()).get("to")
     try:
         to = CampaignStatus(str(target))
@@ -157,7 +206,9 @@ async def campaign_transition(request: Request, campaign_id: uuid.UUID, principa
 
 
 @router.post("/campaigns/{campaign_id}/apply", response_class=HTMLResponse)
-async def campaign_apply(request: Request, campaign_id: uuid.UUID, principal: CurrentPrincipal, db: DbSession) -> Response:
+async def campaign_apply(
+    request: Request, campaign_id: uuid.UUID, principal: CurrentPrincipal, db: DbSession
+) -> Response:
     values = form_values(await request.form())
     dollars_to_cents(values, "fee", "fee_cents")
     data, errors = parse_form(DealCreate, {**values, "campaign_id": str(campaign_id)})

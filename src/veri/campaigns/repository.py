@@ -42,9 +42,9 @@ class CampaignRepository:
         if statuses is not None:
             statement = statement.where(Campaign.status.in_(list(statuses)))
         if niche:
-            statement = statement.where(Campaign.niches.any(niche.lower()))
+            statement = statement.where(Campaign.niches.contains([niche.lower()]))
         if platform:
-            statement = statement.where(Campaign.platforms.any(platform))
+            statement = statement.where(Campaign.platforms.contains([platform]))
         if query:
             statement = statement.where(Campaign.title.ilike(f"%{query}%"))
         total = self.db.scalar(select(func.count()).select_from(statement.subquery())) or 0

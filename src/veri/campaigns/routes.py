@@ -46,7 +46,9 @@ def list_campaigns(
         limit=paging.limit,
         offset=paging.offset,
     )
-    return Page[CampaignOut](items=[campaign_out(c) for c in rows], total=total, **paging.model_dump())
+    return Page[CampaignOut](
+        items=[campaign_out(c) for c in rows], total=total, **paging.model_dump()
+    )
 
 
 @router.post("/campaigns", status_code=status.HTTP_201_CREATED, response_model=CampaignOut)

@@ -135,6 +135,8 @@ def transition_campaign(
     campaign.status = to
     db.flush()
     log.info(
-        "campaign_transitioned", campaign_id=str(campaign.id), **{"from": previous.value, "to": to.value}
+        "campaign_transitioned",
+        campaign_id=str(campaign.id),
+        **{"from": previous.value, "to": to.value},
     )
     return campaign

@@ -63,7 +63,9 @@ class ContentRepository:
             statement = statement.where(ContentItem.deal_id == deal_id)
         total = self.db.scalar(select(func.count()).select_from(statement.subquery())) or 0
         rows = self.db.scalars(
-            statement.order_by(ContentItem.published_at.desc(), ContentItem.id).limit(limit).offset(offset)
+            statement.order_by(ContentItem.published_at.desc(), ContentItem.id)
+            .limit(limit)
+            .offset(offset)
         ).all()
         return list(rows), total
 

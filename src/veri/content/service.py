@@ -17,7 +17,14 @@ from veri.errors import Conflict, Forbidden, Invalid, NotFound
 from veri.models.accounts import Role
 from veri.models.content import ContentItem, MetricSnapshot
 
-__all__ = ["add_content", "content_out", "get_content", "list_content", "list_metrics", "record_metrics"]
+__all__ = [
+    "add_content",
+    "content_out",
+    "get_content",
+    "list_content",
+    "list_metrics",
+    "record_metrics",
+]
 
 
 def get_content(db: Session, *, principal: Principal, content_id: uuid.UUID) -> ContentItem:
@@ -49,7 +56,12 @@ def list_content(
     if not principal.is_admin and creator_id is None and brand_id is None:
         return [], 0
     return ContentRepository(db).search(
-        creator_id=creator_id, brand_id=brand_id, platform=platform, deal_id=deal_id, limit=limit, offset=offset
+        creator_id=creator_id,
+        brand_id=brand_id,
+        platform=platform,
+        deal_id=deal_id,
+        limit=limit,
+        offset=offset,
     )
 
 
@@ -94,7 +106,9 @@ def record_metrics(
     return snapshot
 
 
-def list_metrics(db: Session, *, principal: Principal, content_id: uuid.UUID) -> list[MetricSnapshot]:
+def list_metrics(
+    db: Session, *, principal: Principal, content_id: uuid.UUID
+) -> list[MetricSnapshot]:
     content = get_content(db, principal=principal, content_id=content_id)
     return ContentRepository(db).metrics(content.id)
 

@@ -33,7 +33,11 @@ def dashboard(request: Request, principal: CreatorPrincipal, db: DbSession) -> R
     creator = service.own_creator(db, principal=principal)
     deals, deal_total = deal_service.list_deals(db, principal=principal, limit=20)
     content, content_total = content_service.list_content(db, principal=principal, limit=10)
-    open_deals = sum(1 for d in deals if d.status in (DealStatus.PROPOSED, DealStatus.ACCEPTED, DealStatus.DELIVERED))
+    open_deals = sum(
+        1
+        for d in deals
+        if d.status in (DealStatus.PROPOSED, DealStatus.ACCEPTED, DealStatus.DELIVERED)
+    )
     return render(
         request,
         "creator_dashboard.html",
@@ -49,8 +53,13 @@ def dashboard(request: Request, principal: CreatorPrincipal, db: DbSession) -> R
 
 
 def _profile_page(
-    request: Request, principal: CreatorPrincipal, db: DbSession, *, errors: FormErrors | None = None,
-    values: dict[str, object] | None = None, status_code: int = 200,
+    request: Request,
+    principal: CreatorPrincipal,
+    db: DbSession,
+    *,
+    errors: FormErrors | None = None,
+    values: dict[str, object] | None = None,
+    status_code: int = 200,
 ) -> Response:
     creator = service.own_creator(db, principal=principal)
     return render(
@@ -88,7 +97,9 @@ async def profile_submit(request: Request, principal: CreatorPrincipal, db: DbSe
 
 
 @router.post("/creator/social-accounts", response_class=HTMLResponse)
-async def social_account_submit(request: Request, principal: CreatorPrincipal, db: DbSession) -> Response:
+async def social_account_submit(
+    request: Request, principal: CreatorPrincipal, db: DbSession
+) -> Response:
     values = form_values(await request.form())
     data, errors = parse_form(SocialAccountIn, values)
     if data is not None:
@@ -99,11 +110,19 @@ async def social_account_submit(request: Request, principal: CreatorPrincipal, d
             errors = errors_from(exc)
         else:
             return redirect("/creator/profile", flash=f"{data.platform.value} account added.")
-    return _profile_page(request, principal, db, errors={f"social_{k}": v for k, v in errors.items()}, status_code=422)
+    return _profile_page(
+        request,
+        principal,
+        db,
+        errors={f"social_{k}": v for k, v in errors.items()},
+        status_code=422,
+    )
 
 
 @router.post("/creator/social-accounts/{account_id}/remove")
-def social_account_remove(account_id: uuid.UUID, principal: CreatorPrincipal, db: DbSession) -> Response:
+def social_account_remove(
+    account_id: uuid.UUID, principal: CreatorPrincipal, db: DbSession
+) -> Response:
     service.remove_social_account(db, principal=principal, account_id=account_id)
     return redirect("/creator/profile", flash="Social account removed.")
 
@@ -121,8 +140,13 @@ def directory(
     if principal.role is Role.CREATOR:
         raise Forbidden("the creator directory is for brands")
     rows, total = service.list_creators(
-        db, principal=principal, niche=niche or None, platform=platform.value if platform else None,
-        query=q or None, limit=paging.limit, offset=paging.offset,
+        db,
+        principal=principal,
+        niche=niche or None,
+        platform=platform.value if platform else None,
+        query=q or None,
+        limit=paging.limit,
+        offset=paging.offset,
     )
     return render(
         request,
@@ -130,6 +154,10 @@ def directory(
         principal,
         creators=rows,
         page=Page[object](items=[], total=total, limit=paging.limit, offset=paging.offset),
-        filters={"niche": niche or "", "platform": platform.value if platform else "", "q": q or ""},
+        filters={
+            "niche": niche or "",
+            "platform": platform.value if platform else "",
+            "q": q or "",
+        },
         platforms=[p.value for p in Platform],
     )

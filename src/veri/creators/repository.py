@@ -43,9 +43,9 @@ class CreatorRepository:
         if only_id is not None:
             statement = statement.where(Creator.id == only_id)
         if niche:
-            statement = statement.where(Creator.niches.any(niche.lower()))
+            statement = statement.where(Creator.niches.contains([niche.lower()]))
         if platform:
-            statement = statement.where(Creator.platforms.any(platform))
+            statement = statement.where(Creator.platforms.contains([platform]))
         if min_audience is not None:
             statement = statement.where(Creator.audience_size >= min_audience)
         if query:

@@ -39,7 +39,10 @@ class Demographics(BaseModel):
 class CreatorUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    display_name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)] | None = None
+    display_name: (
+        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
+        | None
+    ) = None
     bio: Annotated[str, Field(max_length=2000)] | None = None
     location: Annotated[str, StringConstraints(strip_whitespace=True, max_length=120)] | None = None
     niches: Annotated[list[Niche], Field(max_length=10)] | None = None

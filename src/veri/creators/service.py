@@ -104,7 +104,9 @@ def list_social_accounts(db: Session, *, principal: Principal) -> list[SocialAcc
     return CreatorRepository(db).social_accounts(own_creator(db, principal=principal).id)
 
 
-def add_social_account(db: Session, *, principal: Principal, data: SocialAccountIn) -> SocialAccount:
+def add_social_account(
+    db: Session, *, principal: Principal, data: SocialAccountIn
+) -> SocialAccount:
     creator = own_creator(db, principal=principal)
     repo = CreatorRepository(db)
     if repo.social_account_by_handle(data.platform.value, data.handle) is not None:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -28,15 +30,23 @@ class EmbeddedPostgres:
         return f"postgresql+psycopg://postgres:@/{database}?host={self.pgdata}"
 
     def ensure_database(self, name: str) -> None:
-        exists = self._server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{name}';")
+        _check_name(name)
+        exists = self._server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{name}';")  # noqa: S608
         if "(1 row)" not in exists:
             self._server.psql(f'CREATE DATABASE "{name}";')
 
     def drop_database(self, name: str) -> None:
+        _check_name(name)
         self._server.psql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE);')
 
     def stop(self) -> None:
         self._server.cleanup()
+
+
+def _check_name(name: str) -> None:
+    # psql takes no parameters: only plain identifiers reach the SQL above.
+    if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", name):
+        raise ValueError(f"not a plain database name: {name!r}")
 
 
 def _prune_dead_handles(pgdata: Path) -> None:
@@ -53,7 +63,8 @@ def _prune_dead_handles(pgdata: Path) -> None:
 
 
 def start_embedded_postgres(data_dir: Path, *, database: str = "veri") -> EmbeddedPostgres:
-    os.environ.setdefault("XDG_RUNTIME_DIR", str(Path("/tmp") / f"veri-runtime-{os.getuid()}"))
+    runtime = Path(tempfile.gettempdir()) / f"veri-runtime-{os.getuid()}"
+    os.environ.setdefault("XDG_RUNTIME_DIR", str(runtime))
     Path(os.environ["XDG_RUNTIME_DIR"]).mkdir(mode=0o700, parents=True, exist_ok=True)
     import pgserver  # imported late: it creates its lock file at import time
 

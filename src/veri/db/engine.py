@@ -41,9 +41,7 @@ class Database:
 
     def detect_capabilities(self) -> dict[str, bool]:
         with self.engine.connect() as conn:
-            available = set(
-                conn.scalars(text("SELECT name FROM pg_available_extensions")).all()
-            )
+            available = set(conn.scalars(text("SELECT name FROM pg_available_extensions")).all())
         self.capabilities = {"pgvector": "vector" in available, "pg_trgm": "pg_trgm" in available}
         if not self.capabilities["pgvector"]:
             log.warning(

@@ -23,24 +23,38 @@ __all__ = ["router"]
 router = APIRouter(include_in_schema=False, dependencies=[Depends(verify_form_csrf)])
 
 
-def _deal_page(request: Request, principal: Principal, db: DbSession, deal_id: uuid.UUID, *,
-               errors: FormErrors | None = None, status_code: int = 200) -> Response:
+def _deal_page(
+    request: Request,
+    principal: Principal,
+    db: DbSession,
+    deal_id: uuid.UUID,
+    *,
+    errors: FormErrors | None = None,
+    status_code: int = 200,
+) -> Response:
     deal = service.get_deal(db, principal=principal, deal_id=deal_id)
     return render(
-        request, "deal_detail.html", principal,
+        request,
+        "deal_detail.html",
+        principal,
         deal=service.deal_out(db, principal=principal, deal=deal, with_offers=True),
         party=service.party_of(principal, deal),
-        errors=errors or {}, status_code=status_code,
+        errors=errors or {},
+        status_code=status_code,
     )
 
 
 @router.get("/deals/{deal_id}", response_class=HTMLResponse)
-def deal_page(request: Request, deal_id: uuid.UUID, principal: CurrentPrincipal, db: DbSession) -> Response:
+def deal_page(
+    request: Request, deal_id: uuid.UUID, principal: CurrentPrincipal, db: DbSession
+) -> Response:
     return _deal_page(request, principal, db, deal_id)
 
 
 @router.post("/deals/{deal_id}/act", response_class=HTMLResponse)
-async def deal_act(request: Request, deal_id: uuid.UUID, principal: CurrentPrincipal, db: DbSession) -> Response:
+async def deal_act(
+    request: Request, deal_id: uuid.UUID, principal: CurrentPrincipal, db: DbSession
+) -> Response:
     values = form_values(await request.form())
     raw_action = values.pop("action", "")
     try:
@@ -55,5 +69,12 @@ async def deal_act(request: Request, deal_id: uuid.UUID, principal: CurrentPrinc
             if "fee_cents" in errors:
                 errors["fee"] = errors.pop("fee_cents")
             return _deal_page(request, principal, db, deal_id, errors=errors, status_code=422)
-    service.act_on_deal(db, principal=principal, deal_id=deal_id, action=action, offer=offer, message=values.get("message", ""))
+    service.act_on_deal(
+        db,
+        principal=principal,
+        deal_id=deal_id,
+        action=action,
+        offer=offer,
+        message=values.get("message", ""),
+    )
     return redirect(f"/deals/{deal_id}", flash=f"Done: {action.value}.")

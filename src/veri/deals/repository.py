@@ -65,7 +65,9 @@ class DealRepository:
     def offers(self, deal_id: uuid.UUID) -> list[DealOffer]:
         return list(
             self.db.scalars(
-                select(DealOffer).where(DealOffer.deal_id == deal_id).order_by(DealOffer.created_at, DealOffer.id)
+                select(DealOffer)
+                .where(DealOffer.deal_id == deal_id)
+                .order_by(DealOffer.created_at, DealOffer.id)
             ).all()
         )
 

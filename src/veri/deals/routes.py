@@ -28,7 +28,12 @@ def list_deals(
     status: DealStatus | None = None,
 ) -> Page[DealOut]:
     rows, total = service.list_deals(
-        db, principal=principal, campaign_id=campaign_id, status=status, limit=paging.limit, offset=paging.offset
+        db,
+        principal=principal,
+        campaign_id=campaign_id,
+        status=status,
+        limit=paging.limit,
+        offset=paging.offset,
     )
     items = [service.deal_out(db, principal=principal, deal=d) for d in rows]
     return Page[DealOut](items=items, total=total, **paging.model_dump())
@@ -47,16 +52,28 @@ def get_deal(deal_id: uuid.UUID, principal: CurrentPrincipal, db: DbSession) -> 
 
 
 @router.post("/deals/{deal_id}/counter", response_model=DealOut)
-def counter_offer(deal_id: uuid.UUID, data: OfferIn, principal: CurrentPrincipal, db: DbSession) -> DealOut:
-    deal = service.act_on_deal(db, principal=principal, deal_id=deal_id, action=Action.COUNTER, offer=data)
+def counter_offer(
+    deal_id: uuid.UUID, data: OfferIn, principal: CurrentPrincipal, db: DbSession
+) -> DealOut:
+    deal = service.act_on_deal(
+        db, principal=principal, deal_id=deal_id, action=Action.COUNTER, offer=data
+    )
     return service.deal_out(db, principal=principal, deal=deal, with_offers=True)
 
 
 @router.post("/deals/{deal_id}/{action}", response_model=DealOut)
 def act_on_deal(
-    deal_id: uuid.UUID, action: Action, principal: CurrentPrincipal, db: DbSession, data: ActionIn | None = None
+    deal_id: uuid.UUID,
+    action: Action,
+    principal: CurrentPrincipal,
+    db: DbSession,
+    data: ActionIn | None = None,
 ) -> DealOut:
     deal = service.act_on_deal(
-        db, principal=principal, deal_id=deal_id, action=action, message=data.message if data else ""
+        db,
+        principal=principal,
+        deal_id=deal_id,
+        action=action,
+        message=data.message if data else "",
     )
     return service.deal_out(db, principal=principal, deal=deal, with_offers=True)

@@ -98,7 +98,15 @@ def create_deal(db: Session, *, principal: Principal, data: DealCreate) -> Deal:
     )
     db.add(deal)
     db.flush()
-    db.add(DealOffer(deal_id=deal.id, by=by, fee_cents=data.fee_cents, deliverables=deliverables, message=data.message))
+    db.add(
+        DealOffer(
+            deal_id=deal.id,
+            by=by,
+            fee_cents=data.fee_cents,
+            deliverables=deliverables,
+            message=data.message,
+        )
+    )
     db.flush()
     log.info("deal_created", deal_id=str(deal.id), by=by.value)
     return get_deal(db, principal=principal, deal_id=deal.id)
@@ -131,7 +139,15 @@ def act_on_deal(
         if offer.deliverables is not None:
             deal.deliverables = [d.model_dump() for d in offer.deliverables]
         deal.last_offer_by = party
-        db.add(DealOffer(deal_id=deal.id, by=party, fee_cents=offer.fee_cents, deliverables=deal.deliverables, message=offer.message))
+        db.add(
+            DealOffer(
+                deal_id=deal.id,
+                by=party,
+                fee_cents=offer.fee_cents,
+                deliverables=deal.deliverables,
+                message=offer.message,
+            )
+        )
     elif action is Action.ACCEPT:
         deal.accepted_fee_cents = deal.fee_cents
         deal.accepted_at = now
@@ -142,11 +158,15 @@ def act_on_deal(
     deal.status = next_status(action)
     deal.updated_at = now
     db.flush()
-    log.info("deal_action", deal_id=str(deal.id), action=action.value, by=party.value, note=bool(message))
+    log.info(
+        "deal_action", deal_id=str(deal.id), action=action.value, by=party.value, note=bool(message)
+    )
     return deal
 
 
-def deal_out(db: Session, *, principal: Principal, deal: Deal, with_offers: bool = False) -> DealOut:
+def deal_out(
+    db: Session, *, principal: Principal, deal: Deal, with_offers: bool = False
+) -> DealOut:
     party = party_of(principal, deal)
     actions = allowed_actions(deal.status, deal.last_offer_by, party) if party else ()
     offers = None

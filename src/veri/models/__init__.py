@@ -1,6 +1,13 @@
 """SQLAlchemy tables, one module per aggregate. Importing this package registers them all."""
 
-from veri.models.accounts import ApiKey, EmailOutbox, PasswordResetToken, RateLimitHit, User, UserSession
+from veri.models.accounts import (
+    ApiKey,
+    EmailOutbox,
+    PasswordResetToken,
+    RateLimitHit,
+    User,
+    UserSession,
+)
 from veri.models.base import Base
 from veri.models.brands import Brand
 from veri.models.campaigns import Campaign, CampaignStatus, Deal, DealOffer, DealStatus

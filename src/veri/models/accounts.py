@@ -11,7 +11,15 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from veri.models.base import Base, TimestampMixin, UUIDPrimaryKey, enum_column
 
-__all__ = ["ApiKey", "EmailOutbox", "PasswordResetToken", "RateLimitHit", "Role", "User", "UserSession"]
+__all__ = [
+    "ApiKey",
+    "EmailOutbox",
+    "PasswordResetToken",
+    "RateLimitHit",
+    "Role",
+    "User",
+    "UserSession",
+]
 
 
 class Role(enum.StrEnum):
@@ -38,7 +46,9 @@ class UserSession(Base):
     __tablename__ = "user_sessions"
 
     token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
-    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime] = mapped_column(index=True)
     ip: Mapped[str | None] = mapped_column(String(64), default=None)
@@ -50,7 +60,9 @@ class ApiKey(UUIDPrimaryKey, TimestampMixin, Base):
 
     __tablename__ = "api_keys"
 
-    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
     name: Mapped[str] = mapped_column(String(80))
     prefix: Mapped[str] = mapped_column(String(16), unique=True)
     key_hash: Mapped[str] = mapped_column(String(64))
@@ -63,7 +75,9 @@ class PasswordResetToken(Base):
     __tablename__ = "password_reset_tokens"
 
     token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
-    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime]
     used_at: Mapped[datetime | None] = mapped_column(default=None)

@@ -101,7 +101,9 @@ class DealOffer(UUIDPrimaryKey, Base):
 
     __tablename__ = "deal_offers"
 
-    deal_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("deals.id", ondelete="CASCADE"), index=True)
+    deal_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("deals.id", ondelete="CASCADE"), index=True
+    )
     by: Mapped[Party] = mapped_column(enum_column(Party, "party"))
     fee_cents: Mapped[int]
     deliverables: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, default=list)
