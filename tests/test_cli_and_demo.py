@@ -6,14 +6,16 @@ import json
 from collections import Counter
 
 import pytest
+from fastapi import FastAPI
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
+from tests.conftest import log_in, new_client
 from veri.cli import app as cli
 from veri.config import get_settings
 from veri.db.engine import Database
-from veri.demo import load_demo
+from veri.demo import DEMO_PASSWORD, load_demo
 from veri.models import Campaign, ContentItem, Deal, MetricSnapshot, User
 
 
@@ -61,6 +63,20 @@ def test_create_admin(cli_env: CliRunner, db: Session) -> None:
         cli, ["users", "create-admin", "--email", "x@example.com"], input="short\nshort\n"
     )
     assert weak.exit_code == 2 and "password" in weak.output
+    bad_email = cli_env.invoke(
+        cli,
+        ["users", "create-admin", "--email", "ops@host.local"],
+        input="a-long-admin-pass\na-long-admin-pass\n",
+    )
+    assert bad_email.exit_code == 2 and "email" in bad_email.output
+
+
+def test_every_demo_account_can_log_in(clean_db: Database, app: FastAPI) -> None:
+    with clean_db.transaction() as session:
+        load_demo(session)
+        emails = list(session.scalars(select(User.email)))
+    for email in emails:
+        log_in(new_client(app), email, DEMO_PASSWORD)
 
 
 def test_demo_world_has_every_state_and_loads_once(clean_db: Database) -> None:

@@ -122,7 +122,7 @@ def create_admin(
     as_json: JsonOption = False,
 ) -> None:
     """Create an admin account (the only way to get one)."""
-    from pydantic import TypeAdapter, ValidationError
+    from pydantic import EmailStr, TypeAdapter, ValidationError
 
     from veri.accounts import service
     from veri.accounts.schemas import Password
@@ -130,11 +130,15 @@ def create_admin(
     from veri.errors import VeriError
     from veri.models.accounts import Role
 
-    try:
-        TypeAdapter(Password).validate_python(password)
-    except ValidationError as exc:
-        console.print(f"[red]password: {exc.errors()[0]['msg']}[/red]")
-        raise typer.Exit(2) from None
+    for field, adapter, value in (
+        ("email", TypeAdapter(EmailStr), email),
+        ("password", TypeAdapter(Password), password),
+    ):
+        try:
+            adapter.validate_python(value)
+        except ValidationError as exc:
+            console.print(f"[red]{field}: {exc.errors()[0]['msg']}[/red]")
+            raise typer.Exit(2) from None
     database = _database(get_settings())
     try:
         migrate.upgrade(database.engine)

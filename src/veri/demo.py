@@ -34,7 +34,7 @@ from veri.models.creators import Platform
 __all__ = ["DEMO_PASSWORD", "DemoSummary", "load_demo"]
 
 DEMO_PASSWORD = "veri-demo-2026"  # noqa: S105 - the demo accounts only, printed by `make run`
-ADMIN_EMAIL = "admin@veri.local"
+ADMIN_EMAIL = "admin@veri.example"
 
 BRANDS = [
     ("Peakform", "fitness", "Resistance bands and home-gym kit."),
