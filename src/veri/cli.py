@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -160,12 +159,16 @@ def demo_load(as_json: JsonOption = False) -> None:
     """Load the demo dataset (brands, creators, campaigns and deals in every state)."""
     from veri.db import migrate
     from veri.demo import DEMO_PASSWORD, load_demo
+    from veri.errors import VeriError
 
     database = _database(get_settings())
     try:
         migrate.upgrade(database.engine)
         with console.status("Loading the demo world...") as status, database.transaction() as db:
             summary = load_demo(db, progress=lambda step: status.update(f"Loading demo {step}..."))
+    except VeriError as exc:
+        console.print(f"[red]cannot load the demo into this database: {exc.message}[/red]")
+        raise typer.Exit(1) from None
     finally:
         database.dispose()
     _emit({**asdict(summary), "password": DEMO_PASSWORD}, as_json, "Demo data")
@@ -180,9 +183,10 @@ def run(
     """Serve the API and the web pages (migrating the database first)."""
     import uvicorn
 
+    from veri.accounts.repository import AccountRepository
     from veri.app import create_app
     from veri.db import migrate
-    from veri.demo import ADMIN_EMAIL, DEMO_PASSWORD, load_demo
+    from veri.demo import ADMIN_EMAIL, DEMO_PASSWORD, DemoSummary, load_demo
 
     settings = get_settings()
     if host:
@@ -192,8 +196,14 @@ def run(
     database = _database(settings)
     migrate.upgrade(database.engine)
     if demo:
-        with database.transaction() as db:
-            summary = load_demo(db)
+        with console.status("Loading the demo world...") as status, database.transaction() as db:
+            # Only into an empty database: a real one is never mixed with demo data.
+            if AccountRepository(db).has_users():
+                summary = DemoSummary(created=False, users=0, campaigns=0, deals=0, content=0)
+            else:
+                summary = load_demo(
+                    db, progress=lambda step: status.update(f"Loading demo {step}...")
+                )
         if summary.created:
             console.print(
                 f"Demo data loaded: {summary.users} users, {summary.campaigns} campaigns, "
@@ -206,7 +216,6 @@ def run(
             f"or {ADMIN_EMAIL} (admin), "
             f"password [bold]{DEMO_PASSWORD}[/bold]\n"
         )
-    os.environ.setdefault("VERI_LOG_JSON", str(settings.log_json).lower())
     uvicorn.run(
         create_app(settings, database=database),
         host=settings.host,

@@ -35,6 +35,7 @@ __all__ = ["DEMO_PASSWORD", "DemoSummary", "load_demo"]
 
 DEMO_PASSWORD = "veri-demo-2026"  # noqa: S105 - the demo accounts only, printed by `make run`
 ADMIN_EMAIL = "admin@veri.example"
+MARKER_EMAIL = "team@peakform.example"  # present once the demo is loaded
 
 BRANDS = [
     ("Peakform", "fitness", "Resistance bands and home-gym kit."),
@@ -69,7 +70,7 @@ class DemoSummary:
 
 def load_demo(db: Session, *, progress: Callable[[str], None] | None = None) -> DemoSummary:
     note = progress or (lambda _message: None)
-    if AccountRepository(db).user_by_email(ADMIN_EMAIL) is not None:
+    if AccountRepository(db).user_by_email(MARKER_EMAIL) is not None:
         return DemoSummary(created=False, users=0, campaigns=0, deals=0, content=0)
     rng = random.Random(2026)
     now = datetime.now(UTC)

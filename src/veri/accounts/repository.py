@@ -23,6 +23,9 @@ class AccountRepository:
     def user_by_id(self, user_id: uuid.UUID) -> User | None:
         return self.db.get(User, user_id)
 
+    def has_users(self) -> bool:
+        return self.db.scalar(select(User.id).limit(1)) is not None
+
     def list_users(
         self, *, role: Role | None, query: str | None, limit: int, offset: int
     ) -> tuple[list[User], int]:
