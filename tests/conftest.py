@@ -25,9 +25,7 @@ from veri.db.engine import Database
 from veri.models import Base
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
-EXTERNAL_URL = os.environ.get(
-    "VERI_TEST_EXTERNAL_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
-)
+EXTERNAL_URL = os.environ.get("VERI_TEST_EXTERNAL_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("VERI_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 PASSWORD = "correct-horse-battery"
 
@@ -58,9 +56,7 @@ def embedded_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Embedd
 def _open(url: str, embedded: EmbeddedPostgres | None = None) -> Database:
     engine = create_engine(url, pool_size=10, max_overflow=10)
     migrate.upgrade(engine)
-    database = Database(
-        engine=engine, sessions=sessionmaker(engine, expire_on_commit=False), embedded=embedded
-    )
+    database = Database(engine=engine, sessions=sessionmaker(engine, expire_on_commit=False), embedded=embedded)
     database.detect_capabilities()
     return database
 
@@ -165,9 +161,7 @@ def make_admin(database: Database, email: str = "root@example.com") -> None:
     from veri.models.accounts import Role
 
     with database.transaction() as session:
-        service.create_user(
-            session, email=email, password=PASSWORD, display_name="Root", role=Role.ADMIN
-        )
+        service.create_user(session, email=email, password=PASSWORD, display_name="Root", role=Role.ADMIN)
 
 
 def log_in(client: TestClient, email: str, password: str = PASSWORD) -> None:

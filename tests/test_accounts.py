@@ -44,9 +44,7 @@ def test_signup_requires_the_profile_field_of_its_role(client) -> None:  # type:
         json={"email": "b@example.com", "password": PASSWORD, "display_name": "B", "role": "brand"},
     )
     assert r.status_code == 422
-    assert r.json()["detail"] == [
-        {"field": "brand_name", "reason": "is required for a brand account"}
-    ]
+    assert r.json()["detail"] == [{"field": "brand_name", "reason": "is required for a brand account"}]
     r = client.post(
         "/api/v1/auth/signup",
         json={"email": "b@example.com", "password": PASSWORD, "display_name": "B", "role": "admin"},
@@ -114,16 +112,8 @@ def test_password_change_logs_out_other_sessions(app: FastAPI) -> None:
 def test_password_reset_by_token_from_the_outbox(app: FastAPI, db: Session) -> None:
     sign_up(new_client(app), "creator", "forgetful")
     anon = new_client(app)
-    assert (
-        anon.post(
-            "/api/v1/auth/password-reset", json={"email": "forgetful@example.com"}
-        ).status_code
-        == 202
-    )
-    assert (
-        anon.post("/api/v1/auth/password-reset", json={"email": "nobody@example.com"}).status_code
-        == 202
-    )
+    assert anon.post("/api/v1/auth/password-reset", json={"email": "forgetful@example.com"}).status_code == 202
+    assert anon.post("/api/v1/auth/password-reset", json={"email": "nobody@example.com"}).status_code == 202
     mails = db.scalars(select(EmailOutbox)).all()
     assert [m.to_address for m in mails] == ["forgetful@example.com"]
     match = re.search(r"/password/reset/(\S+)", mails[0].body)
@@ -146,16 +136,12 @@ def test_login_is_rate_limited_per_account(app: FastAPI) -> None:
     sign_up(new_client(app), "creator", "target")
     attacker = new_client(app)
     statuses = [
-        attacker.post(
-            "/api/v1/auth/login", json={"email": "target@example.com", "password": f"guess-{i}"}
-        ).status_code
+        attacker.post("/api/v1/auth/login", json={"email": "target@example.com", "password": f"guess-{i}"}).status_code
         for i in range(7)
     ]
     assert statuses[:5] == [401] * 5
     assert statuses[5:] == [429, 429]
-    blocked = attacker.post(
-        "/api/v1/auth/login", json={"email": "target@example.com", "password": PASSWORD}
-    )
+    blocked = attacker.post("/api/v1/auth/login", json={"email": "target@example.com", "password": PASSWORD})
     assert blocked.status_code == 429 and "retry-after" in blocked.headers
 
 
@@ -164,26 +150,16 @@ def test_login_is_rate_limited_per_address(app: FastAPI) -> None:
     client = new_client(app)
     for i in range(3):
         assert (
-            client.post(
-                "/api/v1/auth/login", json={"email": f"u{i}@example.com", "password": "x"}
-            ).status_code
-            == 401
+            client.post("/api/v1/auth/login", json={"email": f"u{i}@example.com", "password": "x"}).status_code == 401
         )
-    assert (
-        client.post(
-            "/api/v1/auth/login", json={"email": "u9@example.com", "password": "x"}
-        ).status_code
-        == 429
-    )
+    assert client.post("/api/v1/auth/login", json={"email": "u9@example.com", "password": "x"}).status_code == 429
 
 
 def test_api_keys_are_scoped_and_revocable(app: FastAPI) -> None:
     owner = new_client(app)
     sign_up(owner, "creator", "keyholder")
     read = owner.post("/api/v1/api-keys", json={"name": "reader", "scopes": ["read"]}).json()
-    write = owner.post(
-        "/api/v1/api-keys", json={"name": "writer", "scopes": ["read", "write"]}
-    ).json()
+    write = owner.post("/api/v1/api-keys", json={"name": "writer", "scopes": ["read", "write"]}).json()
     assert read["key"].startswith("veri_")
     listed = owner.get("/api/v1/api-keys").json()
     assert all("key" not in k and "key_hash" not in k for k in listed)
@@ -195,29 +171,17 @@ def test_api_keys_are_scoped_and_revocable(app: FastAPI) -> None:
     assert denied.status_code == 403 and "write" in denied.json()["message"]
     # Key clients need no CSRF token: they send no cookie.
     writer = {"Authorization": f"Bearer {write['key']}"}
-    assert (
-        machine.patch(
-            "/api/v1/creators/me", json={"bio": "from a script"}, headers=writer
-        ).status_code
-        == 200
-    )
+    assert machine.patch("/api/v1/creators/me", json={"bio": "from a script"}, headers=writer).status_code == 200
 
     assert owner.delete(f"/api/v1/api-keys/{read['id']}").json()["revoked_at"] is not None
     assert machine.get("/api/v1/creators/me", headers=bearer).status_code == 401
-    assert (
-        machine.get(
-            "/api/v1/creators/me", headers={"Authorization": "Bearer veri_nope_nope"}
-        ).status_code
-        == 401
-    )
+    assert machine.get("/api/v1/creators/me", headers={"Authorization": "Bearer veri_nope_nope"}).status_code == 401
 
 
 def test_passwords_never_reach_the_logs(app: FastAPI, capfd: pytest.CaptureFixture[str]) -> None:
     client = new_client(app)
     sign_up(client, "creator", "quiet")
-    client.post(
-        "/api/v1/auth/login", json={"email": "quiet@example.com", "password": "wrong-password-xyz"}
-    )
+    client.post("/api/v1/auth/login", json={"email": "quiet@example.com", "password": "wrong-password-xyz"})
     log_in(client, "quiet@example.com")
     client.post(
         "/api/v1/auth/password",

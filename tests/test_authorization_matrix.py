@@ -41,12 +41,7 @@ def build_world(app: FastAPI, database: Any) -> World:
         r = client.post("/api/v1/campaigns", json={"title": title, "budget_cents": 100_000})
         assert r.status_code == 201, r.text
         if open_it:
-            assert (
-                client.post(
-                    f"/api/v1/campaigns/{r.json()['id']}/transition", json={"to": "open"}
-                ).status_code
-                == 200
-            )
+            assert client.post(f"/api/v1/campaigns/{r.json()['id']}/transition", json={"to": "open"}).status_code == 200
         return str(r.json()["id"])
 
     ids["open_a"] = campaign(ba, "Open A", True)
@@ -97,9 +92,7 @@ def client_for(app: FastAPI, role: str) -> TestClient:
     return client
 
 
-def when(
-    anon: int, creator_a: int, creator_b: int, brand_a: int, brand_b: int, admin: int
-) -> dict[str, int]:
+def when(anon: int, creator_a: int, creator_b: int, brand_a: int, brand_b: int, admin: int) -> dict[str, int]:
     return dict(zip(ROLES, (anon, creator_a, creator_b, brand_a, brand_b, admin), strict=True))
 
 
@@ -357,13 +350,10 @@ def test_every_route_answers_each_role_as_designed(app: FastAPI, database: Any, 
             failures.append(f"GET {template} as {role}: {response.status_code} != {expected[role]}")
     client = client_for(app, role)
     for method, _, path, body, expected in MATRIX:
-        response = client.request(
-            method, _fill(path, world.ids, role), json=_fill(body, world.ids, role)
-        )
+        response = client.request(method, _fill(path, world.ids, role), json=_fill(body, world.ids, role))
         if response.status_code != expected[role]:
             failures.append(
-                f"{method} {path} as {role}: {response.status_code} != {expected[role]}"
-                f" ({response.text[:160]})"
+                f"{method} {path} as {role}: {response.status_code} != {expected[role]} ({response.text[:160]})"
             )
         assert response.status_code < 500, response.text
         if response.status_code >= 400:
@@ -374,10 +364,7 @@ def test_every_route_answers_each_role_as_designed(app: FastAPI, database: Any, 
 def test_matrix_covers_every_api_route(app: FastAPI) -> None:
     spec = app.openapi()
     routes = {
-        (method.upper(), path)
-        for path, ops in spec["paths"].items()
-        for method in ops
-        if path.startswith("/api/v1")
+        (method.upper(), path) for path, ops in spec["paths"].items() for method in ops if path.startswith("/api/v1")
     }
     covered = {(method, template) for method, template, *_ in MATRIX}
     assert routes - covered == set(), f"routes missing from the matrix: {sorted(routes - covered)}"

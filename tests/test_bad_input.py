@@ -12,17 +12,13 @@ from tests.conftest import new_client, sign_up
 def _brand_with_campaign(app: FastAPI) -> tuple[object, str]:
     brand = new_client(app)
     sign_up(brand, "brand", "strict")
-    campaign = brand.post(
-        "/api/v1/campaigns", json={"title": "Checked", "budget_cents": 1000}
-    ).json()
+    campaign = brand.post("/api/v1/campaigns", json={"title": "Checked", "budget_cents": 1000}).json()
     return brand, campaign["id"]
 
 
 def test_malformed_json_is_a_422(app: FastAPI) -> None:
     brand, _ = _brand_with_campaign(app)
-    r = brand.post(
-        "/api/v1/campaigns", content=b"{not json", headers={"content-type": "application/json"}
-    )  # type: ignore[attr-defined]
+    r = brand.post("/api/v1/campaigns", content=b"{not json", headers={"content-type": "application/json"})  # type: ignore[attr-defined]
     assert r.status_code == 422
     assert r.json()["error"] == "invalid"
 
@@ -33,9 +29,7 @@ def test_errors_name_the_field_and_the_reason(app: FastAPI) -> None:
     assert r.status_code == 422
     fields = {d["field"]: d["reason"] for d in r.json()["detail"]}
     assert set(fields) == {"title", "budget_cents", "surprise"}
-    assert (
-        "at least 3" in fields["title"] and "greater than or equal to 0" in fields["budget_cents"]
-    )
+    assert "at least 3" in fields["title"] and "greater than or equal to 0" in fields["budget_cents"]
     r = brand.post(
         "/api/v1/campaigns",
         json={
@@ -53,12 +47,7 @@ def test_illegal_transition_is_a_409_listing_the_allowed_ones(app: FastAPI) -> N
     r = brand.post(f"/api/v1/campaigns/{campaign_id}/transition", json={"to": "completed"})  # type: ignore[attr-defined]
     assert r.status_code == 409
     assert r.json()["detail"] == {"status": "draft", "allowed": ["open", "cancelled"]}
-    assert (
-        brand.post(
-            f"/api/v1/campaigns/{campaign_id}/transition", json={"to": "cancelled"}
-        ).status_code
-        == 200
-    )  # type: ignore[attr-defined]
+    assert brand.post(f"/api/v1/campaigns/{campaign_id}/transition", json={"to": "cancelled"}).status_code == 200  # type: ignore[attr-defined]
     r = brand.patch(f"/api/v1/campaigns/{campaign_id}", json={"brief": "too late"})  # type: ignore[attr-defined]
     assert r.status_code == 409
     r = brand.post(f"/api/v1/campaigns/{campaign_id}/transition", json={"to": "open"})  # type: ignore[attr-defined]
@@ -143,9 +132,7 @@ def test_metric_snapshots_are_idempotent(app: FastAPI) -> None:
     at = (published + timedelta(days=1)).isoformat()
     for views in (100, 150):
         assert (
-            creator.post(
-                f"/api/v1/content/{item['id']}/metrics", json={"captured_at": at, "views": views}
-            ).status_code
+            creator.post(f"/api/v1/content/{item['id']}/metrics", json={"captured_at": at, "views": views}).status_code
             == 201
         )
     snapshots = creator.get(f"/api/v1/content/{item['id']}/metrics").json()

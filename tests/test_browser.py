@@ -30,9 +30,7 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def live_url(
-    embedded_server: EmbeddedPostgres, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[str]:
+def live_url(embedded_server: EmbeddedPostgres, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     embedded_server.drop_database("veri_browser")
     embedded_server.ensure_database("veri_browser")
     database = _open(embedded_server.url("veri_browser"), embedded_server)

@@ -34,14 +34,9 @@ def test_db_status_and_migrations(cli_env: CliRunner) -> None:
     status = json.loads(result.stdout.strip().splitlines()[-1])
     assert status["up_to_date"] is True
     down = cli_env.invoke(cli, ["db", "downgrade", "base", "--json"])
-    assert (
-        down.exit_code == 0 and json.loads(down.stdout.strip().splitlines()[-1])["current"] is None
-    )
+    assert down.exit_code == 0 and json.loads(down.stdout.strip().splitlines()[-1])["current"] is None
     up = cli_env.invoke(cli, ["db", "upgrade", "--json"])
-    assert (
-        up.exit_code == 0
-        and json.loads(up.stdout.strip().splitlines()[-1])["current"] == status["head"]
-    )
+    assert up.exit_code == 0 and json.loads(up.stdout.strip().splitlines()[-1])["current"] == status["head"]
 
 
 def test_create_admin(cli_env: CliRunner, db: Session) -> None:
@@ -59,9 +54,7 @@ def test_create_admin(cli_env: CliRunner, db: Session) -> None:
         input="a-long-admin-pass\na-long-admin-pass\n",
     )
     assert again.exit_code == 1 and "already exists" in again.output
-    weak = cli_env.invoke(
-        cli, ["users", "create-admin", "--email", "x@example.com"], input="short\nshort\n"
-    )
+    weak = cli_env.invoke(cli, ["users", "create-admin", "--email", "x@example.com"], input="short\nshort\n")
     assert weak.exit_code == 2 and "password" in weak.output
     bad_email = cli_env.invoke(
         cli,

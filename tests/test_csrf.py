@@ -12,9 +12,7 @@ def test_form_post_without_or_with_a_wrong_token_is_refused(app: FastAPI) -> Non
     browser = new_client(app)
     browser.get("/login")
     form = {"email": "formy@example.com", "password": PASSWORD}
-    missing = browser.post(
-        "/login", data=form, headers={"accept": "text/html"}, follow_redirects=False
-    )
+    missing = browser.post("/login", data=form, headers={"accept": "text/html"}, follow_redirects=False)
     assert missing.status_code == 403
     wrong = browser.post(
         "/login",
@@ -23,9 +21,7 @@ def test_form_post_without_or_with_a_wrong_token_is_refused(app: FastAPI) -> Non
         follow_redirects=False,
     )
     assert wrong.status_code == 403
-    ok = browser.post(
-        "/login", data={**form, "csrf_token": browser.cookies["veri_csrf"]}, follow_redirects=False
-    )
+    ok = browser.post("/login", data={**form, "csrf_token": browser.cookies["veri_csrf"]}, follow_redirects=False)
     assert ok.status_code == 303 and ok.headers["location"] == "/creator"
 
 
@@ -49,9 +45,7 @@ def test_cookie_authenticated_api_writes_need_the_header(app: FastAPI) -> None:
     refused = client.patch("/api/v1/creators/me", json={"bio": "x"})
     assert refused.status_code == 403 and "CSRF" in refused.json()["message"]
     assert client.get("/api/v1/creators/me").status_code == 200  # reads need no token
-    accepted = client.patch(
-        "/api/v1/creators/me", json={"bio": "x"}, headers={"X-CSRF-Token": token}
-    )
+    accepted = client.patch("/api/v1/creators/me", json={"bio": "x"}, headers={"X-CSRF-Token": token})
     assert accepted.status_code == 200
 
 
@@ -59,10 +53,7 @@ def test_logout_form_needs_the_token(app: FastAPI) -> None:
     client = new_client(app)
     sign_up(client, "creator", "leaver")
     client.headers.pop("X-CSRF-Token")
-    assert (
-        client.post("/logout", headers={"accept": "text/html"}, follow_redirects=False).status_code
-        == 403
-    )
+    assert client.post("/logout", headers={"accept": "text/html"}, follow_redirects=False).status_code == 403
     assert client.get("/api/v1/auth/me").status_code == 200
 
 

@@ -50,9 +50,7 @@ def test_after_acceptance_creator_delivers_and_brand_completes() -> None:
         DealStatus.CANCELLED,
     ):
         assert (
-            allowed_actions(final, Party.BRAND, Party.CREATOR)
-            == allowed_actions(final, Party.BRAND, Party.BRAND)
-            == ()
+            allowed_actions(final, Party.BRAND, Party.CREATOR) == allowed_actions(final, Party.BRAND, Party.BRAND) == ()
         )
     assert next_status(Action.COUNTER) is DealStatus.PROPOSED
 

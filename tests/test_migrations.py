@@ -14,9 +14,7 @@ from veri.models import Base
 def test_models_match_the_migrations(database: Database) -> None:
     """What `alembic check` asks: autogenerate would find nothing to add."""
     with database.engine.connect() as conn:
-        diff = compare_metadata(
-            MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata
-        )
+        diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata)
     assert diff == []
 
 
@@ -28,9 +26,7 @@ def test_downgrade_to_base_and_upgrade_again(clean_db: Database) -> None:
     assert "users" not in inspect(engine).get_table_names()
     migrate.upgrade(engine)
     assert migrate.current_revision(engine) == migrate.head_revision()
-    assert {"users", "campaigns", "deals", "metric_snapshots"} <= set(
-        inspect(engine).get_table_names()
-    )
+    assert {"users", "campaigns", "deals", "metric_snapshots"} <= set(inspect(engine).get_table_names())
 
 
 def test_extensions_exist_where_the_server_has_them(database: Database) -> None:

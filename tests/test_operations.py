@@ -22,9 +22,7 @@ def test_health_readiness_and_metrics(client: TestClient) -> None:
     assert ready.status_code == 200 and ready.json()["checks"] == {"database": "ok"}
     client.get("/api/v1/campaigns")
     metrics = client.get("/metrics").text
-    assert (
-        'veri_http_requests_total{method="GET",route="/api/v1/campaigns",status="401"}' in metrics
-    )
+    assert 'veri_http_requests_total{method="GET",route="/api/v1/campaigns",status="401"}' in metrics
     assert "veri_http_request_duration_seconds_bucket" in metrics
 
 
@@ -32,9 +30,7 @@ def test_readiness_reports_a_dead_database(app: FastAPI, client: TestClient) -> 
     broken = Database(engine=app.state.db.engine, sessions=app.state.db.sessions)
     from sqlalchemy import create_engine
 
-    broken.engine = create_engine(
-        "postgresql+psycopg://nobody@127.0.0.1:1/none", pool_pre_ping=False
-    )
+    broken.engine = create_engine("postgresql+psycopg://nobody@127.0.0.1:1/none", pool_pre_ping=False)
     app.state.db = broken
     r = client.get("/readyz")
     assert r.status_code == 503 and r.json()["checks"]["database"].startswith("error")

@@ -123,9 +123,7 @@ def test_creator_signs_up_edits_profile_and_applies(app: FastAPI) -> None:
     deal_url = r.headers["location"]  # type: ignore[attr-defined]
     assert "Love it" in creator.get(deal_url, headers=HTML).text
 
-    r = post_form(
-        brand, f"{deal_url}/act", {"action": "counter", "fee": "800", "message": "Tight budget"}
-    )
+    r = post_form(brand, f"{deal_url}/act", {"action": "counter", "fee": "800", "message": "Tight budget"})
     assert r.status_code == 303  # type: ignore[attr-defined]
     r = post_form(creator, f"{deal_url}/act", {"action": "accept"})
     assert r.status_code == 303  # type: ignore[attr-defined]
@@ -175,12 +173,7 @@ def test_settings_page_creates_and_revokes_api_keys(app: FastAPI) -> None:
     )
     assert r.status_code == 200 and 'id="new-key"' in r.text
     key = r.text.split('id="new-key">')[1].split("<")[0]
-    assert (
-        new_client(app)
-        .get("/api/v1/auth/me", headers={"Authorization": f"Bearer {key}"})
-        .status_code
-        == 200
-    )
+    assert new_client(app).get("/api/v1/auth/me", headers={"Authorization": f"Bearer {key}"}).status_code == 200
 
 
 def test_forgot_password_page_does_not_reveal_accounts(app: FastAPI) -> None:

@@ -39,9 +39,7 @@ def test_brand_opens_campaign_and_creator_applies(app: FastAPI) -> None:
 
     seen_by_brand = brand.get(f"/api/v1/deals/{deal_id}").json()
     assert seen_by_brand["allowed_actions"] == ["accept", "counter", "decline"]
-    countered = brand.post(
-        f"/api/v1/deals/{deal_id}/counter", json={"fee_cents": 100_000, "message": "Meet halfway?"}
-    )
+    countered = brand.post(f"/api/v1/deals/{deal_id}/counter", json={"fee_cents": 100_000, "message": "Meet halfway?"})
     assert countered.status_code == 200
     accepted = creator.post(f"/api/v1/deals/{deal_id}/accept")
     assert accepted.status_code == 200, accepted.text

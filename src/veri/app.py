@@ -30,9 +30,7 @@ STATIC_DIR = Path(__file__).parent / "web" / "static"
 
 
 def _wants_json(request: Request) -> bool:
-    return request.url.path.startswith("/api/") or "text/html" not in request.headers.get(
-        "accept", ""
-    )
+    return request.url.path.startswith("/api/") or "text/html" not in request.headers.get("accept", "")
 
 
 def _error_body(code: str, message: str, detail: Any = None) -> dict[str, Any]:
@@ -48,9 +46,7 @@ def _field_errors(exc: RequestValidationError) -> list[dict[str, str]]:
         location = [str(part) for part in error.get("loc", ())]
         if location and location[0] in {"body", "query", "path"} and len(location) > 1:
             location = location[1:]
-        out.append(
-            {"field": ".".join(location) or "body", "reason": str(error.get("msg", "invalid"))}
-        )
+        out.append({"field": ".".join(location) or "body", "reason": str(error.get("msg", "invalid"))})
     return out
 
 
@@ -81,18 +77,14 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         message = str(exc.detail)
         if _wants_json(request):
-            return JSONResponse(
-                _error_body("http_error", message), status_code=exc.status_code, headers=exc.headers
-            )
+            return JSONResponse(_error_body("http_error", message), status_code=exc.status_code, headers=exc.headers)
         return render_error(request, exc.status_code, message)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unhandled_error", path=request.url.path)
         if _wants_json(request):
-            return JSONResponse(
-                _error_body("internal", "something went wrong on our side"), status_code=500
-            )
+            return JSONResponse(_error_body("internal", "something went wrong on our side"), status_code=500)
         return render_error(request, 500, "Something went wrong on our side.")
 
 
@@ -118,9 +110,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
 
             app.state.redis = redis.Redis.from_url(settings.redis.redis_url)
         app.state.rate_limiter = (
-            RedisRateLimiter(app.state.redis)
-            if app.state.redis is not None
-            else PostgresRateLimiter(db.engine)
+            RedisRateLimiter(app.state.redis) if app.state.redis is not None else PostgresRateLimiter(db.engine)
         )
         log.info(
             "app_started",
@@ -139,10 +129,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app = FastAPI(
         title="Veri",
         version=__version__,
-        description=(
-            "Memory-driven creator monetization: accounts, creators, brands, campaigns,"
-            " deals and content."
-        ),
+        description=("Memory-driven creator monetization: accounts, creators, brands, campaigns, deals and content."),
         lifespan=lifespan,
         docs_url="/api/docs",
         openapi_url="/api/openapi.json",

@@ -114,9 +114,7 @@ def create_admin(
     name: Annotated[str, typer.Option(help="Display name.")] = "Admin",
     password: Annotated[
         str,
-        typer.Option(
-            prompt=True, hide_input=True, confirmation_prompt=True, envvar="VERI_ADMIN_PASSWORD"
-        ),
+        typer.Option(prompt=True, hide_input=True, confirmation_prompt=True, envvar="VERI_ADMIN_PASSWORD"),
     ] = "",
     as_json: JsonOption = False,
 ) -> None:
@@ -142,9 +140,7 @@ def create_admin(
     try:
         migrate.upgrade(database.engine)
         with database.transaction() as db:
-            user = service.create_user(
-                db, email=email, password=password, display_name=name, role=Role.ADMIN
-            )
+            user = service.create_user(db, email=email, password=password, display_name=name, role=Role.ADMIN)
             data = {"id": str(user.id), "email": user.email, "role": user.role.value}
     except VeriError as exc:
         console.print(f"[red]{exc.message}[/red]")
@@ -201,13 +197,10 @@ def run(
             if AccountRepository(db).has_users():
                 summary = DemoSummary(created=False, users=0, campaigns=0, deals=0, content=0)
             else:
-                summary = load_demo(
-                    db, progress=lambda step: status.update(f"Loading demo {step}...")
-                )
+                summary = load_demo(db, progress=lambda step: status.update(f"Loading demo {step}..."))
         if summary.created:
             console.print(
-                f"Demo data loaded: {summary.users} users, {summary.campaigns} campaigns, "
-                f"{summary.deals} deals."
+                f"Demo data loaded: {summary.users} users, {summary.campaigns} campaigns, {summary.deals} deals."
             )
     console.print(f"\n[bold green]Veri is running at {settings.base_url}[/bold green]")
     if demo:

@@ -14,7 +14,14 @@ from typing import Literal
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["DatabaseSettings", "RedisSettings", "SecuritySettings", "Settings", "get_settings"]
+__all__ = [
+    "DatabaseSettings",
+    "EventSettings",
+    "RedisSettings",
+    "SecuritySettings",
+    "Settings",
+    "get_settings",
+]
 
 _COMMON = SettingsConfigDict(env_prefix="VERI_", env_file=".env", extra="ignore")
 
@@ -33,6 +40,22 @@ class RedisSettings(BaseSettings):
 
     # Unset: sessions and rate limits live in PostgreSQL.
     redis_url: str | None = None
+
+
+class EventSettings(BaseSettings):
+    model_config = _COMMON
+
+    # "embedded": the outbox read as a log (zero set-up); "kafka": a Kafka-protocol broker.
+    event_bus: Literal["embedded", "kafka"] = "embedded"
+    kafka_bootstrap: str = "127.0.0.1:9092"
+    kafka_topic_prefix: str = "veri."
+    # Fixed once events exist: a subject's partition is computed from it.
+    event_partitions: int = Field(8, ge=1, le=256)
+    event_batch_size: int = Field(1000, ge=1, le=50_000)
+    event_lease_seconds: float = Field(10.0, gt=0)
+    event_retry_attempts: int = Field(3, ge=1, le=20)
+    event_retry_backoff_seconds: float = Field(0.2, ge=0)
+    event_ingest_max_batch: int = Field(1000, ge=1, le=10_000)
 
 
 class SecuritySettings(BaseSettings):
@@ -61,6 +84,7 @@ class Settings(BaseSettings):
     db: DatabaseSettings = Field(default_factory=DatabaseSettings)
     redis: RedisSettings = Field(default_factory=RedisSettings)
     security: SecuritySettings = Field(default_factory=SecuritySettings)
+    events: EventSettings = Field(default_factory=EventSettings)
 
     @model_validator(mode="after")
     def _secret_key_required_in_production(self) -> Settings:

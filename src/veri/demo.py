@@ -74,9 +74,7 @@ def load_demo(db: Session, *, progress: Callable[[str], None] | None = None) -> 
         return DemoSummary(created=False, users=0, campaigns=0, deals=0, content=0)
     rng = random.Random(2026)
     now = datetime.now(UTC)
-    account_service.create_user(
-        db, email=ADMIN_EMAIL, password=DEMO_PASSWORD, display_name="Operator", role=Role.ADMIN
-    )
+    account_service.create_user(db, email=ADMIN_EMAIL, password=DEMO_PASSWORD, display_name="Operator", role=Role.ADMIN)
 
     note("brands")
     brands: list[Principal] = []
@@ -96,9 +94,7 @@ def load_demo(db: Session, *, progress: Callable[[str], None] | None = None) -> 
         brand_service.update_brand(
             db,
             principal=principal,
-            changes=BrandUpdate(
-                category=category, website=f"https://{slug}.example", description=description
-            ),
+            changes=BrandUpdate(category=category, website=f"https://{slug}.example", description=description),
         )
         brands.append(principal)
 
@@ -117,9 +113,7 @@ def load_demo(db: Session, *, progress: Callable[[str], None] | None = None) -> 
             ),
         )
         principal = account_service.principal_for(db, user, via="session")
-        platforms = rng.sample(
-            [Platform.TIKTOK, Platform.YOUTUBE, Platform.INSTAGRAM], k=rng.randint(1, 3)
-        )
+        platforms = rng.sample([Platform.TIKTOK, Platform.YOUTUBE, Platform.INSTAGRAM], k=rng.randint(1, 3))
         audience = int(rng.lognormvariate(11, 1.2))
         young = round(rng.uniform(0.2, 0.5), 2)
         creator_service.update_profile(
@@ -169,10 +163,7 @@ def load_demo(db: Session, *, progress: Callable[[str], None] | None = None) -> 
             principal=brand,
             data=CampaignIn(
                 title=title,
-                brief=(
-                    f"We are looking for {niche} creators whose audience trusts them. "
-                    "Honest reviews only."
-                ),
+                brief=(f"We are looking for {niche} creators whose audience trusts them. Honest reviews only."),
                 budget_cents=rng.choice([5_000, 8_000, 12_000, 20_000]) * 100,
                 niches=[niche],
                 platforms=[Platform.TIKTOK, Platform.YOUTUBE],
@@ -186,9 +177,7 @@ def load_demo(db: Session, *, progress: Callable[[str], None] | None = None) -> 
         )
         campaigns.append((brand, campaign, niche, final))
         if final is not CampaignStatus.DRAFT:
-            campaign_service.transition_campaign(
-                db, principal=brand, campaign_id=campaign.id, to=CampaignStatus.OPEN
-            )
+            campaign_service.transition_campaign(db, principal=brand, campaign_id=campaign.id, to=CampaignStatus.OPEN)
 
     note("deals")
     deal_count = content_count = 0
@@ -211,23 +200,17 @@ def load_demo(db: Session, *, progress: Callable[[str], None] | None = None) -> 
             deal = deal_service.create_deal(
                 db,
                 principal=creator,
-                data=DealCreate(
-                    campaign_id=campaign.id, fee_cents=fee, message="I'd love to work on this."
-                ),
+                data=DealCreate(campaign_id=campaign.id, fee_cents=fee, message="I'd love to work on this."),
             )
             deal_count += 1
             outcome = outcomes[(index + offset) % len(outcomes)]
             if outcome is None:
                 continue
             if outcome is Action.WITHDRAW:
-                deal_service.act_on_deal(
-                    db, principal=creator, deal_id=deal.id, action=Action.WITHDRAW
-                )
+                deal_service.act_on_deal(db, principal=creator, deal_id=deal.id, action=Action.WITHDRAW)
                 continue
             if outcome is Action.DECLINE:
-                deal_service.act_on_deal(
-                    db, principal=brand, deal_id=deal.id, action=Action.DECLINE
-                )
+                deal_service.act_on_deal(db, principal=brand, deal_id=deal.id, action=Action.DECLINE)
                 continue
             if outcome is Action.COUNTER:
                 deal_service.act_on_deal(
@@ -235,20 +218,14 @@ def load_demo(db: Session, *, progress: Callable[[str], None] | None = None) -> 
                     principal=brand,
                     deal_id=deal.id,
                     action=Action.COUNTER,
-                    offer=OfferIn(
-                        fee_cents=int(fee * 0.8), message="Could you do it for a bit less?"
-                    ),
+                    offer=OfferIn(fee_cents=int(fee * 0.8), message="Could you do it for a bit less?"),
                 )
                 continue
             deal_service.act_on_deal(db, principal=brand, deal_id=deal.id, action=Action.ACCEPT)
             if outcome in (Action.DELIVER, Action.COMPLETE):
-                deal_service.act_on_deal(
-                    db, principal=creator, deal_id=deal.id, action=Action.DELIVER
-                )
+                deal_service.act_on_deal(db, principal=creator, deal_id=deal.id, action=Action.DELIVER)
             if outcome is Action.COMPLETE:
-                deal_service.act_on_deal(
-                    db, principal=brand, deal_id=deal.id, action=Action.COMPLETE
-                )
+                deal_service.act_on_deal(db, principal=brand, deal_id=deal.id, action=Action.COMPLETE)
             if outcome is Action.CANCEL:
                 deal_service.act_on_deal(db, principal=brand, deal_id=deal.id, action=Action.CANCEL)
             if outcome in (Action.DELIVER, Action.COMPLETE):
@@ -260,16 +237,12 @@ def load_demo(db: Session, *, progress: Callable[[str], None] | None = None) -> 
                 CampaignStatus.CANCELLED: [CampaignStatus.CANCELLED],
             }[final]
             for step in steps:
-                campaign_service.transition_campaign(
-                    db, principal=brand, campaign_id=campaign.id, to=step
-                )
+                campaign_service.transition_campaign(db, principal=brand, campaign_id=campaign.id, to=step)
 
     note("content")
     for creator, niches in creators:
         for n in range(rng.randint(2, 4)):
-            content_count += _publish(
-                db, rng, creator, None, f"{niches[0].capitalize()} tips #{n + 1}", now
-            )
+            content_count += _publish(db, rng, creator, None, f"{niches[0].capitalize()} tips #{n + 1}", now)
     return DemoSummary(
         created=True,
         users=1 + len(BRANDS) + len(CREATORS),

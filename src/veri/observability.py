@@ -19,9 +19,7 @@ __all__ = ["configure_logging", "metrics_response", "record_request"]
 # Keys never written to a log line, whatever a caller passes.
 _SECRET_KEYS = {"password", "new_password", "current_password", "token", "api_key", "secret"}
 
-REQUESTS = Counter(
-    "veri_http_requests_total", "HTTP requests handled", ["method", "route", "status"]
-)
+REQUESTS = Counter("veri_http_requests_total", "HTTP requests handled", ["method", "route", "status"])
 LATENCY = Histogram(
     "veri_http_request_duration_seconds",
     "HTTP request latency",
@@ -72,9 +70,7 @@ def _route_template(request: Request) -> str:
     return "unmatched"
 
 
-async def record_request(
-    request: Request, call_next: Callable[[Request], Awaitable[Response]]
-) -> Response:
+async def record_request(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
     started = time.perf_counter()
     response = await call_next(request)
     elapsed = time.perf_counter() - started

@@ -22,9 +22,7 @@ CSRF_HEADER = "x-csrf-token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 
 
-async def csrf_cookie_middleware(
-    request: Request, call_next: Callable[[Request], Awaitable[Response]]
-) -> Response:
+async def csrf_cookie_middleware(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
     settings = request.app.state.settings.security
     existing = request.cookies.get(settings.csrf_cookie)
     request.state.csrf_token = existing or new_token(24)

@@ -87,9 +87,7 @@ async def login_submit(
     else:
         status = 422
     values.pop("password", None)
-    return render(
-        request, "login.html", None, errors=errors, values=values, next=target, status_code=status
-    )
+    return render(request, "login.html", None, errors=errors, values=values, next=target, status_code=status)
 
 
 @router.get("/signup", response_class=HTMLResponse)
@@ -106,9 +104,7 @@ def signup_page(request: Request, principal: OptionalPrincipal, role: str = "cre
 
 
 @router.post("/signup", response_class=HTMLResponse)
-async def signup_submit(
-    request: Request, db: DbSession, sessions: Sessions, settings: SettingsDep
-) -> Response:
+async def signup_submit(request: Request, db: DbSession, sessions: Sessions, settings: SettingsDep) -> Response:
     values = form_values(await request.form())
     if values.get("role") == "creator":
         values.pop("brand_name", None)
@@ -187,24 +183,18 @@ async def settings_password(
         except VeriError as exc:
             errors = errors_from(exc)
         else:
-            response = redirect(
-                "/settings", flash="Password changed. Other sessions were logged out."
-            )
+            response = redirect("/settings", flash="Password changed. Other sessions were logged out.")
             start_session(request, response, sessions, settings, principal.user)
             return response
     return _settings_page(request, principal, db, errors=errors, status_code=422)
 
 
 @router.post("/settings/api-keys", response_class=HTMLResponse)
-async def settings_create_key(
-    request: Request, principal: CurrentPrincipal, db: DbSession
-) -> Response:
+async def settings_create_key(request: Request, principal: CurrentPrincipal, db: DbSession) -> Response:
     data, errors = parse_form(ApiKeyCreate, form_values(await request.form(), lists=("scopes",)))
     if data is None:
         return _settings_page(request, principal, db, errors=errors, status_code=422)
-    _, secret = service.create_api_key(
-        db, user=principal.user, name=data.name, scopes=list(data.scopes)
-    )
+    _, secret = service.create_api_key(db, user=principal.user, name=data.name, scopes=list(data.scopes))
     return _settings_page(request, principal, db, new_key=secret)
 
 
@@ -233,9 +223,7 @@ async def forgot_submit(request: Request, db: DbSession, settings: SettingsDep) 
             sent=False,
             status_code=422,
         )
-    service.request_password_reset(
-        db, settings.security, email=str(data.email), base_url=settings.base_url
-    )
+    service.request_password_reset(db, settings.security, email=str(data.email), base_url=settings.base_url)
     return render(request, "password_forgot.html", None, errors={}, values={}, sent=True)
 
 
@@ -251,9 +239,7 @@ async def reset_submit(request: Request, token: str, db: DbSession, sessions: Se
     if data is not None:
         try:
             with db.begin_nested():
-                service.reset_password(
-                    db, sessions, token=data.token, new_password=data.new_password
-                )
+                service.reset_password(db, sessions, token=data.token, new_password=data.new_password)
         except VeriError as exc:
             errors = errors_from(exc)
         else:

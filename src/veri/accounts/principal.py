@@ -25,5 +25,10 @@ class Principal:
         return self.user.role
 
     @property
+    def actor(self) -> str:
+        """How events name who caused them."""
+        return f"user:{self.user.id}"
+
+    @property
     def is_admin(self) -> bool:
         return self.user.role is Role.ADMIN

@@ -62,11 +62,7 @@ class PostgresRateLimiter:
         with self._engine.begin() as conn:
             value = conn.scalar(statement)
             # Old windows are useless; drop them as we go so the table stays small.
-            conn.execute(
-                delete(RateLimitHit).where(
-                    RateLimitHit.window_start < window, RateLimitHit.key == key
-                )
-            )
+            conn.execute(delete(RateLimitHit).where(RateLimitHit.window_start < window, RateLimitHit.key == key))
         return int(value or 0)
 
     def reset(self, key: str) -> None:

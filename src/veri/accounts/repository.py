@@ -26,21 +26,15 @@ class AccountRepository:
     def has_users(self) -> bool:
         return self.db.scalar(select(User.id).limit(1)) is not None
 
-    def list_users(
-        self, *, role: Role | None, query: str | None, limit: int, offset: int
-    ) -> tuple[list[User], int]:
+    def list_users(self, *, role: Role | None, query: str | None, limit: int, offset: int) -> tuple[list[User], int]:
         statement = select(User)
         if role is not None:
             statement = statement.where(User.role == role)
         if query:
             pattern = f"%{query.lower()}%"
-            statement = statement.where(
-                User.email.ilike(pattern) | User.display_name.ilike(pattern)
-            )
+            statement = statement.where(User.email.ilike(pattern) | User.display_name.ilike(pattern))
         total = self.db.scalar(select(func.count()).select_from(statement.subquery())) or 0
-        rows = self.db.scalars(
-            statement.order_by(User.created_at.desc(), User.id).limit(limit).offset(offset)
-        ).all()
+        rows = self.db.scalars(statement.order_by(User.created_at.desc(), User.id).limit(limit).offset(offset)).all()
         return list(rows), total
 
     def add(self, obj: object) -> None:
@@ -62,9 +56,7 @@ class AccountRepository:
 
     def api_keys_of(self, user_id: uuid.UUID) -> list[ApiKey]:
         return list(
-            self.db.scalars(
-                select(ApiKey).where(ApiKey.user_id == user_id).order_by(ApiKey.created_at.desc())
-            ).all()
+            self.db.scalars(select(ApiKey).where(ApiKey.user_id == user_id).order_by(ApiKey.created_at.desc())).all()
         )
 
     def api_key(self, key_id: uuid.UUID) -> ApiKey | None:

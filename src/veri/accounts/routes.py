@@ -37,16 +37,12 @@ def client_ip(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-def start_session(
-    request: Request, response: Response, sessions: Sessions, settings: Settings, user: User
-) -> None:
+def start_session(request: Request, response: Response, sessions: Sessions, settings: Settings, user: User) -> None:
     """Log in: a brand-new session token (never reuse one from before log-in) and CSRF token."""
     old = request.cookies.get(settings.security.session_cookie)
     if old:
         sessions.delete(old)
-    token = sessions.create(
-        user.id, ip=client_ip(request), user_agent=request.headers.get("user-agent")
-    )
+    token = sessions.create(user.id, ip=client_ip(request), user_agent=request.headers.get("user-agent"))
     response.set_cookie(
         settings.security.session_cookie,
         token,
@@ -59,9 +55,7 @@ def start_session(
     rotate_csrf(request)
 
 
-def end_session(
-    request: Request, response: Response, sessions: Sessions, settings: Settings
-) -> None:
+def end_session(request: Request, response: Response, sessions: Sessions, settings: Settings) -> None:
     token = request.cookies.get(settings.security.session_cookie)
     if token:
         sessions.delete(token)
@@ -143,12 +137,8 @@ def change_password(
 
 
 @router.post("/auth/password-reset", status_code=status.HTTP_202_ACCEPTED)
-def request_password_reset(
-    data: PasswordResetRequestIn, db: DbSession, settings: SettingsDep
-) -> dict[str, str]:
-    service.request_password_reset(
-        db, settings.security, email=str(data.email), base_url=settings.base_url
-    )
+def request_password_reset(data: PasswordResetRequestIn, db: DbSession, settings: SettingsDep) -> dict[str, str]:
+    service.request_password_reset(db, settings.security, email=str(data.email), base_url=settings.base_url)
     return {"status": "if the address is registered, a reset link is on its way"}
 
 
@@ -164,9 +154,7 @@ def list_api_keys(principal: CurrentPrincipal, db: DbSession) -> object:
 
 @router.post("/api-keys", status_code=status.HTTP_201_CREATED, response_model=ApiKeyCreated)
 def create_api_key(data: ApiKeyCreate, principal: CurrentPrincipal, db: DbSession) -> ApiKeyCreated:
-    key, secret = service.create_api_key(
-        db, user=principal.user, name=data.name, scopes=list(data.scopes)
-    )
+    key, secret = service.create_api_key(db, user=principal.user, name=data.name, scopes=list(data.scopes))
     return ApiKeyCreated(**ApiKeyOut.model_validate(key).model_dump(), key=secret)
 
 
@@ -183,12 +171,8 @@ def list_users(
     role: Role | None = None,
     q: Annotated[str | None, Query(max_length=100)] = None,
 ) -> object:
-    users, total = AccountRepository(db).list_users(
-        role=role, query=q, limit=paging.limit, offset=paging.offset
-    )
-    return Page[UserOut](
-        items=[UserOut.model_validate(u) for u in users], total=total, **paging.model_dump()
-    )
+    users, total = AccountRepository(db).list_users(role=role, query=q, limit=paging.limit, offset=paging.offset)
+    return Page[UserOut](items=[UserOut.model_validate(u) for u in users], total=total, **paging.model_dump())
 
 
 @router.get("/users/{user_id}", response_model=UserOut)

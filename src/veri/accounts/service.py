@@ -28,6 +28,8 @@ from veri.brands import service as brand_service
 from veri.config import SecuritySettings
 from veri.creators import service as creator_service
 from veri.errors import Conflict, Invalid, NotFound, RateLimited, Unauthorized
+from veri.events.service import emit
+from veri.events.types import AccountCreated
 from veri.models.accounts import ApiKey, EmailOutbox, PasswordResetToken, Role, User
 from veri.models.base import utcnow
 
@@ -79,6 +81,12 @@ def create_user(db: Session, *, email: str, password: str, display_name: str, ro
         role=role,
     )
     repo.add(user)
+    emit(
+        db,
+        AccountCreated(user_id=user.id, role=role.value, display_name=display_name),
+        subject=f"user:{user.id}",
+        actor=f"user:{user.id}",
+    )
     log.info("user_created", user_id=str(user.id), role=role.value)
     return user
 
@@ -98,9 +106,7 @@ def sign_up(db: Session, *, data: SignupIn) -> User:
     )
     if data.role == "creator":
         assert data.handle is not None
-        creator_service.create_profile(
-            db, user_id=user.id, handle=data.handle, display_name=data.display_name
-        )
+        creator_service.create_profile(db, user_id=user.id, handle=data.handle, display_name=data.display_name)
     else:
         assert data.brand_name is not None
         brand_service.create_brand(db, owner_id=user.id, name=data.brand_name)
@@ -161,9 +167,7 @@ def change_password(
     log.info("password_changed", user_id=str(user.id))
 
 
-def request_password_reset(
-    db: Session, security: SecuritySettings, *, email: str, base_url: str
-) -> None:
+def request_password_reset(db: Session, security: SecuritySettings, *, email: str, base_url: str) -> None:
     """Writes the reset mail to the outbox (and the log, in development). Answers the same way
     whether or not the address is registered, so it cannot be used to find accounts."""
     repo = AccountRepository(db)
@@ -242,11 +246,7 @@ def authenticate_api_key(db: Session, *, secret: str) -> tuple[ApiKey, User] | N
         return None
     repo = AccountRepository(db)
     key = repo.api_key_by_prefix(parts[1])
-    if (
-        key is None
-        or key.revoked_at is not None
-        or not tokens_equal(key.key_hash, hash_token(secret))
-    ):
+    if key is None or key.revoked_at is not None or not tokens_equal(key.key_hash, hash_token(secret)):
         return None
     user = repo.user_by_id(key.user_id)
     if user is None or not user.is_active:

@@ -74,9 +74,7 @@ class PostgresSessionStore:
         self._db.execute(delete(UserSession).where(UserSession.user_id == user_id))
 
     def purge_expired(self) -> int:
-        expired = self._db.scalars(
-            select(UserSession.token_hash).where(UserSession.expires_at <= utcnow())
-        ).all()
+        expired = self._db.scalars(select(UserSession.token_hash).where(UserSession.expires_at <= utcnow())).all()
         self._db.execute(delete(UserSession).where(UserSession.token_hash.in_(expired)))
         return len(expired)
 
@@ -96,9 +94,7 @@ class RedisSessionStore:
         token = new_token()
         key = self._prefix + hash_token(token)
         expires_at = utcnow() + self._ttl
-        value = json.dumps(
-            {"user_id": str(user_id), "expires_at": expires_at.isoformat(), "ip": ip}
-        )
+        value = json.dumps({"user_id": str(user_id), "expires_at": expires_at.isoformat(), "ip": ip})
         seconds = int(self._ttl.total_seconds())
         pipe = self._redis.pipeline()
         pipe.set(key, value, ex=seconds)
@@ -122,9 +118,7 @@ class RedisSessionStore:
 
     def delete_all_for_user(self, user_id: uuid.UUID) -> None:
         user_key = self._user_key(user_id)
-        keys = [
-            k.decode() if isinstance(k, bytes) else str(k) for k in self._redis.smembers(user_key)
-        ]
+        keys = [k.decode() if isinstance(k, bytes) else str(k) for k in self._redis.smembers(user_key)]
         if keys:
             self._redis.delete(*keys)
         self._redis.delete(user_key)

@@ -43,12 +43,8 @@ def admin_page(
         if database.embedded
         else database.engine.url.render_as_string(hide_password=True),
         "schema": f"{current_revision(database.engine)} (head {head_revision()})",
-        "pgvector": "available"
-        if database.capabilities.get("pgvector")
-        else "missing: vector search disabled",
-        "sessions and rate limits": "Redis"
-        if request.app.state.redis is not None
-        else "PostgreSQL",
+        "pgvector": "available" if database.capabilities.get("pgvector") else "missing: vector search disabled",
+        "sessions and rate limits": "Redis" if request.app.state.redis is not None else "PostgreSQL",
     }
     return render(
         request,

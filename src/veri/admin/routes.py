@@ -23,6 +23,5 @@ class FlagOut(BaseModel):
 @router.get("/flags", response_model=list[FlagOut])
 def list_flags(principal: AdminPrincipal) -> list[FlagOut]:
     return [
-        FlagOut(name=f.flag.value, enabled=f.enabled, source=f.source, description=f.description)
-        for f in all_flags()
+        FlagOut(name=f.flag.value, enabled=f.enabled, source=f.source, description=f.description) for f in all_flags()
     ]

@@ -25,9 +25,7 @@ class BrandRepository:
     def by_name(self, name: str) -> Brand | None:
         return self.db.scalar(select(Brand).where(func.lower(Brand.name) == name.lower()))
 
-    def search(
-        self, *, category: str | None, query: str | None, limit: int, offset: int
-    ) -> tuple[list[Brand], int]:
+    def search(self, *, category: str | None, query: str | None, limit: int, offset: int) -> tuple[list[Brand], int]:
         statement = select(Brand)
         if category:
             statement = statement.where(func.lower(Brand.category) == category.lower())

@@ -27,12 +27,8 @@ def list_brands(
     category: Annotated[str | None, Query(max_length=60)] = None,
     q: Annotated[str | None, Query(max_length=100)] = None,
 ) -> object:
-    rows, total = service.list_brands(
-        db, category=category, query=q, limit=paging.limit, offset=paging.offset
-    )
-    return Page[BrandOut](
-        items=[BrandOut.model_validate(b) for b in rows], total=total, **paging.model_dump()
-    )
+    rows, total = service.list_brands(db, category=category, query=q, limit=paging.limit, offset=paging.offset)
+    return Page[BrandOut](items=[BrandOut.model_validate(b) for b in rows], total=total, **paging.model_dump())
 
 
 @router.get("/brands/me", response_model=BrandOut)

@@ -80,10 +80,7 @@ def campaign_list(
         campaigns=rows,
         page=Page[object](items=[], total=total, limit=paging.limit, offset=paging.offset),
         filters={"status": status.value if status else "", "niche": niche or "", "q": q or ""},
-        statuses=[
-            s.value
-            for s in (lifecycle.PUBLIC if principal.role is Role.CREATOR else CampaignStatus)
-        ],
+        statuses=[s.value for s in (lifecycle.PUBLIC if principal.role is Role.CREATOR else CampaignStatus)],
     )
 
 
@@ -113,22 +110,17 @@ def new_campaign_page(request: Request, principal: BrandPrincipal) -> Response:
 
 
 @router.post("/campaigns/new", response_class=HTMLResponse)
-async def new_campaign_submit(
-    request: Request, principal: BrandPrincipal, db: DbSession
-) -> Response:
+async def new_campaign_submit(request: Request, principal: BrandPrincipal, db: DbSession) -> Response:
     values = form_values(await request.form(), lists=("platforms",))
     shown = dict(values)
     publish = bool(values.pop("publish", None))
     dollars_to_cents(values, "budget", "budget_cents")
     values["niches"] = [n.strip() for n in str(values.get("niches", "")).split(",") if n.strip()]
     kind, platform, quantity = (
-        values.pop(k, "")
-        for k in ("deliverable_kind", "deliverable_platform", "deliverable_quantity")
+        values.pop(k, "") for k in ("deliverable_kind", "deliverable_platform", "deliverable_quantity")
     )
     values["deliverables"] = (
-        [{"kind": kind, "platform": platform, "quantity": quantity or 1}]
-        if kind and platform
-        else []
+        [{"kind": kind, "platform": platform, "quantity": quantity or 1}] if kind and platform else []
     )
     for key in ("starts_on", "ends_on"):
         if not values.get(key):
@@ -140,9 +132,7 @@ async def new_campaign_submit(
         return _new_page(request, principal, errors=errors, values=shown, status_code=422)
     campaign = service.create_campaign(db, principal=principal, data=data)
     if publish:
-        service.transition_campaign(
-            db, principal=principal, campaign_id=campaign.id, to=CampaignStatus.OPEN
-        )
+        service.transition_campaign(db, principal=principal, campaign_id=campaign.id, to=CampaignStatus.OPEN)
     return redirect(f"/campaigns/{campaign.id}", flash=f"Campaign “{campaign.title}” created.")
 
 
@@ -160,9 +150,7 @@ def _detail_page(
     deals = []
     my_deal = None
     if manages:
-        rows, _ = deal_service.list_deals(
-            db, principal=principal, campaign_id=campaign.id, limit=200
-        )
+        rows, _ = deal_service.list_deals(db, principal=principal, campaign_id=campaign.id, limit=200)
         deals = [deal_service.deal_out(db, principal=principal, deal=d) for d in rows]
     elif principal.creator_id is not None:
         my_deal = DealRepository(db).for_pair(campaign.id, principal.creator_id)
@@ -172,23 +160,17 @@ def _detail_page(
         principal,
         campaign=campaign,
         manages=manages,
-        transitions=[s.value for s in lifecycle.allowed_transitions(campaign.status)]
-        if manages
-        else [],
+        transitions=[s.value for s in lifecycle.allowed_transitions(campaign.status)] if manages else [],
         deals=deals,
         my_deal=my_deal,
-        can_apply=principal.role is Role.CREATOR
-        and campaign.status is CampaignStatus.OPEN
-        and my_deal is None,
+        can_apply=principal.role is Role.CREATOR and campaign.status is CampaignStatus.OPEN and my_deal is None,
         errors=errors or {},
         status_code=status_code,
     )
 
 
 @router.get("/campaigns/{campaign_id}", response_class=HTMLResponse)
-def campaign_page(
-    request: Request, campaign_id: uuid.UUID, principal: CurrentPrincipal, db: DbSession
-) -> Response:
+def campaign_page(request: Request, campaign_id: uuid.UUID, principal: CurrentPrincipal, db: DbSession) -> Response:
     return _detail_page(request, principal, db, campaign_id)
 
 

@@ -18,9 +18,7 @@ class CampaignRepository:
         self.db = db
 
     def get(self, campaign_id: uuid.UUID, *, for_update: bool = False) -> Campaign | None:
-        statement = (
-            select(Campaign).options(joinedload(Campaign.brand)).where(Campaign.id == campaign_id)
-        )
+        statement = select(Campaign).options(joinedload(Campaign.brand)).where(Campaign.id == campaign_id)
         if for_update:
             statement = statement.with_for_update(of=Campaign)
         return self.db.scalar(statement)

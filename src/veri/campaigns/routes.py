@@ -46,9 +46,7 @@ def list_campaigns(
         limit=paging.limit,
         offset=paging.offset,
     )
-    return Page[CampaignOut](
-        items=[campaign_out(c) for c in rows], total=total, **paging.model_dump()
-    )
+    return Page[CampaignOut](items=[campaign_out(c) for c in rows], total=total, **paging.model_dump())
 
 
 @router.post("/campaigns", status_code=status.HTTP_201_CREATED, response_model=CampaignOut)
@@ -65,15 +63,11 @@ def get_campaign(campaign_id: uuid.UUID, principal: CurrentPrincipal, db: DbSess
 def update_campaign(
     campaign_id: uuid.UUID, changes: CampaignUpdate, principal: CurrentPrincipal, db: DbSession
 ) -> CampaignOut:
-    return campaign_out(
-        service.update_campaign(db, principal=principal, campaign_id=campaign_id, changes=changes)
-    )
+    return campaign_out(service.update_campaign(db, principal=principal, campaign_id=campaign_id, changes=changes))
 
 
 @router.post("/campaigns/{campaign_id}/transition", response_model=CampaignOut)
 def transition_campaign(
     campaign_id: uuid.UUID, data: CampaignTransitionIn, principal: CurrentPrincipal, db: DbSession
 ) -> CampaignOut:
-    return campaign_out(
-        service.transition_campaign(db, principal=principal, campaign_id=campaign_id, to=data.to)
-    )
+    return campaign_out(service.transition_campaign(db, principal=principal, campaign_id=campaign_id, to=data.to))

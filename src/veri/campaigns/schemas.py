@@ -20,9 +20,7 @@ __all__ = [
     "Deliverable",
 ]
 
-Niche = Annotated[
-    str, StringConstraints(strip_whitespace=True, to_lower=True, min_length=2, max_length=40)
-]
+Niche = Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True, min_length=2, max_length=40)]
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=160)]
 MAX_BUDGET_CENTS = 100_000_000_00
 

@@ -14,6 +14,8 @@ from veri.campaigns import lifecycle
 from veri.campaigns.repository import CampaignRepository
 from veri.campaigns.schemas import CampaignIn, CampaignUpdate
 from veri.errors import Conflict, Forbidden, NotFound
+from veri.events.service import emit
+from veri.events.types import CampaignCreated, CampaignStatusChanged
 from veri.models.accounts import Role
 from veri.models.campaigns import Campaign, CampaignStatus
 
@@ -36,9 +38,7 @@ def _visible(principal: Principal, campaign: Campaign) -> bool:
     return campaign.status in lifecycle.PUBLIC
 
 
-def get_campaign(
-    db: Session, *, principal: Principal, campaign_id: uuid.UUID, for_update: bool = False
-) -> Campaign:
+def get_campaign(db: Session, *, principal: Principal, campaign_id: uuid.UUID, for_update: bool = False) -> Campaign:
     campaign = CampaignRepository(db).get(campaign_id, for_update=for_update)
     if campaign is None or not _visible(principal, campaign):
         raise NotFound("no such campaign")
@@ -99,13 +99,25 @@ def create_campaign(db: Session, *, principal: Principal, data: CampaignIn) -> C
     )
     db.add(campaign)
     db.flush()
+    emit(
+        db,
+        CampaignCreated(
+            campaign_id=campaign.id,
+            brand_id=campaign.brand_id,
+            title=campaign.title,
+            budget_cents=campaign.budget_cents,
+            currency=campaign.currency,
+            niches=list(campaign.niches),
+            platforms=list(campaign.platforms),
+        ),
+        subject=f"campaign:{campaign.id}",
+        actor=principal.actor,
+    )
     log.info("campaign_created", campaign_id=str(campaign.id), brand_id=str(campaign.brand_id))
     return get_campaign(db, principal=principal, campaign_id=campaign.id)
 
 
-def update_campaign(
-    db: Session, *, principal: Principal, campaign_id: uuid.UUID, changes: CampaignUpdate
-) -> Campaign:
+def update_campaign(db: Session, *, principal: Principal, campaign_id: uuid.UUID, changes: CampaignUpdate) -> Campaign:
     campaign = _managed_campaign(db, principal=principal, campaign_id=campaign_id)
     if campaign.status not in lifecycle.EDITABLE:
         raise Conflict(
@@ -121,9 +133,7 @@ def update_campaign(
     return campaign
 
 
-def transition_campaign(
-    db: Session, *, principal: Principal, campaign_id: uuid.UUID, to: CampaignStatus
-) -> Campaign:
+def transition_campaign(db: Session, *, principal: Principal, campaign_id: uuid.UUID, to: CampaignStatus) -> Campaign:
     campaign = _managed_campaign(db, principal=principal, campaign_id=campaign_id)
     if not lifecycle.can_transition(campaign.status, to):
         allowed = [s.value for s in lifecycle.allowed_transitions(campaign.status)]
@@ -134,6 +144,17 @@ def transition_campaign(
     previous = campaign.status
     campaign.status = to
     db.flush()
+    emit(
+        db,
+        CampaignStatusChanged(
+            campaign_id=campaign.id,
+            brand_id=campaign.brand_id,
+            from_status=previous.value,
+            to_status=to.value,
+        ),
+        subject=f"campaign:{campaign.id}",
+        actor=principal.actor,
+    )
     log.info(
         "campaign_transitioned",
         campaign_id=str(campaign.id),

@@ -23,9 +23,7 @@ class ContentRepository:
 
     def by_external_id(self, platform: str, external_id: str) -> ContentItem | None:
         return self.db.scalar(
-            select(ContentItem).where(
-                ContentItem.platform == platform, ContentItem.external_id == external_id
-            )
+            select(ContentItem).where(ContentItem.platform == platform, ContentItem.external_id == external_id)
         )
 
     def brand_of(self, content: ContentItem) -> uuid.UUID | None:
@@ -33,9 +31,7 @@ class ContentRepository:
         if content.deal_id is None:
             return None
         return self.db.scalar(
-            select(Campaign.brand_id)
-            .join(Deal, Deal.campaign_id == Campaign.id)
-            .where(Deal.id == content.deal_id)
+            select(Campaign.brand_id).join(Deal, Deal.campaign_id == Campaign.id).where(Deal.id == content.deal_id)
         )
 
     def search(
@@ -63,9 +59,7 @@ class ContentRepository:
             statement = statement.where(ContentItem.deal_id == deal_id)
         total = self.db.scalar(select(func.count()).select_from(statement.subquery())) or 0
         rows = self.db.scalars(
-            statement.order_by(ContentItem.published_at.desc(), ContentItem.id)
-            .limit(limit)
-            .offset(offset)
+            statement.order_by(ContentItem.published_at.desc(), ContentItem.id).limit(limit).offset(offset)
         ).all()
         return list(rows), total
 

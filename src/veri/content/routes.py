@@ -34,9 +34,7 @@ def list_content(
         limit=paging.limit,
         offset=paging.offset,
     )
-    return Page[ContentOut](
-        items=service.content_out(db, items=rows), total=total, **paging.model_dump()
-    )
+    return Page[ContentOut](items=service.content_out(db, items=rows), total=total, **paging.model_dump())
 
 
 @router.post("/content", status_code=status.HTTP_201_CREATED, response_model=ContentOut)
@@ -56,10 +54,6 @@ def list_metrics(content_id: uuid.UUID, principal: CurrentPrincipal, db: DbSessi
     return service.list_metrics(db, principal=principal, content_id=content_id)
 
 
-@router.post(
-    "/content/{content_id}/metrics", status_code=status.HTTP_201_CREATED, response_model=MetricsOut
-)
-def record_metrics(
-    content_id: uuid.UUID, data: MetricsIn, principal: CurrentPrincipal, db: DbSession
-) -> object:
+@router.post("/content/{content_id}/metrics", status_code=status.HTTP_201_CREATED, response_model=MetricsOut)
+def record_metrics(content_id: uuid.UUID, data: MetricsIn, principal: CurrentPrincipal, db: DbSession) -> object:
     return service.record_metrics(db, principal=principal, content_id=content_id, data=data)

@@ -25,9 +25,7 @@ class ContentIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     platform: Platform
-    external_id: Annotated[
-        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)
-    ]
+    external_id: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
     kind: Literal["video", "short", "post", "story", "stream"]
     title: Annotated[str, Field(max_length=300)] = ""
     url: Annotated[str, StringConstraints(max_length=500, pattern=r"^(https?://\S+)?$")] = ""

@@ -14,6 +14,8 @@ from veri.content.schemas import ContentIn, ContentOut, MetricsIn, MetricsOut
 from veri.creators import service as creator_service
 from veri.deals import service as deal_service
 from veri.errors import Conflict, Forbidden, Invalid, NotFound
+from veri.events.service import emit
+from veri.events.types import ContentMetricsSnapshot, ContentPublished
 from veri.models.accounts import Role
 from veri.models.content import ContentItem, MetricSnapshot
 
@@ -73,20 +75,36 @@ def add_content(db: Session, *, principal: Principal, data: ContentIn) -> Conten
             "this content is already registered",
             detail=[{"field": "external_id", "reason": "already registered"}],
         )
+    campaign_id = brand_id = None
     if data.deal_id is not None:
         try:
-            deal_service.get_deal(db, principal=principal, deal_id=data.deal_id)
+            deal = deal_service.get_deal(db, principal=principal, deal_id=data.deal_id)
         except NotFound:
             raise Invalid("deal_id", "is not one of your deals") from None
+        campaign_id, brand_id = deal.campaign_id, deal.campaign.brand_id
     content = ContentItem(creator_id=creator.id, **data.model_dump())
     db.add(content)
     db.flush()
+    emit(
+        db,
+        ContentPublished(
+            content_id=content.id,
+            creator_id=creator.id,
+            platform=content.platform.value,
+            kind=content.kind,
+            title=content.title,
+            published_at=content.published_at,
+            deal_id=content.deal_id,
+            campaign_id=campaign_id,
+            brand_id=brand_id,
+        ),
+        subject=f"creator:{creator.id}",
+        actor=principal.actor,
+    )
     return content
 
 
-def record_metrics(
-    db: Session, *, principal: Principal, content_id: uuid.UUID, data: MetricsIn
-) -> MetricSnapshot:
+def record_metrics(db: Session, *, principal: Principal, content_id: uuid.UUID, data: MetricsIn) -> MetricSnapshot:
     """Idempotent per (content, captured_at): the same snapshot sent twice is stored once."""
     content = get_content(db, principal=principal, content_id=content_id)
     if not (principal.is_admin or content.creator_id == principal.creator_id):
@@ -94,21 +112,37 @@ def record_metrics(
     if data.captured_at < content.published_at:
         raise Invalid("captured_at", "is before the content was published")
     repo = ContentRepository(db)
-    existing = repo.snapshot_at(content.id, data.captured_at)
-    if existing is not None:
-        for field, value in data.model_dump(exclude={"captured_at"}).items():
-            setattr(existing, field, value)
-        db.flush()
-        return existing
-    snapshot = MetricSnapshot(content_id=content.id, **data.model_dump())
-    db.add(snapshot)
+    snapshot = repo.snapshot_at(content.id, data.captured_at)
+    if snapshot is None:
+        snapshot = MetricSnapshot(content_id=content.id, captured_at=data.captured_at)
+        db.add(snapshot)
+    counts = data.model_dump(exclude={"captured_at"})
+    for field, value in counts.items():
+        setattr(snapshot, field, value)
     db.flush()
+    campaign_id = brand_id = None
+    if content.deal_id is not None:
+        deal = deal_service.get_deal(db, principal=principal, deal_id=content.deal_id)
+        campaign_id, brand_id = deal.campaign_id, deal.campaign.brand_id
+    emit(
+        db,
+        ContentMetricsSnapshot(
+            content_id=content.id,
+            creator_id=content.creator_id,
+            platform=content.platform.value,
+            captured_at=data.captured_at,
+            metrics=counts,
+            deal_id=content.deal_id,
+            campaign_id=campaign_id,
+            brand_id=brand_id,
+        ),
+        subject=f"creator:{content.creator_id}",
+        actor=principal.actor,
+    )
     return snapshot
 
 
-def list_metrics(
-    db: Session, *, principal: Principal, content_id: uuid.UUID
-) -> list[MetricSnapshot]:
+def list_metrics(db: Session, *, principal: Principal, content_id: uuid.UUID) -> list[MetricSnapshot]:
     content = get_content(db, principal=principal, content_id=content_id)
     return ContentRepository(db).metrics(content.id)
 

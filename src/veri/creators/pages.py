@@ -33,11 +33,7 @@ def dashboard(request: Request, principal: CreatorPrincipal, db: DbSession) -> R
     creator = service.own_creator(db, principal=principal)
     deals, deal_total = deal_service.list_deals(db, principal=principal, limit=20)
     content, content_total = content_service.list_content(db, principal=principal, limit=10)
-    open_deals = sum(
-        1
-        for d in deals
-        if d.status in (DealStatus.PROPOSED, DealStatus.ACCEPTED, DealStatus.DELIVERED)
-    )
+    open_deals = sum(1 for d in deals if d.status in (DealStatus.PROPOSED, DealStatus.ACCEPTED, DealStatus.DELIVERED))
     return render(
         request,
         "creator_dashboard.html",
@@ -97,9 +93,7 @@ async def profile_submit(request: Request, principal: CreatorPrincipal, db: DbSe
 
 
 @router.post("/creator/social-accounts", response_class=HTMLResponse)
-async def social_account_submit(
-    request: Request, principal: CreatorPrincipal, db: DbSession
-) -> Response:
+async def social_account_submit(request: Request, principal: CreatorPrincipal, db: DbSession) -> Response:
     values = form_values(await request.form())
     data, errors = parse_form(SocialAccountIn, values)
     if data is not None:
@@ -120,9 +114,7 @@ async def social_account_submit(
 
 
 @router.post("/creator/social-accounts/{account_id}/remove")
-def social_account_remove(
-    account_id: uuid.UUID, principal: CreatorPrincipal, db: DbSession
-) -> Response:
+def social_account_remove(account_id: uuid.UUID, principal: CreatorPrincipal, db: DbSession) -> Response:
     service.remove_social_account(db, principal=principal, account_id=account_id)
     return redirect("/creator/profile", flash="Social account removed.")
 

@@ -50,9 +50,7 @@ class CreatorRepository:
             statement = statement.where(Creator.audience_size >= min_audience)
         if query:
             pattern = f"%{query}%"
-            statement = statement.where(
-                Creator.handle.ilike(pattern) | Creator.display_name.ilike(pattern)
-            )
+            statement = statement.where(Creator.handle.ilike(pattern) | Creator.display_name.ilike(pattern))
         total = self.db.scalar(select(func.count()).select_from(statement.subquery())) or 0
         rows = self.db.scalars(
             statement.order_by(Creator.audience_size.desc(), Creator.id).limit(limit).offset(offset)
@@ -70,7 +68,5 @@ class CreatorRepository:
 
     def social_account_by_handle(self, platform: str, handle: str) -> SocialAccount | None:
         return self.db.scalar(
-            select(SocialAccount).where(
-                SocialAccount.platform == platform, SocialAccount.handle == handle
-            )
+            select(SocialAccount).where(SocialAccount.platform == platform, SocialAccount.handle == handle)
         )

@@ -39,9 +39,7 @@ def list_creators(
         limit=paging.limit,
         offset=paging.offset,
     )
-    return Page[CreatorOut](
-        items=[CreatorOut.model_validate(c) for c in rows], total=total, **paging.model_dump()
-    )
+    return Page[CreatorOut](items=[CreatorOut.model_validate(c) for c in rows], total=total, **paging.model_dump())
 
 
 @router.get("/creators/me", response_model=CreatorOut)
@@ -50,9 +48,7 @@ def my_profile(principal: CreatorPrincipal, db: DbSession) -> Creator:
 
 
 @router.patch("/creators/me", response_model=CreatorOut)
-def update_my_profile(
-    changes: CreatorUpdate, principal: CreatorPrincipal, db: DbSession
-) -> Creator:
+def update_my_profile(changes: CreatorUpdate, principal: CreatorPrincipal, db: DbSession) -> Creator:
     return service.update_profile(db, principal=principal, changes=changes)
 
 
@@ -66,15 +62,11 @@ def list_social_accounts(principal: CurrentPrincipal, db: DbSession) -> object:
     return service.list_social_accounts(db, principal=principal)
 
 
-@router.post(
-    "/social-accounts", status_code=status.HTTP_201_CREATED, response_model=SocialAccountOut
-)
+@router.post("/social-accounts", status_code=status.HTTP_201_CREATED, response_model=SocialAccountOut)
 def add_social_account(data: SocialAccountIn, principal: CreatorPrincipal, db: DbSession) -> object:
     return service.add_social_account(db, principal=principal, data=data)
 
 
 @router.delete("/social-accounts/{account_id}", status_code=status.HTTP_204_NO_CONTENT)
-def remove_social_account(
-    account_id: uuid.UUID, principal: CurrentPrincipal, db: DbSession
-) -> None:
+def remove_social_account(account_id: uuid.UUID, principal: CurrentPrincipal, db: DbSession) -> None:
     service.remove_social_account(db, principal=principal, account_id=account_id)

@@ -12,9 +12,7 @@ from veri.models.creators import Platform, SocialAccountStatus
 
 __all__ = ["CreatorOut", "CreatorUpdate", "Demographics", "SocialAccountIn", "SocialAccountOut"]
 
-Niche = Annotated[
-    str, StringConstraints(strip_whitespace=True, to_lower=True, min_length=2, max_length=40)
-]
+Niche = Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True, min_length=2, max_length=40)]
 
 
 class Demographics(BaseModel):
@@ -39,10 +37,7 @@ class Demographics(BaseModel):
 class CreatorUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    display_name: (
-        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
-        | None
-    ) = None
+    display_name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)] | None = None
     bio: Annotated[str, Field(max_length=2000)] | None = None
     location: Annotated[str, StringConstraints(strip_whitespace=True, max_length=120)] | None = None
     niches: Annotated[list[Niche], Field(max_length=10)] | None = None

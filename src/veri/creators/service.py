@@ -12,6 +12,8 @@ from veri.accounts.principal import Principal
 from veri.creators.repository import CreatorRepository
 from veri.creators.schemas import CreatorUpdate, SocialAccountIn
 from veri.errors import Conflict, Forbidden, NotFound
+from veri.events.service import emit
+from veri.events.types import CreatorUpdated
 from veri.models.accounts import Role
 from veri.models.creators import Creator, SocialAccount
 
@@ -27,18 +29,31 @@ __all__ = [
 ]
 
 
-def create_profile(
-    db: Session, *, user_id: uuid.UUID, handle: str, display_name: str, **fields: object
-) -> Creator:
+def create_profile(db: Session, *, user_id: uuid.UUID, handle: str, display_name: str, **fields: object) -> Creator:
     repo = CreatorRepository(db)
     if repo.by_handle(handle) is not None:
-        raise Conflict(
-            "this handle is taken", detail=[{"field": "handle", "reason": "already taken"}]
-        )
+        raise Conflict("this handle is taken", detail=[{"field": "handle", "reason": "already taken"}])
     creator = Creator(user_id=user_id, handle=handle, display_name=display_name, **fields)
     db.add(creator)
     db.flush()
+    _emit_updated(db, creator, actor=f"user:{user_id}")
     return creator
+
+
+def _emit_updated(db: Session, creator: Creator, *, actor: str) -> None:
+    emit(
+        db,
+        CreatorUpdated(
+            creator_id=creator.id,
+            handle=creator.handle,
+            niches=list(creator.niches or []),
+            platforms=list(creator.platforms or []),
+            audience_size=creator.audience_size or 0,
+            location=creator.location or "",
+        ),
+        subject=f"creator:{creator.id}",
+        actor=actor,
+    )
 
 
 def creator_id_of_user(db: Session, *, user_id: uuid.UUID) -> uuid.UUID | None:
@@ -95,6 +110,7 @@ def update_profile(db: Session, *, principal: Principal, changes: CreatorUpdate)
     for field, value in changes.model_dump(exclude_unset=True).items():
         setattr(creator, field, value)
     db.flush()
+    _emit_updated(db, creator, actor=principal.actor)
     return creator
 
 
@@ -104,9 +120,7 @@ def list_social_accounts(db: Session, *, principal: Principal) -> list[SocialAcc
     return CreatorRepository(db).social_accounts(own_creator(db, principal=principal).id)
 
 
-def add_social_account(
-    db: Session, *, principal: Principal, data: SocialAccountIn
-) -> SocialAccount:
+def add_social_account(db: Session, *, principal: Principal, data: SocialAccountIn) -> SocialAccount:
     creator = own_creator(db, principal=principal)
     repo = CreatorRepository(db)
     if repo.social_account_by_handle(data.platform.value, data.handle) is not None:
@@ -114,12 +128,11 @@ def add_social_account(
             f"{data.platform.value} account {data.handle!r} is already registered",
             detail=[{"field": "handle", "reason": "already registered"}],
         )
-    account = SocialAccount(
-        creator_id=creator.id, platform=data.platform, handle=data.handle, followers=data.followers
-    )
+    account = SocialAccount(creator_id=creator.id, platform=data.platform, handle=data.handle, followers=data.followers)
     db.add(account)
     if data.platform.value not in creator.platforms:
         creator.platforms = [*creator.platforms, data.platform.value]
+        _emit_updated(db, creator, actor=principal.actor)
     db.flush()
     return account
 

@@ -45,16 +45,12 @@ def _deal_page(
 
 
 @router.get("/deals/{deal_id}", response_class=HTMLResponse)
-def deal_page(
-    request: Request, deal_id: uuid.UUID, principal: CurrentPrincipal, db: DbSession
-) -> Response:
+def deal_page(request: Request, deal_id: uuid.UUID, principal: CurrentPrincipal, db: DbSession) -> Response:
     return _deal_page(request, principal, db, deal_id)
 
 
 @router.post("/deals/{deal_id}/act", response_class=HTMLResponse)
-async def deal_act(
-    request: Request, deal_id: uuid.UUID, principal: CurrentPrincipal, db: DbSession
-) -> Response:
+async def deal_act(request: Request, deal_id: uuid.UUID, principal: CurrentPrincipal, db: DbSession) -> Response:
     values = form_values(await request.form())
     raw_action = values.pop("action", "")
     try:

@@ -28,9 +28,7 @@ class DealRepository:
         return self.db.scalar(statement)
 
     def for_pair(self, campaign_id: uuid.UUID, creator_id: uuid.UUID) -> Deal | None:
-        return self.db.scalar(
-            select(Deal).where(Deal.campaign_id == campaign_id, Deal.creator_id == creator_id)
-        )
+        return self.db.scalar(select(Deal).where(Deal.campaign_id == campaign_id, Deal.creator_id == creator_id))
 
     def search(
         self,
@@ -46,28 +44,21 @@ class DealRepository:
         if creator_id is not None:
             statement = statement.where(Deal.creator_id == creator_id)
         if brand_id is not None:
-            statement = statement.join(Campaign, Deal.campaign_id == Campaign.id).where(
-                Campaign.brand_id == brand_id
-            )
+            statement = statement.join(Campaign, Deal.campaign_id == Campaign.id).where(Campaign.brand_id == brand_id)
         if campaign_id is not None:
             statement = statement.where(Deal.campaign_id == campaign_id)
         if status is not None:
             statement = statement.where(Deal.status == status)
         total = self.db.scalar(select(func.count()).select_from(statement.subquery())) or 0
         rows = self.db.scalars(
-            statement.options(*_WITH_PARTIES)
-            .order_by(Deal.updated_at.desc(), Deal.id)
-            .limit(limit)
-            .offset(offset)
+            statement.options(*_WITH_PARTIES).order_by(Deal.updated_at.desc(), Deal.id).limit(limit).offset(offset)
         ).all()
         return list(rows), total
 
     def offers(self, deal_id: uuid.UUID) -> list[DealOffer]:
         return list(
             self.db.scalars(
-                select(DealOffer)
-                .where(DealOffer.deal_id == deal_id)
-                .order_by(DealOffer.created_at, DealOffer.id)
+                select(DealOffer).where(DealOffer.deal_id == deal_id).order_by(DealOffer.created_at, DealOffer.id)
             ).all()
         )
 

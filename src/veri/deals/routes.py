@@ -52,12 +52,8 @@ def get_deal(deal_id: uuid.UUID, principal: CurrentPrincipal, db: DbSession) -> 
 
 
 @router.post("/deals/{deal_id}/counter", response_model=DealOut)
-def counter_offer(
-    deal_id: uuid.UUID, data: OfferIn, principal: CurrentPrincipal, db: DbSession
-) -> DealOut:
-    deal = service.act_on_deal(
-        db, principal=principal, deal_id=deal_id, action=Action.COUNTER, offer=data
-    )
+def counter_offer(deal_id: uuid.UUID, data: OfferIn, principal: CurrentPrincipal, db: DbSession) -> DealOut:
+    deal = service.act_on_deal(db, principal=principal, deal_id=deal_id, action=Action.COUNTER, offer=data)
     return service.deal_out(db, principal=principal, deal=deal, with_offers=True)
 
 

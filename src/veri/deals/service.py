@@ -15,6 +15,9 @@ from veri.deals.negotiation import Action, allowed_actions, next_status
 from veri.deals.repository import DealRepository
 from veri.deals.schemas import DealCreate, DealOut, OfferIn, OfferOut
 from veri.errors import Conflict, Forbidden, Invalid, NotFound
+from veri.events.registry import EventPayload
+from veri.events.service import emit
+from veri.events.types import DealCreated, DealOfferMade, DealStatusChanged
 from veri.models.accounts import Role
 from veri.models.base import utcnow
 from veri.models.campaigns import CampaignStatus, Deal, DealOffer, DealStatus, Party
@@ -22,6 +25,10 @@ from veri.models.campaigns import CampaignStatus, Deal, DealOffer, DealStatus, P
 __all__ = ["act_on_deal", "create_deal", "deal_out", "get_deal", "list_deals", "party_of"]
 
 log = structlog.get_logger(__name__)
+
+
+def _refs(deal: Deal, brand_id: uuid.UUID) -> dict[str, uuid.UUID]:
+    return {"deal_id": deal.id, "campaign_id": deal.campaign_id, "brand_id": brand_id, "creator_id": deal.creator_id}
 
 
 def party_of(principal: Principal, deal: Deal) -> Party | None:
@@ -32,9 +39,7 @@ def party_of(principal: Principal, deal: Deal) -> Party | None:
     return None
 
 
-def get_deal(
-    db: Session, *, principal: Principal, deal_id: uuid.UUID, for_update: bool = False
-) -> Deal:
+def get_deal(db: Session, *, principal: Principal, deal_id: uuid.UUID, for_update: bool = False) -> Deal:
     deal = DealRepository(db).get(deal_id, for_update=for_update)
     if deal is None or not (principal.is_admin or party_of(principal, deal) is not None):
         raise NotFound("no such deal")
@@ -108,6 +113,12 @@ def create_deal(db: Session, *, principal: Principal, data: DealCreate) -> Deal:
         )
     )
     db.flush()
+    emit(
+        db,
+        DealCreated(**_refs(deal, campaign.brand_id), by=by.value, fee_cents=data.fee_cents),
+        subject=f"creator:{creator.id}",
+        actor=principal.actor,
+    )
     log.info("deal_created", deal_id=str(deal.id), by=by.value)
     return get_deal(db, principal=principal, deal_id=deal.id)
 
@@ -155,18 +166,28 @@ def act_on_deal(
         deal.delivered_at = now
     elif action is Action.COMPLETE:
         deal.completed_at = now
+    previous = deal.status
     deal.status = next_status(action)
     deal.updated_at = now
     db.flush()
-    log.info(
-        "deal_action", deal_id=str(deal.id), action=action.value, by=party.value, note=bool(message)
-    )
+    refs = _refs(deal, deal.campaign.brand_id)
+    if action is Action.COUNTER:
+        assert offer is not None
+        payload: EventPayload = DealOfferMade(**refs, by=party.value, fee_cents=offer.fee_cents, message=offer.message)
+    else:
+        payload = DealStatusChanged(
+            **refs,
+            from_status=previous.value,
+            to_status=deal.status.value,
+            fee_cents=deal.fee_cents,
+            accepted_fee_cents=deal.accepted_fee_cents,
+        )
+    emit(db, payload, subject=f"creator:{deal.creator_id}", actor=principal.actor)
+    log.info("deal_action", deal_id=str(deal.id), action=action.value, by=party.value, note=bool(message))
     return deal
 
 
-def deal_out(
-    db: Session, *, principal: Principal, deal: Deal, with_offers: bool = False
-) -> DealOut:
+def deal_out(db: Session, *, principal: Principal, deal: Deal, with_offers: bool = False) -> DealOut:
     party = party_of(principal, deal)
     actions = allowed_actions(deal.status, deal.last_offer_by, party) if party else ()
     offers = None

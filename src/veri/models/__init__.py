@@ -8,28 +8,51 @@ from veri.models.accounts import (
     User,
     UserSession,
 )
+from veri.models.analytics import AnalyticsDaily, ContentDaily, ContentFact, DealFact
 from veri.models.base import Base
 from veri.models.brands import Brand
 from veri.models.campaigns import Campaign, CampaignStatus, Deal, DealOffer, DealStatus
 from veri.models.content import ContentItem, MetricSnapshot
 from veri.models.creators import Creator, Platform, SocialAccount, SocialAccountStatus
+from veri.models.events import (
+    ConsumerLag,
+    ConsumerLease,
+    ConsumerMember,
+    ConsumerOffset,
+    DeadLetter,
+    OutboxEvent,
+    ProcessedEvent,
+    RelayCursor,
+)
 
 __all__ = [
+    "AnalyticsDaily",
     "ApiKey",
     "Base",
     "Brand",
     "Campaign",
     "CampaignStatus",
+    "ConsumerLag",
+    "ConsumerLease",
+    "ConsumerMember",
+    "ConsumerOffset",
+    "ContentDaily",
+    "ContentFact",
     "ContentItem",
     "Creator",
+    "DeadLetter",
     "Deal",
+    "DealFact",
     "DealOffer",
     "DealStatus",
     "EmailOutbox",
     "MetricSnapshot",
+    "OutboxEvent",
     "PasswordResetToken",
     "Platform",
+    "ProcessedEvent",
     "RateLimitHit",
+    "RelayCursor",
     "SocialAccount",
     "SocialAccountStatus",
     "User",

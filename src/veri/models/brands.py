@@ -15,9 +15,7 @@ __all__ = ["Brand"]
 class Brand(UUIDPrimaryKey, TimestampMixin, Base):
     __tablename__ = "brands"
 
-    owner_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("users.id", ondelete="CASCADE"), unique=True
-    )
+    owner_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), unique=True)
     name: Mapped[str] = mapped_column(String(120), unique=True)
     category: Mapped[str] = mapped_column(String(60), default="")
     website: Mapped[str] = mapped_column(String(300), default="")

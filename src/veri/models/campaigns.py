@@ -45,9 +45,7 @@ class Campaign(UUIDPrimaryKey, TimestampMixin, Base):
     __tablename__ = "campaigns"
     __table_args__ = (CheckConstraint("budget_cents >= 0", name="budget_not_negative"),)
 
-    brand_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("brands.id", ondelete="CASCADE"), index=True
-    )
+    brand_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("brands.id", ondelete="CASCADE"), index=True)
     title: Mapped[str] = mapped_column(String(160))
     brief: Mapped[str] = mapped_column(Text, default="")
     budget_cents: Mapped[int]
@@ -74,12 +72,8 @@ class Deal(UUIDPrimaryKey, TimestampMixin, Base):
         CheckConstraint("fee_cents >= 0", name="fee_not_negative"),
     )
 
-    campaign_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("campaigns.id", ondelete="CASCADE"), index=True
-    )
-    creator_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("creators.id", ondelete="CASCADE"), index=True
-    )
+    campaign_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"), index=True)
+    creator_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("creators.id", ondelete="CASCADE"), index=True)
     status: Mapped[DealStatus] = mapped_column(
         enum_column(DealStatus, "deal_status"), default=DealStatus.PROPOSED, index=True
     )
@@ -101,9 +95,7 @@ class DealOffer(UUIDPrimaryKey, Base):
 
     __tablename__ = "deal_offers"
 
-    deal_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("deals.id", ondelete="CASCADE"), index=True
-    )
+    deal_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("deals.id", ondelete="CASCADE"), index=True)
     by: Mapped[Party] = mapped_column(enum_column(Party, "party"))
     fee_cents: Mapped[int]
     deliverables: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, default=list)

@@ -18,9 +18,7 @@ class ContentItem(UUIDPrimaryKey, TimestampMixin, Base):
     __tablename__ = "content_items"
     __table_args__ = (UniqueConstraint("platform", "external_id"),)
 
-    creator_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("creators.id", ondelete="CASCADE"), index=True
-    )
+    creator_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("creators.id", ondelete="CASCADE"), index=True)
     deal_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("deals.id", ondelete="SET NULL"), index=True, default=None
     )
@@ -36,9 +34,7 @@ class MetricSnapshot(UUIDPrimaryKey, Base):
     __tablename__ = "metric_snapshots"
     __table_args__ = (UniqueConstraint("content_id", "captured_at"),)
 
-    content_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("content_items.id", ondelete="CASCADE"), index=True
-    )
+    content_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("content_items.id", ondelete="CASCADE"), index=True)
     captured_at: Mapped[datetime]
     views: Mapped[int] = mapped_column(default=0)
     likes: Mapped[int] = mapped_column(default=0)

@@ -33,9 +33,7 @@ class SocialAccountStatus(enum.StrEnum):
 class Creator(UUIDPrimaryKey, TimestampMixin, Base):
     __tablename__ = "creators"
 
-    user_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("users.id", ondelete="CASCADE"), unique=True
-    )
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), unique=True)
     handle: Mapped[str] = mapped_column(String(40), unique=True)
     display_name: Mapped[str] = mapped_column(String(120))
     bio: Mapped[str] = mapped_column(Text, default="")
@@ -51,9 +49,7 @@ class SocialAccount(UUIDPrimaryKey, TimestampMixin, Base):
     __tablename__ = "social_accounts"
     __table_args__ = (UniqueConstraint("platform", "handle"),)
 
-    creator_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("creators.id", ondelete="CASCADE"), index=True
-    )
+    creator_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("creators.id", ondelete="CASCADE"), index=True)
     platform: Mapped[Platform] = mapped_column(enum_column(Platform, "platform"))
     handle: Mapped[str] = mapped_column(String(80))
     status: Mapped[SocialAccountStatus] = mapped_column(

@@ -31,11 +31,7 @@ def form_values(form: FormData, *, lists: tuple[str, ...] = ()) -> dict[str, Any
 
 
 def parse_form(model: type[M], values: dict[str, Any]) -> tuple[M | None, FormErrors]:
-    cleaned = {
-        k: v
-        for k, v in values.items()
-        if v != "" or (k in model.model_fields and _required(model, k))
-    }
+    cleaned = {k: v for k, v in values.items() if v != "" or (k in model.model_fields and _required(model, k))}
     try:
         return model.model_validate(cleaned), {}
     except ValidationError as exc:
@@ -53,10 +49,7 @@ def _required(model: type[BaseModel], field: str) -> bool:
 def errors_from(exc: VeriError) -> FormErrors:
     """A service error shown next to its field when it names one, else at the top of the form."""
     if isinstance(exc.detail, list) and exc.detail and isinstance(exc.detail[0], dict):
-        return {
-            str(item.get("field", "form")): str(item.get("reason", exc.message))
-            for item in exc.detail
-        }
+        return {str(item.get("field", "form")): str(item.get("reason", exc.message)) for item in exc.detail}
     return {"form": exc.message}
 
 

@@ -80,15 +80,11 @@ def redirect(url: str, *, flash: str | None = None) -> RedirectResponse:
     """After a successful form post: see-other, with an optional one-time message."""
     response = RedirectResponse(url, status_code=303)
     if flash:
-        response.set_cookie(
-            FLASH_COOKIE, quote(flash), max_age=60, httponly=True, samesite="lax", path="/"
-        )
+        response.set_cookie(FLASH_COOKIE, quote(flash), max_age=60, httponly=True, samesite="lax", path="/")
     return response
 
 
 def render_error(request: Request, status_code: int, message: str) -> HTMLResponse:
     if not hasattr(request.state, "csrf_token"):
         request.state.csrf_token = ""
-    return render(
-        request, "error.html", None, status_code=status_code, status=status_code, message=message
-    )
+    return render(request, "error.html", None, status_code=status_code, status=status_code, message=message)

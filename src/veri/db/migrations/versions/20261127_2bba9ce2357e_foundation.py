@@ -20,9 +20,7 @@ depends_on: str | Sequence[str] | None = None
 def _create_extensions_where_available() -> None:
     """pgvector and pg_trgm ship with the embedded server; a plain PostgreSQL may lack them, and
     Veri then runs with vector search disabled (see `Database.detect_capabilities`)."""
-    available = set(
-        op.get_bind().execute(sa.text("SELECT name FROM pg_available_extensions")).scalars()
-    )
+    available = set(op.get_bind().execute(sa.text("SELECT name FROM pg_available_extensions")).scalars())
     for extension in ("vector", "pg_trgm"):
         if extension in available:
             op.execute(f"CREATE EXTENSION IF NOT EXISTS {extension}")
@@ -46,9 +44,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Uuid(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_email_outbox")),
     )
-    op.create_index(
-        op.f("ix_email_outbox_created_at"), "email_outbox", ["created_at"], unique=False
-    )
+    op.create_index(op.f("ix_email_outbox_created_at"), "email_outbox", ["created_at"], unique=False)
     op.create_table(
         "rate_limit_hits",
         sa.Column("key", sa.String(length=200), nullable=False),
@@ -115,9 +111,7 @@ def upgrade() -> None:
             server_default=sa.text("now()"),
             nullable=False,
         ),
-        sa.ForeignKeyConstraint(
-            ["user_id"], ["users.id"], name=op.f("fk_api_keys_user_id_users"), ondelete="CASCADE"
-        ),
+        sa.ForeignKeyConstraint(["user_id"], ["users.id"], name=op.f("fk_api_keys_user_id_users"), ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_api_keys")),
         sa.UniqueConstraint("prefix", name=op.f("uq_api_keys_prefix")),
     )
@@ -142,9 +136,7 @@ def upgrade() -> None:
             server_default=sa.text("now()"),
             nullable=False,
         ),
-        sa.ForeignKeyConstraint(
-            ["owner_id"], ["users.id"], name=op.f("fk_brands_owner_id_users"), ondelete="CASCADE"
-        ),
+        sa.ForeignKeyConstraint(["owner_id"], ["users.id"], name=op.f("fk_brands_owner_id_users"), ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_brands")),
         sa.UniqueConstraint("name", name=op.f("uq_brands_name")),
         sa.UniqueConstraint("owner_id", name=op.f("uq_brands_owner_id")),
@@ -173,9 +165,7 @@ def upgrade() -> None:
             server_default=sa.text("now()"),
             nullable=False,
         ),
-        sa.ForeignKeyConstraint(
-            ["user_id"], ["users.id"], name=op.f("fk_creators_user_id_users"), ondelete="CASCADE"
-        ),
+        sa.ForeignKeyConstraint(["user_id"], ["users.id"], name=op.f("fk_creators_user_id_users"), ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_creators")),
         sa.UniqueConstraint("handle", name=op.f("uq_creators_handle")),
         sa.UniqueConstraint("user_id", name=op.f("uq_creators_user_id")),
@@ -195,9 +185,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("token_hash", name=op.f("pk_password_reset_tokens")),
     )
-    op.create_index(
-        op.f("ix_password_reset_tokens_user_id"), "password_reset_tokens", ["user_id"], unique=False
-    )
+    op.create_index(op.f("ix_password_reset_tokens_user_id"), "password_reset_tokens", ["user_id"], unique=False)
     op.create_table(
         "user_sessions",
         sa.Column("token_hash", sa.String(length=64), nullable=False),
@@ -214,9 +202,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("token_hash", name=op.f("pk_user_sessions")),
     )
-    op.create_index(
-        op.f("ix_user_sessions_expires_at"), "user_sessions", ["expires_at"], unique=False
-    )
+    op.create_index(op.f("ix_user_sessions_expires_at"), "user_sessions", ["expires_at"], unique=False)
     op.create_index(op.f("ix_user_sessions_user_id"), "user_sessions", ["user_id"], unique=False)
     op.create_table(
         "campaigns",
@@ -325,9 +311,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_social_accounts")),
         sa.UniqueConstraint("platform", "handle", name=op.f("uq_social_accounts_platform_handle")),
     )
-    op.create_index(
-        op.f("ix_social_accounts_creator_id"), "social_accounts", ["creator_id"], unique=False
-    )
+    op.create_index(op.f("ix_social_accounts_creator_id"), "social_accounts", ["creator_id"], unique=False)
     op.create_table(
         "deals",
         sa.Column("campaign_id", sa.Uuid(), nullable=False),
@@ -394,9 +378,7 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_deals")),
-        sa.UniqueConstraint(
-            "campaign_id", "creator_id", name=op.f("uq_deals_campaign_id_creator_id")
-        ),
+        sa.UniqueConstraint("campaign_id", "creator_id", name=op.f("uq_deals_campaign_id_creator_id")),
     )
     op.create_index(op.f("ix_deals_campaign_id"), "deals", ["campaign_id"], unique=False)
     op.create_index(op.f("ix_deals_creator_id"), "deals", ["creator_id"], unique=False)
@@ -451,13 +433,9 @@ def upgrade() -> None:
             ondelete="SET NULL",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_content_items")),
-        sa.UniqueConstraint(
-            "platform", "external_id", name=op.f("uq_content_items_platform_external_id")
-        ),
+        sa.UniqueConstraint("platform", "external_id", name=op.f("uq_content_items_platform_external_id")),
     )
-    op.create_index(
-        op.f("ix_content_items_creator_id"), "content_items", ["creator_id"], unique=False
-    )
+    op.create_index(op.f("ix_content_items_creator_id"), "content_items", ["creator_id"], unique=False)
     op.create_index(op.f("ix_content_items_deal_id"), "content_items", ["deal_id"], unique=False)
     op.create_table(
         "deal_offers",
@@ -507,13 +485,9 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_metric_snapshots")),
-        sa.UniqueConstraint(
-            "content_id", "captured_at", name=op.f("uq_metric_snapshots_content_id_captured_at")
-        ),
+        sa.UniqueConstraint("content_id", "captured_at", name=op.f("uq_metric_snapshots_content_id_captured_at")),
     )
-    op.create_index(
-        op.f("ix_metric_snapshots_content_id"), "metric_snapshots", ["content_id"], unique=False
-    )
+    op.create_index(op.f("ix_metric_snapshots_content_id"), "metric_snapshots", ["content_id"], unique=False)
     # ### end Alembic commands ###
 
 

@@ -1,0 +1,1 @@
+"""Analytics: enrichment of metrics and daily rollups per creator, brand and campaign."""

@@ -1,0 +1,101 @@
+"""Enrichment, as pure functions: platform metrics in one vocabulary, engagement, day buckets.
+
+Platforms name the same counts differently; connectors and clients send what the platform
+said, and this is the one place that knows the names."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+from veri.events.types import ContentMetricsSnapshot
+
+__all__ = [
+    "EnrichedSnapshot",
+    "engagement_rate",
+    "enrich_snapshot",
+    "latest_per_day",
+    "normalise_metrics",
+]
+
+# Our name -> the names platforms use for it (first match wins).
+_ALIASES: dict[str, tuple[str, ...]] = {
+    "views": (
+        "views",
+        "view_count",
+        "viewCount",
+        "play_count",
+        "plays",
+        "video_views",
+        "impressions",
+    ),
+    "likes": ("likes", "like_count", "likeCount", "digg_count", "favorites"),
+    "comments": ("comments", "comment_count", "commentCount", "replies"),
+    "shares": ("shares", "share_count", "shareCount", "reposts", "retweets"),
+    "saves": ("saves", "saved", "collect_count", "bookmarks"),
+}
+
+
+@dataclass(frozen=True)
+class Metrics:
+    views: int = 0
+    likes: int = 0
+    comments: int = 0
+    shares: int = 0
+    saves: int = 0
+
+    @property
+    def engagements(self) -> int:
+        return self.likes + self.comments + self.shares + self.saves
+
+
+def normalise_metrics(raw: Mapping[str, int]) -> Metrics:
+    values = {}
+    for name, aliases in _ALIASES.items():
+        values[name] = next((int(raw[a]) for a in aliases if a in raw), 0)
+    return Metrics(**values)
+
+
+def engagement_rate(metrics: Metrics) -> float:
+    return metrics.engagements / metrics.views if metrics.views else 0.0
+
+
+@dataclass(frozen=True)
+class EnrichedSnapshot:
+    content_id: uuid.UUID
+    creator_id: uuid.UUID
+    campaign_id: uuid.UUID | None
+    brand_id: uuid.UUID | None
+    platform: str
+    captured_at: datetime
+    day: date
+    metrics: Metrics
+    engagement_rate: float
+
+
+def enrich_snapshot(snapshot: ContentMetricsSnapshot) -> EnrichedSnapshot:
+    metrics = normalise_metrics(snapshot.metrics)
+    captured = snapshot.captured_at.astimezone(UTC)
+    return EnrichedSnapshot(
+        content_id=snapshot.content_id,
+        creator_id=snapshot.creator_id,
+        campaign_id=snapshot.campaign_id,
+        brand_id=snapshot.brand_id,
+        platform=snapshot.platform.lower(),
+        captured_at=captured,
+        day=captured.date(),
+        metrics=metrics,
+        engagement_rate=engagement_rate(metrics),
+    )
+
+
+def latest_per_day(snapshots: list[EnrichedSnapshot]) -> list[EnrichedSnapshot]:
+    """A content-day keeps its latest snapshot: a day's numbers are where it ended."""
+    latest: dict[tuple[uuid.UUID, date], EnrichedSnapshot] = {}
+    for snapshot in snapshots:
+        key = (snapshot.content_id, snapshot.day)
+        if key not in latest or snapshot.captured_at >= latest[key].captured_at:
+            latest[key] = snapshot
+    return list(latest.values())

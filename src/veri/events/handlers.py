@@ -1,0 +1,30 @@
+"""What a consumer group is: a name, the event types it wants, and a batch handler."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+from sqlalchemy.orm import Session
+
+from veri.events.envelope import Event
+
+__all__ = ["Handler"]
+
+
+class Handler(Protocol):
+    group: str
+    # Event types the group applies; others advance its offsets without being handled.
+    types: frozenset[str]
+
+    def handle(self, db: Session, events: Sequence[Event]) -> None:
+        """Apply the events' effects in `db`'s transaction. Raise to have them retried."""
+        ...
+
+    def after_commit(self, events: Sequence[Event]) -> None:
+        """Side effects that must not happen inside the transaction (cache invalidation)."""
+        ...
+
+    def reset(self, db: Session) -> None:
+        """Delete all derived state, before a replay from the beginning of the log."""
+        ...

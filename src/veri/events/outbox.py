@@ -1,0 +1,132 @@
+"""The transactional outbox: append events in the caller's transaction, read them back in
+commit order. It is the log of the embedded bus and the source the relay publishes to Kafka."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, text, tuple_
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
+
+from veri.events.envelope import Event, partition_of
+from veri.models.events import OutboxEvent
+
+__all__ = ["Cursor", "LogRecord", "append", "read_after", "stored_event"]
+
+Cursor = tuple[int, int]  # (txid, position)
+
+# Rows of transactions still running are invisible; rows of any transaction older than the
+# oldest running one are all visible. Reading only those keeps the cursor gap-free.
+_COMMITTED = text("(pg_snapshot_xmin(pg_current_snapshot())::text)::bigint")
+
+
+@dataclass(frozen=True)
+class LogRecord:
+    """An event as stored: its payload at the version it was written in."""
+
+    position: int
+    txid: int
+    event_id: uuid.UUID
+    type: str
+    version: int
+    stream: str
+    subject: str
+    partition: int
+    actor: str
+    occurred_at: datetime
+    payload: dict[str, Any]
+
+    @property
+    def cursor(self) -> Cursor:
+        return (self.txid, self.position)
+
+    def to_event(self) -> Event:
+        return Event.from_stored(
+            event_id=self.event_id,
+            type=self.type,
+            version=self.version,
+            occurred_at=self.occurred_at,
+            subject=self.subject,
+            actor=self.actor,
+            payload=self.payload,
+            position=self.position,
+        )
+
+
+_COLUMNS = (
+    OutboxEvent.position,
+    OutboxEvent.txid,
+    OutboxEvent.event_id,
+    OutboxEvent.type,
+    OutboxEvent.version,
+    OutboxEvent.stream,
+    OutboxEvent.subject,
+    OutboxEvent.partition,
+    OutboxEvent.actor,
+    OutboxEvent.occurred_at,
+    OutboxEvent.payload,
+)
+
+
+def rows(events: Iterable[Event], partitions: int) -> list[dict[str, Any]]:
+    return [
+        {
+            "event_id": e.id,
+            "type": e.type,
+            "version": e.version,
+            "stream": e.stream,
+            "subject": e.subject,
+            "partition": partition_of(e.subject, partitions),
+            "actor": e.actor,
+            "occurred_at": e.occurred_at,
+            "payload": e.payload.model_dump(mode="json"),
+        }
+        for e in events
+    ]
+
+
+def append(db: Session, events: Sequence[Event], *, partitions: int) -> set[uuid.UUID]:
+    """Add events in the caller's transaction. Ids already in the log are ignored (idempotent
+    ingestion); returns the ids that were new."""
+    if not events:
+        return set()
+    statement = insert(OutboxEvent).on_conflict_do_nothing(index_elements=["event_id"]).returning(OutboxEvent.event_id)
+    return set(db.scalars(statement, rows(events, partitions)).all())
+
+
+def read_after(db: Session, cursor: Cursor, *, limit: int, partition: int | None = None) -> list[LogRecord]:
+    statement = (
+        select(*_COLUMNS)
+        .where(tuple_(OutboxEvent.txid, OutboxEvent.position) > tuple_(*cursor))
+        .where(OutboxEvent.txid < _COMMITTED)
+        .order_by(OutboxEvent.txid, OutboxEvent.position)
+        .limit(limit)
+    )
+    if partition is not None:
+        statement = statement.where(OutboxEvent.partition == partition)
+    return [LogRecord(*row) for row in db.execute(statement)]
+
+
+def stored_event(db: Session, event_id: uuid.UUID) -> LogRecord | None:
+    row = db.execute(select(*_COLUMNS).where(OutboxEvent.event_id == event_id)).one_or_none()
+    return LogRecord(*row) if row else None
+
+
+def cursor_at(db: Session, *, position: int | None = None, recorded_since: datetime | None = None) -> Cursor:
+    """The cursor just before an outbox position, or before the first event recorded at or
+    after a time: where a replay or a republish starts."""
+    statement = select(OutboxEvent.txid, OutboxEvent.position).order_by(OutboxEvent.txid, OutboxEvent.position).limit(1)
+    if position is not None:
+        statement = statement.where(OutboxEvent.position >= position)
+    if recorded_since is not None:
+        statement = statement.where(OutboxEvent.recorded_at >= recorded_since)
+    first = db.execute(statement).one_or_none()
+    if first is None:
+        last = db.execute(select(func.max(OutboxEvent.txid), func.max(OutboxEvent.position))).one()
+        return (int(last[0] or 0), int(last[1] or 0))
+    return (int(first[0]), int(first[1]) - 1)

@@ -1,0 +1,175 @@
+"""The consumer runtime. Each batch's effects and its processed marks (and, on the embedded
+log, its offsets) commit in one transaction: effectively once. A failing batch is retried event
+by event with backoff; an event that still fails goes to the dead-letter store and its
+partition keeps flowing."""
+
+from __future__ import annotations
+
+import threading
+import time
+import traceback
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import structlog
+from prometheus_client import Counter
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
+
+from veri.db.engine import Database
+from veri.events.bus.base import BusConsumer, Delivery, LeaseLost
+from veri.events.envelope import Event
+from veri.events.handlers import Handler
+from veri.models.events import DeadLetter, ProcessedEvent
+
+__all__ = ["ConsumerLoop", "RetryPolicy", "mark_processed"]
+
+log = structlog.get_logger(__name__)
+
+PROCESSED = Counter("veri_events_processed_total", "Events applied by a consumer group", ["group"])
+FAILED = Counter("veri_events_failed_total", "Failed attempts to apply an event", ["group"])
+DEAD = Counter("veri_events_dead_lettered_total", "Events sent to the dead-letter store", ["group"])
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    attempts: int = 3
+    backoff_seconds: float = 0.2
+
+    def delay(self, attempt: int) -> float:
+        return float(self.backoff_seconds * 4 ** (attempt - 1))
+
+
+def mark_processed(db: Session, group: str, events: Sequence[Event]) -> list[Event]:
+    """Mark events as applied by `group`; return those not marked before, in order."""
+    unique = list({e.id: e for e in events}.values())
+    if not unique:
+        return []
+    new = set(
+        db.scalars(
+            insert(ProcessedEvent)
+            .on_conflict_do_nothing(index_elements=["group_name", "event_id"])
+            .returning(ProcessedEvent.event_id),
+            [{"group_name": group, "event_id": e.id} for e in unique],
+        ).all()
+    )
+    return [e for e in unique if e.id in new]
+
+
+class ConsumerLoop:
+    def __init__(
+        self,
+        database: Database,
+        consumer: BusConsumer,
+        handler: Handler,
+        *,
+        batch_size: int = 1000,
+        poll_timeout: float = 0.2,
+        retry: RetryPolicy | None = None,
+    ):
+        self.database = database
+        self.consumer = consumer
+        self.handler = handler
+        self.batch_size = batch_size
+        self.poll_timeout = poll_timeout
+        self.retry = retry or RetryPolicy()
+
+    @property
+    def group(self) -> str:
+        return self.handler.group
+
+    def _apply(self, deliveries: Sequence[Delivery]) -> list[Event]:
+        events = [d.record.to_event() for d in deliveries]
+        wanted = [e for e in events if e.type in self.handler.types]
+        with self.database.transaction() as db:
+            fresh = mark_processed(db, self.group, wanted)
+            if fresh:
+                self.handler.handle(db, fresh)
+            self.consumer.commit_in_transaction(db, deliveries)
+        return fresh
+
+    def _dead_letter(self, delivery: Delivery, error: BaseException) -> None:
+        record = delivery.record
+        detail = "".join(traceback.format_exception(error))[-8000:]
+        with self.database.transaction() as db:
+            db.add(
+                DeadLetter(
+                    group_name=self.group,
+                    event_id=record.event_id,
+                    event_type=record.type,
+                    attempts=self.retry.attempts,
+                    error=detail,
+                )
+            )
+            # Marked, so a redelivery does not fail again: `dlq replay` applies it.
+            db.execute(
+                insert(ProcessedEvent).values(group_name=self.group, event_id=record.event_id).on_conflict_do_nothing()
+            )
+            self.consumer.commit_in_transaction(db, [delivery])
+        DEAD.labels(self.group).inc()
+        log.error(
+            "event_dead_lettered",
+            group=self.group,
+            event_id=str(record.event_id),
+            type=record.type,
+            error=str(error),
+        )
+
+    def _apply_one_by_one(self, deliveries: Sequence[Delivery]) -> list[Event]:
+        applied: list[Event] = []
+        for delivery in deliveries:
+            for attempt in range(1, self.retry.attempts + 1):
+                try:
+                    applied.extend(self._apply([delivery]))
+                    break
+                except LeaseLost:
+                    raise
+                except Exception as exc:  # any failure is retried, then dead-lettered
+                    FAILED.labels(self.group).inc()
+                    log.warning(
+                        "event_failed",
+                        group=self.group,
+                        event_id=str(delivery.record.event_id),
+                        attempt=attempt,
+                        error=str(exc),
+                    )
+                    if attempt == self.retry.attempts:
+                        self._dead_letter(delivery, exc)
+                    else:
+                        time.sleep(self.retry.delay(attempt))
+        return applied
+
+    def run_once(self) -> int:
+        """Poll one batch and apply it; return how many events were applied."""
+        deliveries = self.consumer.poll(self.batch_size, self.poll_timeout)
+        if not deliveries:
+            return 0
+        try:
+            try:
+                applied = self._apply(deliveries)
+            except LeaseLost:
+                raise
+            except Exception as exc:  # find the poison event(s) one by one
+                log.warning("batch_failed", group=self.group, size=len(deliveries), error=str(exc))
+                applied = self._apply_one_by_one(deliveries)
+        except LeaseLost as exc:
+            log.warning("lease_lost", group=self.group, detail=str(exc))
+            return 0
+        self.consumer.commit_after(deliveries)
+        if applied:
+            PROCESSED.labels(self.group).inc(len(applied))
+            self.handler.after_commit(applied)
+        return len(applied)
+
+    def run(self, stop: threading.Event) -> None:
+        log.info("consumer_started", group=self.group, member=self.consumer.member)
+        try:
+            while not stop.is_set():
+                try:
+                    self.run_once()
+                except Exception as exc:  # a broken poll (database restart) must not kill the worker
+                    log.exception("consumer_error", group=self.group, error=str(exc))
+                    stop.wait(1.0)
+        finally:
+            self.consumer.close()
+            log.info("consumer_stopped", group=self.group, member=self.consumer.member)

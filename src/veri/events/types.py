@@ -1,0 +1,182 @@
+"""The event types Veri produces today. Add a type with `@REGISTRY.register`; change one by
+registering a new version with an upcaster from the previous one, never by editing it.
+
+Subjects name what an event is about and decide its partition: `creator:<id>` for everything
+that happens to a creator (deals, content, messages), so a creator's events stay in order;
+`campaign:<id>`, `brand:<id>`, `user:<id>` otherwise.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any, Literal
+
+from pydantic import AwareDatetime, Field
+
+from veri.events.registry import REGISTRY, EventPayload
+
+__all__ = [
+    "AccountCreated",
+    "CampaignCreated",
+    "CampaignStatusChanged",
+    "ContentMetricsSnapshot",
+    "ContentPublished",
+    "CreatorUpdated",
+    "DealCreated",
+    "DealOfferMade",
+    "DealStatusChanged",
+    "MessageSent",
+]
+
+Cents = Annotated[int, Field(ge=0, le=10_000_000_000)]
+Count = Annotated[int, Field(ge=0, le=1_000_000_000_000)]
+Text = Annotated[str, Field(max_length=20_000)]
+
+
+@REGISTRY.register("account.created", 1, stream="accounts", description="A user signed up.")
+class AccountCreated(EventPayload):
+    user_id: uuid.UUID
+    role: Literal["creator", "brand", "admin"]
+    display_name: Annotated[str, Field(max_length=120)]
+
+
+@REGISTRY.register(
+    "creator.updated",
+    1,
+    stream="creators",
+    description="A creator's profile was created or changed.",
+)
+class CreatorUpdated(EventPayload):
+    creator_id: uuid.UUID
+    handle: Annotated[str, Field(max_length=40)]
+    niches: list[str] = Field(default_factory=list, max_length=20)
+    platforms: list[str] = Field(default_factory=list, max_length=10)
+    audience_size: Count = 0
+    location: Annotated[str, Field(max_length=120)] = ""
+
+
+@REGISTRY.register("campaign.created", 1, stream="campaigns", description="A brand drafted a campaign.")
+class CampaignCreated(EventPayload):
+    campaign_id: uuid.UUID
+    brand_id: uuid.UUID
+    title: Annotated[str, Field(max_length=160)]
+    budget_cents: Cents
+    currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] = "USD"
+    niches: list[str] = Field(default_factory=list, max_length=20)
+    platforms: list[str] = Field(default_factory=list, max_length=10)
+
+
+@REGISTRY.register(
+    "campaign.status_changed",
+    1,
+    stream="campaigns",
+    description="A campaign moved in its lifecycle.",
+)
+class CampaignStatusChanged(EventPayload):
+    campaign_id: uuid.UUID
+    brand_id: uuid.UUID
+    from_status: str
+    to_status: Literal["draft", "open", "active", "completed", "cancelled"]
+
+
+class _DealRef(EventPayload):
+    deal_id: uuid.UUID
+    campaign_id: uuid.UUID
+    brand_id: uuid.UUID
+    creator_id: uuid.UUID
+
+
+@REGISTRY.register(
+    "deal.created",
+    1,
+    stream="deals",
+    description="A creator applied, or a brand invited a creator.",
+)
+class DealCreated(_DealRef):
+    by: Literal["creator", "brand"]
+    fee_cents: Cents
+
+
+@REGISTRY.register("deal.offer_made", 1, stream="deals", description="A counter-offer on a deal.")
+class DealOfferMade(_DealRef):
+    by: Literal["creator", "brand"]
+    fee_cents: Cents
+    message: Text = ""
+
+
+@REGISTRY.register(
+    "deal.status_changed",
+    1,
+    stream="deals",
+    description="A deal was accepted, declined, withdrawn, delivered, completed or cancelled.",
+)
+class DealStatusChanged(_DealRef):
+    from_status: str
+    to_status: Literal["proposed", "accepted", "declined", "withdrawn", "delivered", "completed", "cancelled"]
+    fee_cents: Cents
+    accepted_fee_cents: Cents | None = None
+
+
+@REGISTRY.register("content.published", 1, stream="content", description="A creator published a post or video.")
+class ContentPublished(EventPayload):
+    content_id: uuid.UUID
+    creator_id: uuid.UUID
+    platform: str
+    kind: str
+    title: Annotated[str, Field(max_length=300)] = ""
+    published_at: AwareDatetime
+    deal_id: uuid.UUID | None = None
+    campaign_id: uuid.UUID | None = None
+    brand_id: uuid.UUID | None = None
+
+
+@REGISTRY.register(
+    "content.metrics_snapshot",
+    1,
+    stream="content",
+    description="Cumulative metrics of a piece of content (v1: fixed fields).",
+)
+class ContentMetricsSnapshotV1(EventPayload):
+    content_id: uuid.UUID
+    creator_id: uuid.UUID
+    platform: str
+    captured_at: AwareDatetime
+    views: Count = 0
+    likes: Count = 0
+    comments: Count = 0
+    shares: Count = 0
+
+
+def _metrics_v1_to_v2(payload: dict[str, Any]) -> dict[str, Any]:
+    metrics = {k: payload.pop(k) for k in ("views", "likes", "comments", "shares")}
+    return {**payload, "metrics": metrics}
+
+
+@REGISTRY.register(
+    "content.metrics_snapshot",
+    2,
+    stream="content",
+    description="Cumulative metrics of a piece of content, in the platform's own names (normalised by enrichment).",
+    upcast=_metrics_v1_to_v2,
+)
+class ContentMetricsSnapshot(EventPayload):
+    content_id: uuid.UUID
+    creator_id: uuid.UUID
+    platform: str
+    captured_at: AwareDatetime
+    metrics: dict[Annotated[str, Field(max_length=40)], Count] = Field(max_length=40)
+    deal_id: uuid.UUID | None = None
+    campaign_id: uuid.UUID | None = None
+    brand_id: uuid.UUID | None = None
+
+
+@REGISTRY.register("message.sent", 1, stream="messages", description="A message between a creator and a brand.")
+class MessageSent(EventPayload):
+    message_id: uuid.UUID
+    creator_id: uuid.UUID
+    brand_id: uuid.UUID | None = None
+    deal_id: uuid.UUID | None = None
+    campaign_id: uuid.UUID | None = None
+    sender_role: Literal["creator", "brand", "agent", "manager"]
+    sender_name: Annotated[str, Field(max_length=120)]
+    text: Text

@@ -1,0 +1,100 @@
+"""The worker: the relay (when the bus is a broker), one consumer loop per group, and a lag
+reporter, as threads of one process that stop together and gracefully."""
+
+from __future__ import annotations
+
+import functools
+import os
+import socket
+import threading
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
+
+import structlog
+
+from veri.config import Settings
+from veri.db.engine import Database
+from veri.events.bus.base import Bus
+from veri.events.handlers import Handler
+from veri.events.relay import Relay
+from veri.events.runtime import ConsumerLoop, RetryPolicy
+from veri.events.service import record_lag
+
+if TYPE_CHECKING:
+    from redis import Redis
+
+__all__ = ["Worker", "default_handlers"]
+
+log = structlog.get_logger(__name__)
+
+
+def default_handlers(redis: Redis | None = None) -> list[Handler]:
+    from veri.analytics.cache import AnalyticsCache
+    from veri.analytics.handlers import AnalyticsHandler
+
+    return [AnalyticsHandler(AnalyticsCache(redis) if redis is not None else None)]
+
+
+class Worker:
+    def __init__(
+        self,
+        database: Database,
+        bus: Bus,
+        handlers: Sequence[Handler],
+        settings: Settings,
+        *,
+        member: str | None = None,
+        lag_interval: float = 5.0,
+    ):
+        self.database = database
+        self.bus = bus
+        self.handlers = list(handlers)
+        self.settings = settings
+        self.member = member or f"{socket.gethostname()}-{os.getpid()}-{id(self) % 10_000}"
+        self.lag_interval = lag_interval
+        self.stop_event = threading.Event()
+        self.loops: list[ConsumerLoop] = []
+        self._threads: list[threading.Thread] = []
+
+    def start(self) -> None:
+        events = self.settings.events
+        retry = RetryPolicy(events.event_retry_attempts, events.event_retry_backoff_seconds)
+        if self.bus.needs_relay:
+            relay = Relay(self.database, self.bus)
+            self._spawn("relay", functools.partial(relay.run, self.stop_event))
+        for handler in self.handlers:
+            consumer = self.bus.consumer(handler.group, self.member)
+            loop = ConsumerLoop(self.database, consumer, handler, batch_size=events.event_batch_size, retry=retry)
+            self.loops.append(loop)
+            self._spawn(f"consumer-{handler.group}", functools.partial(loop.run, self.stop_event))
+        self._spawn("lag", self._report_lag)
+        log.info(
+            "worker_started",
+            member=self.member,
+            bus=self.bus.name,
+            groups=[h.group for h in self.handlers],
+        )
+
+    def _spawn(self, name: str, target: Callable[[], None]) -> None:
+        thread = threading.Thread(target=target, name=f"veri-{name}", daemon=True)
+        thread.start()
+        self._threads.append(thread)
+
+    def _report_lag(self) -> None:
+        while not self.stop_event.wait(self.lag_interval):
+            for loop in self.loops:
+                try:
+                    record_lag(self.database, loop.consumer)
+                except Exception as exc:  # lag is informative; never stop the worker for it
+                    log.warning("lag_report_failed", group=loop.group, error=str(exc))
+
+    def stop(self, timeout: float = 15.0) -> None:
+        """Finish the batches in flight, give partitions back, stop."""
+        self.stop_event.set()
+        for thread in self._threads:
+            thread.join(timeout)
+        self.bus.close()
+        log.info("worker_stopped", member=self.member)
+
+    def wait(self) -> None:
+        self.stop_event.wait()
