@@ -109,6 +109,11 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
             import redis
 
             app.state.redis = redis.Redis.from_url(settings.redis.redis_url)
+        from veri.analytics.cache import AnalyticsCache
+        from veri.events.worker import default_handlers
+
+        app.state.analytics_cache = AnalyticsCache(app.state.redis) if app.state.redis is not None else None
+        app.state.handlers = default_handlers(app.state.redis)
         app.state.rate_limiter = (
             RedisRateLimiter(app.state.redis) if app.state.redis is not None else PostgresRateLimiter(db.engine)
         )
@@ -144,6 +149,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     from veri.accounts import routes as account_routes
     from veri.admin import pages as admin_pages
     from veri.admin import routes as admin_routes
+    from veri.analytics import pages as analytics_pages
+    from veri.analytics import routes as analytics_routes
     from veri.brands import routes as brand_routes
     from veri.campaigns import pages as campaign_pages
     from veri.campaigns import routes as campaign_routes
@@ -152,6 +159,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     from veri.creators import routes as creator_routes
     from veri.deals import pages as deal_pages
     from veri.deals import routes as deal_routes
+    from veri.events import routes as event_routes
 
     for module in (
         account_routes,
@@ -160,11 +168,14 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         campaign_routes,
         deal_routes,
         content_routes,
+        event_routes,
+        analytics_routes,
         admin_routes,
         account_pages,
         creator_pages,
         campaign_pages,
         deal_pages,
+        analytics_pages,
         admin_pages,
     ):
         app.include_router(module.router)
@@ -194,8 +205,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         )
 
     @app.get("/metrics", include_in_schema=False)
-    def metrics() -> Response:
-        return metrics_response()
+    def metrics(request: Request) -> Response:
+        return metrics_response(request.app.state.db)
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

@@ -6,13 +6,16 @@ import logging
 import sys
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
-from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Match
+
+if TYPE_CHECKING:
+    from veri.db.engine import Database
 
 __all__ = ["configure_logging", "metrics_response", "record_request"]
 
@@ -88,5 +91,35 @@ async def record_request(request: Request, call_next: Callable[[Request], Awaita
     return response
 
 
-def metrics_response() -> Response:
+CONSUMER_LAG = Gauge("veri_consumer_lag", "Events not yet consumed, per group and partition", ["group", "partition"])
+OUTBOX_EVENTS = Gauge("veri_outbox_events", "Events in the log (the outbox)")
+DEAD_LETTERS = Gauge("veri_dead_letters_open", "Dead letters not yet replayed, per group", ["group"])
+
+
+def _refresh_pipeline_gauges(database: Database) -> None:
+    """Workers write their lag to the database; every API process exports what they wrote."""
+    from sqlalchemy import func, select
+
+    from veri.models.events import ConsumerLag, DeadLetter, OutboxEvent
+
+    with database.sessions() as db:
+        for row in db.scalars(select(ConsumerLag)):
+            CONSUMER_LAG.labels(row.group_name, str(row.partition)).set(row.lag)
+        OUTBOX_EVENTS.set(db.scalar(select(func.max(OutboxEvent.position))) or 0)
+        open_letters = db.execute(
+            select(DeadLetter.group_name, func.count())
+            .where(DeadLetter.replayed_at.is_(None))
+            .group_by(DeadLetter.group_name)
+        ).all()
+        DEAD_LETTERS.clear()
+        for group, count in open_letters:
+            DEAD_LETTERS.labels(group).set(count)
+
+
+def metrics_response(database: Database | None = None) -> Response:
+    if database is not None:
+        try:
+            _refresh_pipeline_gauges(database)
+        except Exception as exc:  # metrics must answer even when the database does not
+            structlog.get_logger(__name__).warning("pipeline_gauges_failed", error=str(exc))
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

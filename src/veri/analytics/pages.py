@@ -1,0 +1,77 @@
+"""The analytics page: daily charts (Plotly, served locally) with a date range and, for brands
+and admins, a choice of what to look at."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from pathlib import Path
+
+import plotly
+from fastapi import APIRouter, Request
+from fastapi.responses import FileResponse, HTMLResponse, Response
+
+from veri.accounts.deps import CurrentPrincipal
+from veri.analytics import service
+from veri.analytics.schemas import Scope
+from veri.brands import service as brand_service
+from veri.campaigns import service as campaign_service
+from veri.creators import service as creator_service
+from veri.dependencies import DbSession
+from veri.errors import Invalid
+from veri.models.accounts import Role
+from veri.web.render import render
+
+__all__ = ["router"]
+
+router = APIRouter(include_in_schema=False)
+
+PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+
+
+@router.get("/vendor/plotly.min.js")
+def plotly_bundle() -> FileResponse:
+    """Plotly's offline bundle, from the installed package: no CDN."""
+    return FileResponse(PLOTLY_JS, media_type="text/javascript", headers={"Cache-Control": "public, max-age=86400"})
+
+
+@router.get("/analytics", response_class=HTMLResponse)
+def analytics_page(
+    request: Request,
+    principal: CurrentPrincipal,
+    db: DbSession,
+    scope: Scope | None = None,
+    id: uuid.UUID | None = None,
+    start: date | None = None,
+    end: date | None = None,
+) -> Response:
+    start, end = service.resolve_range(start, end)
+    choices: list[tuple[str, str, str]] = []  # (scope, id, label)
+    if principal.role is Role.CREATOR and principal.creator_id is not None:
+        choices.append(("creator", str(principal.creator_id), "My content and deals"))
+    elif principal.role is Role.BRAND and principal.brand_id is not None:
+        brand = brand_service.own_brand(db, principal=principal)
+        choices.append(("brand", str(brand.id), f"{brand.name} (all campaigns)"))
+        campaigns, _ = campaign_service.list_campaigns(db, principal=principal, limit=200)
+        choices.extend(("campaign", str(c.id), f"Campaign: {c.title}") for c in campaigns)
+    elif principal.is_admin:
+        brands, _ = brand_service.list_brands(db, limit=200)
+        choices.extend(("brand", str(b.id), f"Brand: {b.name}") for b in brands)
+        creators, _ = creator_service.list_creators(db, principal=principal, limit=200)
+        choices.extend(("creator", str(c.id), f"Creator: @{c.handle}") for c in creators)
+    if scope is None or id is None:
+        if not choices:
+            raise Invalid("id", "nothing to show yet")
+        scope, id = Scope(choices[0][0]), uuid.UUID(choices[0][1])
+    data = service.series(
+        db, principal=principal, scope=scope, scope_id=id, start=start, end=end, cache=request.app.state.analytics_cache
+    )
+    return render(
+        request,
+        "analytics.html",
+        principal,
+        series=data,
+        series_json=data.model_dump(mode="json"),
+        choices=choices,
+        selected=f"{scope.value}:{id}",
+    )
