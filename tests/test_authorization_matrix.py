@@ -252,6 +252,13 @@ MATRIX: list[tuple[str, str, str, Any, dict[str, int]]] = [
         when(401, 403, 403, 403, 403, 200),
     ),
     ("GET", "/api/v1/admin/flags", "/api/v1/admin/flags", None, when(401, 403, 403, 403, 403, 200)),
+    ("POST", "/api/v1/events", "/api/v1/events", {"events": [{"type": "x"}]}, everyone(403)),
+    ("GET", "/api/v1/events/types", "/api/v1/events/types", None, everyone(200)),
+    ("GET", "/api/v1/events/dead-letters", "/api/v1/events/dead-letters", None, when(401, 403, 403, 403, 403, 200)),
+    ("POST", "/api/v1/events/dead-letters/{letter_id}/replay", "/api/v1/events/dead-letters/999999/replay", None, when(401, 403, 403, 403, 403, 404)),
+    ("GET", "/api/v1/events/lag", "/api/v1/events/lag", None, when(401, 403, 403, 403, 403, 200)),
+    ("GET", "/api/v1/analytics/{scope}/{scope_id}", "/api/v1/analytics/creator/{creator_a}", None, when(401, 200, 404, 404, 404, 200)),
+    ("GET", "/api/v1/analytics/{scope}/{scope_id}", "/api/v1/analytics/campaign/{open_a}", None, when(401, 404, 404, 200, 404, 200)),
     (
         "POST",
         "/api/v1/auth/password",
@@ -327,6 +334,7 @@ PAGES: list[tuple[str, dict[str, int]]] = [
     ("/campaigns/{draft_b}", when(303, 404, 404, 404, 200, 200)),
     ("/deals/{deal_a}", when(303, 200, 404, 200, 404, 200)),
     ("/admin", when(303, 403, 403, 403, 403, 200)),
+    ("/analytics", everyone(200, anon=303)),
 ]
 
 

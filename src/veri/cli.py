@@ -412,7 +412,7 @@ def events_republish(
 @events_app.command("lag")
 def events_lag(as_json: JsonOption = False) -> None:
     """Consumer lag per group and partition, as the workers last measured it."""
-    from veri.events.service import lag_snapshot
+    from veri.events.lag import lag_snapshot
 
     database = _database(get_settings())
     try:

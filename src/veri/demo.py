@@ -275,6 +275,8 @@ def _publish(
             deal_id=deal_id,
         ),
     )
+    # Rates fixed per post, so cumulative counts only grow, as on a real platform.
+    like_rate, comment_rate, share_rate = rng.uniform(0.03, 0.09), rng.uniform(0.002, 0.01), rng.uniform(0.001, 0.006)
     views = 0
     for day in range(1, 4):
         views += int(rng.lognormvariate(8, 1) / day)
@@ -285,9 +287,9 @@ def _publish(
             data=MetricsIn(
                 captured_at=published + timedelta(days=day),
                 views=views,
-                likes=int(views * rng.uniform(0.03, 0.09)),
-                comments=int(views * rng.uniform(0.002, 0.01)),
-                shares=int(views * rng.uniform(0.001, 0.006)),
+                likes=int(views * like_rate),
+                comments=int(views * comment_rate),
+                shares=int(views * share_rate),
             ),
         )
     return 1

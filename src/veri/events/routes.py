@@ -12,6 +12,7 @@ from veri.accounts.deps import AdminPrincipal, CurrentPrincipal
 from veri.dependencies import DbSession, SettingsDep
 from veri.errors import Conflict, Forbidden, Invalid, NotFound
 from veri.events import service
+from veri.events.lag import lag_snapshot
 from veri.events.registry import REGISTRY
 from veri.events.schemas import DeadLetterOut, EventBatchIn, EventTypeOut, IngestOut, LagOut
 
@@ -88,4 +89,4 @@ def replay_dead_letter(letter_id: int, principal: AdminPrincipal, request: Reque
 
 @router.get("/lag", response_model=list[LagOut])
 def consumer_lag(principal: AdminPrincipal, db: DbSession) -> list[LagOut]:
-    return [LagOut(**asdict(row)) for row in service.lag_snapshot(db)]
+    return [LagOut(**asdict(row)) for row in lag_snapshot(db)]

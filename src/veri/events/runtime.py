@@ -20,6 +20,7 @@ from veri.db.engine import Database
 from veri.events.bus.base import BusConsumer, Delivery, LeaseLost
 from veri.events.envelope import Event
 from veri.events.handlers import Handler
+from veri.events.lag import record_lag
 from veri.models.events import DeadLetter, ProcessedEvent
 
 __all__ = ["ConsumerLoop", "RetryPolicy", "mark_processed"]
@@ -66,6 +67,7 @@ class ConsumerLoop:
         batch_size: int = 1000,
         poll_timeout: float = 0.2,
         retry: RetryPolicy | None = None,
+        lag_interval: float = 5.0,
     ):
         self.database = database
         self.consumer = consumer
@@ -73,6 +75,7 @@ class ConsumerLoop:
         self.batch_size = batch_size
         self.poll_timeout = poll_timeout
         self.retry = retry or RetryPolicy()
+        self.lag_interval = lag_interval
 
     @property
     def group(self) -> str:
@@ -163,10 +166,15 @@ class ConsumerLoop:
 
     def run(self, stop: threading.Event) -> None:
         log.info("consumer_started", group=self.group, member=self.consumer.member)
+        lag_measured = 0.0
         try:
             while not stop.is_set():
                 try:
                     self.run_once()
+                    # Measured here, in the consumer's own thread: broker clients are not thread-safe.
+                    if time.monotonic() - lag_measured > self.lag_interval:
+                        record_lag(self.database, self.consumer)
+                        lag_measured = time.monotonic()
                 except Exception as exc:  # a broken poll (database restart) must not kill the worker
                     log.exception("consumer_error", group=self.group, error=str(exc))
                     stop.wait(1.0)

@@ -6,30 +6,25 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 import structlog
 from sqlalchemy import delete, func, select, tuple_, update
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from veri.config import get_settings
 from veri.db.engine import Database
-from veri.events.bus.base import BusConsumer
 from veri.events.envelope import Event, FieldError, validate_batch
 from veri.events.handlers import Handler
 from veri.events.outbox import Cursor, append, stored_event
 from veri.events.registry import EventPayload
 from veri.models.base import utcnow
-from veri.models.events import ConsumerLag, ConsumerOffset, DeadLetter, OutboxEvent, ProcessedEvent
+from veri.models.events import ConsumerOffset, DeadLetter, OutboxEvent, ProcessedEvent
 
 __all__ = [
     "IngestResult",
     "emit",
     "ingest",
-    "lag_snapshot",
-    "record_lag",
     "replay_dead_letter",
     "replay_group",
 ]
@@ -134,52 +129,6 @@ def replay_group(database: Database, handler: Handler, cursor: Cursor, *, reset:
         unmarked=removed,
     )
     return int(removed)
-
-
-def record_lag(database: Database, consumer: BusConsumer) -> dict[int, int]:
-    lag = consumer.lag()
-    if not lag:
-        return lag
-    with database.transaction() as db:
-        db.execute(
-            insert(ConsumerLag)
-            .values(
-                [
-                    {
-                        "group_name": consumer.group,
-                        "partition": p,
-                        "lag": n,
-                        "owner": consumer.member,
-                    }
-                    for p, n in lag.items()
-                ]
-            )
-            .on_conflict_do_update(
-                index_elements=["group_name", "partition"],
-                set_={
-                    "lag": insert(ConsumerLag).excluded.lag,
-                    "owner": consumer.member,
-                    "measured_at": func.now(),
-                },
-            )
-        )
-    return lag
-
-
-@dataclass(frozen=True)
-class LagRow:
-    group: str
-    partition: int
-    lag: int
-    owner: str
-    measured_at: datetime
-
-
-def lag_snapshot(db: Session) -> list[LagRow]:
-    return [
-        LagRow(r.group_name, r.partition, r.lag, r.owner, r.measured_at)
-        for r in db.scalars(select(ConsumerLag).order_by(ConsumerLag.group_name, ConsumerLag.partition))
-    ]
 
 
 def event_by_id(db: Session, event_id: uuid.UUID) -> OutboxEvent | None:

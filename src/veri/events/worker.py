@@ -18,7 +18,6 @@ from veri.events.bus.base import Bus
 from veri.events.handlers import Handler
 from veri.events.relay import Relay
 from veri.events.runtime import ConsumerLoop, RetryPolicy
-from veri.events.service import record_lag
 
 if TYPE_CHECKING:
     from redis import Redis
@@ -64,10 +63,16 @@ class Worker:
             self._spawn("relay", functools.partial(relay.run, self.stop_event))
         for handler in self.handlers:
             consumer = self.bus.consumer(handler.group, self.member)
-            loop = ConsumerLoop(self.database, consumer, handler, batch_size=events.event_batch_size, retry=retry)
+            loop = ConsumerLoop(
+                self.database,
+                consumer,
+                handler,
+                batch_size=events.event_batch_size,
+                retry=retry,
+                lag_interval=self.lag_interval,
+            )
             self.loops.append(loop)
             self._spawn(f"consumer-{handler.group}", functools.partial(loop.run, self.stop_event))
-        self._spawn("lag", self._report_lag)
         log.info(
             "worker_started",
             member=self.member,
@@ -79,14 +84,6 @@ class Worker:
         thread = threading.Thread(target=target, name=f"veri-{name}", daemon=True)
         thread.start()
         self._threads.append(thread)
-
-    def _report_lag(self) -> None:
-        while not self.stop_event.wait(self.lag_interval):
-            for loop in self.loops:
-                try:
-                    record_lag(self.database, loop.consumer)
-                except Exception as exc:  # lag is informative; never stop the worker for it
-                    log.warning("lag_report_failed", group=loop.group, error=str(exc))
 
     def stop(self, timeout: float = 15.0) -> None:
         """Finish the batches in flight, give partitions back, stop."""

@@ -178,7 +178,16 @@ class KafkaConsumer:
                 "fetch.wait.max.ms": 100,
             }
         )
-        self._consumer.subscribe(bus.topics())
+        # Partitions this member holds, kept by the rebalance callbacks (called inside poll).
+        self.assigned: set[tuple[str, int]] = set()
+        self._consumer.subscribe(bus.topics(), on_assign=self._on_assign, on_revoke=self._on_revoke)
+
+    def _on_assign(self, _: object, partitions: list[TopicPartition]) -> None:
+        self.assigned |= {(tp.topic, tp.partition) for tp in partitions}
+        log.info("partitions_assigned", group=self.group, member=self.member, partitions=sorted(self.assigned))
+
+    def _on_revoke(self, _: object, partitions: list[TopicPartition]) -> None:
+        self.assigned -= {(tp.topic, tp.partition) for tp in partitions}
 
     def poll(self, max_records: int, timeout: float) -> list[Delivery]:
         deliveries: list[Delivery] = []
