@@ -1,0 +1,313 @@
+"""bench/pipeline: synthetic events through ingestion -> outbox -> relay -> bus -> enrichment ->
+rollups, on the Kafka path (tansu) and on the embedded log, with the raw ceilings measured in
+the same run: the same messages produced and consumed by the same Kafka client with no
+processing, and the same rows written by COPY. Prints one JSON object per result.
+
+    .venv/bin/python bench/pipeline.py --events 100000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import create_engine, func, select
+from sqlalchemy.orm import sessionmaker
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from tests.conftest import Tansu, free_port
+
+from veri.analytics.handlers import AnalyticsHandler
+from veri.config import DatabaseSettings, SecuritySettings, Settings
+from veri.db import migrate
+from veri.db.embedded import start_embedded_postgres
+from veri.db.engine import Database
+from veri.events.bus.embedded import EmbeddedLog
+from veri.events.bus.kafka import KafkaBus, encode
+from veri.events.envelope import new_event_id
+from veri.events.outbox import read_after
+from veri.events.service import ingest, replay_group
+from veri.events.worker import Worker
+from veri.models.events import ProcessedEvent
+
+PARTITIONS = 8
+
+
+def synthetic_events(n: int, seed: int = 1) -> list[dict[str, Any]]:
+    """Metrics snapshots of many posts by many creators, the bulk of Veri's traffic, with a
+    content.published before each post's first snapshot."""
+    rng = random.Random(seed)
+    start = datetime.now(UTC) - timedelta(days=30)
+    events: list[dict[str, Any]] = []
+    posts: list[tuple[str, str, datetime, int]] = []
+    creators = [str(uuid.uuid4()) for _ in range(max(n // 2000, 5))]
+    while len(events) < n:
+        if not posts or rng.random() < 0.05:
+            creator = rng.choice(creators)
+            content = str(uuid.uuid4())
+            published = start + timedelta(minutes=rng.randint(0, 20 * 24 * 60))
+            posts.append((creator, content, published, 0))
+            events.append(
+                _env(
+                    "content.published",
+                    creator,
+                    published,
+                    {
+                        "content_id": content,
+                        "creator_id": creator,
+                        "platform": "tiktok",
+                        "kind": "short",
+                        "published_at": published.isoformat(),
+                    },
+                )
+            )
+            continue
+        index = rng.randrange(len(posts))
+        creator, content, published, views = posts[index]
+        views += rng.randint(10, 3000)
+        captured = published + timedelta(hours=rng.randint(1, 240))
+        posts[index] = (creator, content, published, views)
+        events.append(
+            _env(
+                "content.metrics_snapshot",
+                creator,
+                captured,
+                {
+                    "content_id": content,
+                    "creator_id": creator,
+                    "platform": "tiktok",
+                    "captured_at": captured.isoformat(),
+                    "metrics": {
+                        "play_count": views,
+                        "digg_count": views // 15,
+                        "comment_count": views // 120,
+                        "share_count": views // 400,
+                    },
+                },
+            )
+        )
+    return events
+
+
+def _env(type_: str, creator: str, at: datetime, payload: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": str(new_event_id()),
+        "type": type_,
+        "occurred_at": at.isoformat(),
+        "subject": f"creator:{creator}",
+        "actor": "bench",
+        "payload": payload,
+    }
+
+
+def fresh_database(server: Any, name: str) -> Database:
+    server.drop_database(name)
+    server.ensure_database(name)
+    engine = create_engine(server.url(name), pool_size=10, max_overflow=10)
+    migrate.upgrade(engine)
+    return Database(engine=engine, sessions=sessionmaker(engine, expire_on_commit=False), embedded=server)
+
+
+def processed(database: Database) -> int:
+    with database.sessions() as db:
+        return int(db.scalar(select(func.count()).select_from(ProcessedEvent)) or 0)
+
+
+def run_pipeline(database: Database, bus: Any, events: list[dict[str, Any]], settings: Settings) -> dict[str, float]:
+    """Ingest in batches of 1,000 while the worker (relay + analytics consumer) runs; time until
+    every event is applied."""
+    worker = Worker(database, bus, [AnalyticsHandler()], settings, member="bench", lag_interval=60)
+    worker.start()
+    started = time.perf_counter()
+    for i in range(0, len(events), 1000):
+        with database.transaction() as db:
+            result = ingest(db, events[i : i + 1000], partial=False, partitions=PARTITIONS)
+            assert not result.rejected, result.rejected[:3]
+    ingested = time.perf_counter() - started
+    while processed(database) < len(events):
+        time.sleep(0.05)
+        if time.perf_counter() - started > 1800:
+            raise RuntimeError("pipeline did not finish in 30 minutes")
+    total = time.perf_counter() - started
+    worker.stop()
+    return {"seconds": total, "ingest_seconds": ingested}
+
+
+def kafka_ceiling(bootstrap: str, database: Database, n: int) -> float:
+    """The same encoded records, produced and consumed by the same client, no processing."""
+    from confluent_kafka import Consumer, Producer
+
+    with database.sessions() as db:
+        records = read_after(db, (0, 0), limit=n)
+    values = [(r.subject.encode(), encode(r)) for r in records]
+    topic = f"ceiling-{uuid.uuid4().hex[:6]}"
+    producer = Producer(
+        {
+            "bootstrap.servers": bootstrap,
+            "compression.type": "lz4",
+            "linger.ms": 5,
+            "batch.num.messages": 10_000,
+            "queue.buffering.max.messages": 1_000_000,
+        }
+    )
+    started = time.perf_counter()
+    for key, value in values:
+        while True:
+            try:
+                producer.produce(topic, key=key, value=value)
+                break
+            except BufferError:
+                producer.poll(0.05)
+        producer.poll(0)
+    producer.flush(60)
+    consumer = Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": topic,
+            "auto.offset.reset": "earliest",
+            "enable.auto.commit": False,
+            "session.timeout.ms": 3000,
+        }
+    )
+    consumer.subscribe([topic])
+    seen = 0
+    while seen < len(values):
+        for message in consumer.consume(num_messages=5000, timeout=1.0):
+            if message.error() is None:
+                seen += 1
+    elapsed = time.perf_counter() - started
+    consumer.close()
+    return len(values) / elapsed
+
+
+def copy_ceiling(database: Database, events: list[dict[str, Any]]) -> float:
+    """The same rows written to an outbox-shaped table with COPY."""
+    raw = database.engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        cursor.execute("CREATE TEMP TABLE copy_ceiling (LIKE event_outbox INCLUDING DEFAULTS)")
+        started = time.perf_counter()
+        with cursor.copy(  # type: ignore[attr-defined]
+            "COPY copy_ceiling (event_id, type, version, stream, subject, partition, actor, occurred_at, payload) FROM STDIN"
+        ) as copy:
+            for e in events:
+                copy.write_row(
+                    (
+                        e["id"],
+                        e["type"],
+                        1,
+                        "content",
+                        e["subject"],
+                        0,
+                        e["actor"],
+                        e["occurred_at"],
+                        json.dumps(e["payload"]),
+                    )
+                )
+        raw.commit()
+        return len(events) / (time.perf_counter() - started)
+    finally:
+        raw.close()
+
+
+def replay_rate(database: Database, n: int) -> float:
+    """The month replayed: the analytics group rebuilt from the log, no ingestion."""
+    log = EmbeddedLog(database, partitions=PARTITIONS, lease_seconds=30)
+    handler = AnalyticsHandler()
+    replay_group(database, handler, (0, 0), reset=True)
+    from veri.events.runtime import ConsumerLoop
+
+    loop = ConsumerLoop(database, log.consumer(handler.group, "replay"), handler, batch_size=5000, poll_timeout=0.01)
+    started = time.perf_counter()
+    done = 0
+    while done < n:
+        done += loop.run_once()
+    elapsed = time.perf_counter() - started
+    loop.consumer.close()
+    return n / elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--events", type=int, default=50_000)
+    args = parser.parse_args()
+    n = args.events
+    events = synthetic_events(n)
+    workdir = Path(tempfile.mkdtemp(prefix="veri-bench-"))
+    server = start_embedded_postgres(workdir, database="bench")
+    broker = Tansu(free_port(), workdir / "tansu.log")
+    broker.start()
+    settings = Settings(
+        env="test",
+        log_level="WARNING",
+        db=DatabaseSettings(database_url="unused://", data_dir=workdir),
+        security=SecuritySettings(secret_key="bench"),
+    )
+    settings.events.event_batch_size = 5000
+    import logging
+
+    import structlog
+
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
+    try:
+        embedded_db = fresh_database(server, "bench_embedded")
+        embedded = run_pipeline(
+            embedded_db, EmbeddedLog(embedded_db, partitions=PARTITIONS, lease_seconds=30), events, settings
+        )
+        copy_rate = copy_ceiling(embedded_db, events)
+        replay = replay_rate(embedded_db, n)
+        kafka_db = fresh_database(server, "bench_kafka")
+        bus = KafkaBus(broker.bootstrap, partitions=PARTITIONS)
+        bus.ensure_topics()
+        kafka = run_pipeline(kafka_db, bus, events, settings)
+        kafka_raw = kafka_ceiling(broker.bootstrap, kafka_db, n)
+        for path, result, ceiling, baseline in (
+            ("kafka", kafka, kafka_raw, "raw confluent-kafka produce+consume of the same records"),
+            ("embedded", embedded, copy_rate, "COPY of the same rows"),
+        ):
+            rate = n / result["seconds"]
+            print(
+                json.dumps(
+                    {
+                        "bench": "pipeline",
+                        "path": path,
+                        "events": n,
+                        "seconds": round(result["seconds"], 2),
+                        "events_per_s": round(rate),
+                        "ingest_events_per_s": round(n / result["ingest_seconds"]),
+                        "ceiling_events_per_s": round(ceiling),
+                        "ceiling": baseline,
+                        "ratio_to_ceiling": round(rate / ceiling, 3),
+                    }
+                )
+            )
+        print(
+            json.dumps(
+                {
+                    "bench": "pipeline",
+                    "path": "replay",
+                    "events": n,
+                    "events_per_s": round(replay),
+                    "projected_minutes_for_10M": round(10_000_000 / replay / 60, 1),
+                    "baseline": "COPY of the same rows",
+                    "ceiling_events_per_s": round(copy_rate),
+                    "ratio_to_ceiling": round(replay / copy_rate, 3),
+                }
+            )
+        )
+    finally:
+        broker.stop()
+        server.stop()
+
+
+if __name__ == "__main__":
+    main()
