@@ -194,7 +194,7 @@ def copy_ceiling(database: Database, events: list[dict[str, Any]]) -> float:
     raw = database.engine.raw_connection()
     try:
         cursor = raw.cursor()
-        cursor.execute("CREATE TEMP TABLE copy_ceiling (LIKE event_outbox INCLUDING DEFAULTS)")
+        cursor.execute("CREATE TEMP TABLE copy_ceiling (LIKE event_outbox INCLUDING DEFAULTS INCLUDING IDENTITY INCLUDING INDEXES)")
         started = time.perf_counter()
         with cursor.copy(  # type: ignore[attr-defined]
             "COPY copy_ceiling (event_id, type, version, stream, subject, partition, actor, occurred_at, payload) FROM STDIN"

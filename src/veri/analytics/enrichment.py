@@ -51,10 +51,18 @@ class Metrics:
         return self.likes + self.comments + self.shares + self.saves
 
 
+# alias -> (our name, preference): the earlier an alias is listed, the more it is trusted.
+_BY_ALIAS = {alias: (name, rank) for name, aliases in _ALIASES.items() for rank, alias in enumerate(aliases)}
+
+
 def normalise_metrics(raw: Mapping[str, int]) -> Metrics:
-    values = {}
-    for name, aliases in _ALIASES.items():
-        values[name] = next((int(raw[a]) for a in aliases if a in raw), 0)
+    values: dict[str, int] = {}
+    ranks: dict[str, int] = {}
+    for key, value in raw.items():
+        found = _BY_ALIAS.get(key)
+        if found is not None and found[1] < ranks.get(found[0], len(_BY_ALIAS)):
+            values[found[0]] = int(value)
+            ranks[found[0]] = found[1]
     return Metrics(**values)
 
 

@@ -8,10 +8,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import delete, select, text
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from veri.analytics.enrichment import EnrichedSnapshot
+from veri.db.bulk import execute_binary
 from veri.models.analytics import AnalyticsDaily, ContentDaily, ContentFact, DealFact
 
 __all__ = ["AnalyticsRepository", "DealState", "Key", "PublishedContent"]
@@ -59,19 +60,18 @@ class AnalyticsRepository:
     def upsert_content(self, items: list[PublishedContent]) -> set[Key]:
         if not items:
             return set()
-        self.db.execute(
-            text(
-                """
+        execute_binary(
+            self.db,
+            """
                 INSERT INTO analytics_content (content_id, creator_id, platform, published_at, campaign_id, brand_id)
                 SELECT * FROM unnest(
-                    CAST(:ids AS uuid[]), CAST(:creators AS uuid[]), CAST(:platforms AS text[]),
-                    CAST(:published AS timestamptz[]), CAST(:campaigns AS uuid[]), CAST(:brands AS uuid[]))
+                    %(ids)s::uuid[], %(creators)s::uuid[], %(platforms)s::text[],
+                    %(published)s::timestamptz[], %(campaigns)s::uuid[], %(brands)s::uuid[])
                 ON CONFLICT (content_id) DO UPDATE SET
                     published_at = excluded.published_at,
                     campaign_id = COALESCE(excluded.campaign_id, analytics_content.campaign_id),
                     brand_id = COALESCE(excluded.brand_id, analytics_content.brand_id)
-                """
-            ),
+                """,
             {
                 "ids": [i.content_id for i in items],
                 "creators": [i.creator_id for i in items],
@@ -82,20 +82,19 @@ class AnalyticsRepository:
             },
         )
         # Metrics may have arrived before the content: attribute them to its campaign now.
-        rows = self.db.execute(
-            text(
-                """
+        rows = execute_binary(
+            self.db,
+            """
                 UPDATE analytics_content_daily d
                 SET campaign_id = COALESCE(d.campaign_id, c.campaign_id), brand_id = COALESCE(d.brand_id, c.brand_id)
                 FROM analytics_content c
-                WHERE d.content_id = c.content_id AND d.content_id = ANY(CAST(:ids AS uuid[]))
+                WHERE d.content_id = c.content_id AND d.content_id = ANY(%(ids)s::uuid[])
                   AND (d.campaign_id IS NULL AND c.campaign_id IS NOT NULL
                        OR d.brand_id IS NULL AND c.brand_id IS NOT NULL)
                 RETURNING d.creator_id, d.brand_id, d.campaign_id, d.day
-                """
-            ),
+                """,
             {"ids": [i.content_id for i in items]},
-        ).all()
+        )
         keys = {k for i in items for k in keys_for(i.creator_id, i.brand_id, i.campaign_id, i.published_at.date())}
         keys.update(k for row in rows for k in keys_for(*row))
         return keys
@@ -105,20 +104,20 @@ class AnalyticsRepository:
         the touched content (a late snapshot changes the next day's growth too)."""
         if not snapshots:
             return set()
-        touched = self.db.execute(
-            text(
-                """
+        touched = execute_binary(
+            self.db,
+            """
                 INSERT INTO analytics_content_daily AS d
                     (content_id, day, creator_id, campaign_id, brand_id, platform, captured_at,
                      views, likes, comments, shares, saves, engagement_rate, d_views, d_engagements)
                 SELECT s.content_id, s.day, s.creator_id, COALESCE(s.campaign_id, c.campaign_id),
                        COALESCE(s.brand_id, c.brand_id), s.platform, s.captured_at,
                        s.views, s.likes, s.comments, s.shares, s.saves, s.rate, 0, 0
-                FROM unnest(CAST(:ids AS uuid[]), CAST(:days AS date[]), CAST(:creators AS uuid[]),
-                            CAST(:campaigns AS uuid[]), CAST(:brands AS uuid[]), CAST(:platforms AS text[]),
-                            CAST(:captured AS timestamptz[]), CAST(:views AS bigint[]), CAST(:likes AS bigint[]),
-                            CAST(:comments AS bigint[]), CAST(:shares AS bigint[]), CAST(:saves AS bigint[]),
-                            CAST(:rates AS float8[]))
+                FROM unnest(%(ids)s::uuid[], %(days)s::date[], %(creators)s::uuid[],
+                            %(campaigns)s::uuid[], %(brands)s::uuid[], %(platforms)s::text[],
+                            %(captured)s::timestamptz[], %(views)s::bigint[], %(likes)s::bigint[],
+                            %(comments)s::bigint[], %(shares)s::bigint[], %(saves)s::bigint[],
+                            %(rates)s::float8[])
                      AS s(content_id, day, creator_id, campaign_id, brand_id, platform, captured_at,
                           views, likes, comments, shares, saves, rate)
                 LEFT JOIN analytics_content c ON c.content_id = s.content_id
@@ -130,8 +129,7 @@ class AnalyticsRepository:
                     brand_id = COALESCE(excluded.brand_id, d.brand_id)
                 WHERE excluded.captured_at >= d.captured_at
                 RETURNING d.creator_id, d.brand_id, d.campaign_id, d.day
-                """
-            ),
+                """,
             {
                 "ids": [s.content_id for s in snapshots],
                 "days": [s.day for s in snapshots],
@@ -147,10 +145,10 @@ class AnalyticsRepository:
                 "saves": [s.metrics.saves for s in snapshots],
                 "rates": [s.engagement_rate for s in snapshots],
             },
-        ).all()
-        changed = self.db.execute(
-            text(
-                """
+        )
+        changed = execute_binary(
+            self.db,
+            """
                 UPDATE analytics_content_daily d SET d_views = x.dv, d_engagements = x.de
                 FROM (
                     SELECT content_id, day,
@@ -158,31 +156,30 @@ class AnalyticsRepository:
                            (likes + comments + shares + saves)
                              - COALESCE(LAG(likes + comments + shares + saves) OVER w, 0) AS de
                     FROM analytics_content_daily
-                    WHERE content_id = ANY(CAST(:ids AS uuid[]))
+                    WHERE content_id = ANY(%(ids)s::uuid[])
                     WINDOW w AS (PARTITION BY content_id ORDER BY day)
                 ) x
                 WHERE d.content_id = x.content_id AND d.day = x.day
                   AND (d.d_views <> x.dv OR d.d_engagements <> x.de)
                 RETURNING d.creator_id, d.brand_id, d.campaign_id, d.day
-                """
-            ),
+                """,
             {"ids": list({s.content_id for s in snapshots})},
-        ).all()
+        )
         return {k for row in (*touched, *changed) for k in keys_for(*row)}
 
     def upsert_deals(self, deals: list[DealState]) -> set[Key]:
         if not deals:
             return set()
-        self.db.execute(
-            text(
-                """
+        execute_binary(
+            self.db,
+            """
                 INSERT INTO analytics_deals AS f
                     (deal_id, creator_id, brand_id, campaign_id, status, accepted_on, completed_on,
                      accepted_fee_cents, changed_at)
                 SELECT * FROM unnest(
-                    CAST(:ids AS uuid[]), CAST(:creators AS uuid[]), CAST(:brands AS uuid[]),
-                    CAST(:campaigns AS uuid[]), CAST(:statuses AS text[]), CAST(:accepted AS date[]),
-                    CAST(:completed AS date[]), CAST(:fees AS bigint[]), CAST(:changed AS timestamptz[]))
+                    %(ids)s::uuid[], %(creators)s::uuid[], %(brands)s::uuid[],
+                    %(campaigns)s::uuid[], %(statuses)s::text[], %(accepted)s::date[],
+                    %(completed)s::date[], %(fees)s::bigint[], %(changed)s::timestamptz[])
                 ON CONFLICT (deal_id) DO UPDATE SET
                     status = excluded.status,
                     accepted_on = COALESCE(excluded.accepted_on, f.accepted_on),
@@ -190,8 +187,7 @@ class AnalyticsRepository:
                     accepted_fee_cents = COALESCE(excluded.accepted_fee_cents, f.accepted_fee_cents),
                     changed_at = excluded.changed_at
                 WHERE excluded.changed_at >= f.changed_at
-                """
-            ),
+                """,
             {
                 "ids": [d.deal_id for d in deals],
                 "creators": [d.creator_id for d in deals],
@@ -219,16 +215,16 @@ class AnalyticsRepository:
         written = 0
         for scope, pairs in by_scope.items():
             column = SCOPES[scope]
-            result = self.db.execute(
-                text(
-                    f"""
+            execute_binary(
+                self.db,
+                f"""
                     INSERT INTO analytics_daily AS a
                         (scope, scope_id, day, views, engagements, engagement_rate, posts,
                          deals_accepted, deals_completed, earnings_cents)
-                    SELECT :scope, k.id, k.day, COALESCE(c.views, 0), COALESCE(c.eng, 0),
+                    SELECT %(scope)s, k.id, k.day, COALESCE(c.views, 0), COALESCE(c.eng, 0),
                            CASE WHEN COALESCE(c.views, 0) > 0 THEN c.eng::float8 / c.views ELSE 0 END,
                            p.posts, da.n, dc.n, COALESCE(dc.earn, 0)
-                    FROM unnest(CAST(:ids AS uuid[]), CAST(:days AS date[])) AS k(id, day)
+                    FROM unnest(%(ids)s::uuid[], %(days)s::date[]) AS k(id, day)
                     LEFT JOIN LATERAL (
                         SELECT SUM(d_views) AS views, SUM(d_engagements) AS eng
                         FROM analytics_content_daily WHERE {column} = k.id AND day = k.day) c ON true
@@ -246,11 +242,10 @@ class AnalyticsRepository:
                         engagement_rate = excluded.engagement_rate, posts = excluded.posts,
                         deals_accepted = excluded.deals_accepted, deals_completed = excluded.deals_completed,
                         earnings_cents = excluded.earnings_cents
-                    """  # noqa: S608 - the column comes from SCOPES, never from input
-                ),
+                    """,  # noqa: S608 - the column comes from SCOPES, never from input
                 {"scope": scope, "ids": [p[0] for p in pairs], "days": [p[1] for p in pairs]},
             )
-            written += result.rowcount  # type: ignore[attr-defined]
+            written += len(pairs)
         return written
 
     def series(self, scope: str, scope_id: uuid.UUID, start: date, end: date) -> list[AnalyticsDaily]:

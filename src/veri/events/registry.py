@@ -42,6 +42,7 @@ class EventType:
 @dataclass
 class Registry:
     _types: dict[tuple[str, int], EventType] = field(default_factory=dict)
+    _latest: dict[str, EventType] = field(default_factory=dict)
 
     def register(
         self,
@@ -59,7 +60,10 @@ class Registry:
                 raise ValueError(f"{name} v{version} needs v{version - 1} registered first")
             if version > 1 and upcast is None:
                 raise ValueError(f"{name} v{version} needs an upcaster from v{version - 1}")
-            self._types[(name, version)] = EventType(name, version, stream, description, payload, upcast)
+            event_type = EventType(name, version, stream, description, payload, upcast)
+            self._types[(name, version)] = event_type
+            if name not in self._latest or self._latest[name].version < version:
+                self._latest[name] = event_type
             return payload
 
         return add
@@ -74,10 +78,10 @@ class Registry:
             raise UnknownEventType(f"{name!r} has no version {version} (known: {known})") from None
 
     def latest(self, name: str) -> EventType:
-        versions = [v for n, v in self._types if n == name]
-        if not versions:
+        newest = self._latest.get(name)
+        if newest is None:
             raise UnknownEventType(f"unknown event type {name!r}")
-        return self._types[(name, max(versions))]
+        return newest
 
     def parse(self, name: str, version: int, payload: dict[str, Any]) -> tuple[EventType, EventPayload]:
         """Validate a payload at its own version, then upcast it step by step to the newest."""

@@ -16,6 +16,7 @@ from prometheus_client import Counter
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
+from veri.db.bulk import execute_binary
 from veri.db.engine import Database
 from veri.events.bus.base import BusConsumer, Delivery, LeaseLost
 from veri.events.envelope import Event
@@ -46,14 +47,17 @@ def mark_processed(db: Session, group: str, events: Sequence[Event]) -> list[Eve
     unique = list({e.id: e for e in events}.values())
     if not unique:
         return []
-    new = set(
-        db.scalars(
-            insert(ProcessedEvent)
-            .on_conflict_do_nothing(index_elements=["group_name", "event_id"])
-            .returning(ProcessedEvent.event_id),
-            [{"group_name": group, "event_id": e.id} for e in unique],
-        ).all()
+    rows = execute_binary(
+        db,
+        """
+        INSERT INTO processed_events (group_name, event_id)
+        SELECT %(group)s, unnest(%(ids)s::uuid[])
+        ON CONFLICT (group_name, event_id) DO NOTHING
+        RETURNING event_id
+        """,
+        {"group": group, "ids": [e.id for e in unique]},
     )
+    new = {row[0] for row in rows}
     return [e for e in unique if e.id in new]
 
 
