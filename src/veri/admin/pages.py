@@ -14,6 +14,7 @@ from veri.accounts.repository import AccountRepository
 from veri.campaigns.repository import CampaignRepository
 from veri.db.migrate import current_revision, head_revision
 from veri.dependencies import DbSession
+from veri.events.lag import pipeline_status
 from veri.flags import all_flags
 from veri.models.accounts import Role
 from veri.pagination import Page, Paging
@@ -46,10 +47,13 @@ def admin_page(
         "pgvector": "available" if database.capabilities.get("pgvector") else "missing: vector search disabled",
         "sessions and rate limits": "Redis" if request.app.state.redis is not None else "PostgreSQL",
     }
+    with database.sessions() as session:
+        pipeline = pipeline_status(session)
     return render(
         request,
         "admin.html",
         principal,
+        pipeline=pipeline,
         users=users,
         page=Page[object](items=[], total=total, limit=paging.limit, offset=paging.offset),
         filters={"role": role.value if role else "", "q": q or ""},

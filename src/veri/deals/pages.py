@@ -12,7 +12,7 @@ from veri.accounts.deps import CurrentPrincipal
 from veri.accounts.principal import Principal
 from veri.deals import service
 from veri.deals.negotiation import Action
-from veri.deals.schemas import OfferIn
+from veri.deals.schemas import MessageIn, OfferIn
 from veri.dependencies import DbSession
 from veri.errors import Invalid
 from veri.web.forms import FormErrors, dollars_to_cents, form_values, parse_form
@@ -38,6 +38,7 @@ def _deal_page(
         "deal_detail.html",
         principal,
         deal=service.deal_out(db, principal=principal, deal=deal, with_offers=True),
+        messages=service.list_messages(db, principal=principal, deal_id=deal.id),
         party=service.party_of(principal, deal),
         errors=errors or {},
         status_code=status_code,
@@ -74,3 +75,12 @@ async def deal_act(request: Request, deal_id: uuid.UUID, principal: CurrentPrinc
         message=values.get("message", ""),
     )
     return redirect(f"/deals/{deal_id}", flash=f"Done: {action.value}.")
+
+
+@router.post("/deals/{deal_id}/messages", response_class=HTMLResponse)
+async def deal_message(request: Request, deal_id: uuid.UUID, principal: CurrentPrincipal, db: DbSession) -> Response:
+    data, errors = parse_form(MessageIn, form_values(await request.form()))
+    if data is None:
+        return _deal_page(request, principal, db, deal_id, errors=errors, status_code=422)
+    service.post_message(db, principal=principal, deal_id=deal_id, body=data.body)
+    return redirect(f"/deals/{deal_id}#thread")

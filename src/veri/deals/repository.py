@@ -7,7 +7,7 @@ import uuid
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, joinedload
 
-from veri.models.campaigns import Campaign, Deal, DealOffer, DealStatus
+from veri.models.campaigns import Campaign, Deal, DealMessage, DealOffer, DealStatus
 
 __all__ = ["DealRepository"]
 
@@ -59,6 +59,15 @@ class DealRepository:
         return list(
             self.db.scalars(
                 select(DealOffer).where(DealOffer.deal_id == deal_id).order_by(DealOffer.created_at, DealOffer.id)
+            ).all()
+        )
+
+    def messages(self, deal_id: uuid.UUID) -> list[DealMessage]:
+        return list(
+            self.db.scalars(
+                select(DealMessage)
+                .where(DealMessage.deal_id == deal_id)
+                .order_by(DealMessage.created_at, DealMessage.id)
             ).all()
         )
 

@@ -9,7 +9,7 @@ from fastapi import APIRouter, status
 from veri.accounts.deps import CurrentPrincipal
 from veri.deals import service
 from veri.deals.negotiation import Action
-from veri.deals.schemas import ActionIn, DealCreate, DealOut, OfferIn
+from veri.deals.schemas import ActionIn, DealCreate, DealOut, MessageIn, MessageOut, OfferIn
 from veri.dependencies import DbSession
 from veri.models.campaigns import DealStatus
 from veri.pagination import Page, Paging
@@ -49,6 +49,17 @@ def create_deal(data: DealCreate, principal: CurrentPrincipal, db: DbSession) ->
 def get_deal(deal_id: uuid.UUID, principal: CurrentPrincipal, db: DbSession) -> DealOut:
     deal = service.get_deal(db, principal=principal, deal_id=deal_id)
     return service.deal_out(db, principal=principal, deal=deal, with_offers=True)
+
+
+@router.get("/deals/{deal_id}/messages", response_model=list[MessageOut])
+def list_messages(deal_id: uuid.UUID, principal: CurrentPrincipal, db: DbSession) -> object:
+    return service.list_messages(db, principal=principal, deal_id=deal_id)
+
+
+@router.post("/deals/{deal_id}/messages", status_code=status.HTTP_201_CREATED, response_model=MessageOut)
+def post_message(deal_id: uuid.UUID, data: MessageIn, principal: CurrentPrincipal, db: DbSession) -> object:
+    """Write in the deal's thread (the creator or the brand)."""
+    return service.post_message(db, principal=principal, deal_id=deal_id, body=data.body)
 
 
 @router.post("/deals/{deal_id}/counter", response_model=DealOut)

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from veri.campaigns.schemas import Deliverable
 from veri.models.campaigns import DealStatus, Party
 
-__all__ = ["DealCreate", "DealOut", "OfferIn", "OfferOut"]
+__all__ = ["ActionIn", "DealCreate", "DealOut", "MessageIn", "MessageOut", "OfferIn", "OfferOut"]
 
 FeeCents = Annotated[int, Field(ge=0, le=10_000_000_00)]
 Message = Annotated[str, Field(max_length=2000)]
@@ -41,6 +41,21 @@ class ActionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     message: Message = ""
+
+
+class MessageIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    body: Annotated[str, Field(min_length=1, max_length=5000)]
+
+
+class MessageOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    sender: Party
+    body: str
+    created_at: datetime
 
 
 class OfferOut(BaseModel):

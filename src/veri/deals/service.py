@@ -17,18 +17,68 @@ from veri.deals.schemas import DealCreate, DealOut, OfferIn, OfferOut
 from veri.errors import Conflict, Forbidden, Invalid, NotFound
 from veri.events.registry import EventPayload
 from veri.events.service import emit
-from veri.events.types import DealCreated, DealOfferMade, DealStatusChanged
+from veri.events.types import DealCreated, DealOfferMade, DealStatusChanged, MessageSent
 from veri.models.accounts import Role
 from veri.models.base import utcnow
-from veri.models.campaigns import CampaignStatus, Deal, DealOffer, DealStatus, Party
+from veri.models.campaigns import CampaignStatus, Deal, DealMessage, DealOffer, DealStatus, Party
 
-__all__ = ["act_on_deal", "create_deal", "deal_out", "get_deal", "list_deals", "party_of"]
+__all__ = [
+    "act_on_deal",
+    "create_deal",
+    "deal_out",
+    "get_deal",
+    "list_deals",
+    "list_messages",
+    "party_of",
+    "post_message",
+]
 
 log = structlog.get_logger(__name__)
 
 
 def _refs(deal: Deal, brand_id: uuid.UUID) -> dict[str, uuid.UUID]:
     return {"deal_id": deal.id, "campaign_id": deal.campaign_id, "brand_id": brand_id, "creator_id": deal.creator_id}
+
+
+def _record_message(db: Session, principal: Principal, deal: Deal, party: Party, body: str) -> DealMessage | None:
+    """Keep what a party wrote, in the deal's thread and as a `message.sent` event."""
+    if not body.strip():
+        return None
+    message = DealMessage(deal_id=deal.id, sender=party, sender_user_id=principal.user.id, body=body)
+    db.add(message)
+    db.flush()
+    emit(
+        db,
+        MessageSent(
+            message_id=message.id,
+            creator_id=deal.creator_id,
+            brand_id=deal.campaign.brand_id,
+            deal_id=deal.id,
+            campaign_id=deal.campaign_id,
+            sender_role=party.value,
+            sender_name=principal.user.display_name,
+            text=body,
+        ),
+        subject=f"creator:{deal.creator_id}",
+        actor=principal.actor,
+    )
+    return message
+
+
+def post_message(db: Session, *, principal: Principal, deal_id: uuid.UUID, body: str) -> DealMessage:
+    deal = get_deal(db, principal=principal, deal_id=deal_id)
+    party = party_of(principal, deal)
+    if party is None:
+        raise Forbidden("only the creator or the brand of this deal can write in its thread")
+    message = _record_message(db, principal, deal, party, body)
+    if message is None:
+        raise Invalid("body", "must not be blank")
+    return message
+
+
+def list_messages(db: Session, *, principal: Principal, deal_id: uuid.UUID) -> list[DealMessage]:
+    deal = get_deal(db, principal=principal, deal_id=deal_id)
+    return DealRepository(db).messages(deal.id)
 
 
 def party_of(principal: Principal, deal: Deal) -> Party | None:
@@ -119,8 +169,10 @@ def create_deal(db: Session, *, principal: Principal, data: DealCreate) -> Deal:
         subject=f"creator:{creator.id}",
         actor=principal.actor,
     )
+    created = get_deal(db, principal=principal, deal_id=deal.id)
+    _record_message(db, principal, created, by, data.message)
     log.info("deal_created", deal_id=str(deal.id), by=by.value)
-    return get_deal(db, principal=principal, deal_id=deal.id)
+    return created
 
 
 def act_on_deal(
@@ -183,7 +235,8 @@ def act_on_deal(
             accepted_fee_cents=deal.accepted_fee_cents,
         )
     emit(db, payload, subject=f"creator:{deal.creator_id}", actor=principal.actor)
-    log.info("deal_action", deal_id=str(deal.id), action=action.value, by=party.value, note=bool(message))
+    _record_message(db, principal, deal, party, offer.message if offer is not None else message)
+    log.info("deal_action", deal_id=str(deal.id), action=action.value, by=party.value)
     return deal
 
 

@@ -12,9 +12,9 @@ from sqlalchemy.orm import Session
 
 from veri.db.engine import Database
 from veri.events.bus.base import BusConsumer
-from veri.models.events import ConsumerLag
+from veri.models.events import ConsumerLag, DeadLetter, OutboxEvent, RelayCursor
 
-__all__ = ["LagRow", "lag_snapshot", "record_lag"]
+__all__ = ["LagRow", "PipelineStatus", "lag_snapshot", "pipeline_status", "record_lag"]
 
 
 def record_lag(database: Database, consumer: BusConsumer) -> dict[int, int]:
@@ -61,3 +61,28 @@ def lag_snapshot(db: Session) -> list[LagRow]:
         LagRow(r.group_name, r.partition, r.lag, r.owner, r.measured_at)
         for r in db.scalars(select(ConsumerLag).order_by(ConsumerLag.group_name, ConsumerLag.partition))
     ]
+
+
+@dataclass(frozen=True)
+class PipelineStatus:
+    events: int
+    relay_position: int | None
+    relay_published: int | None
+    dead_letters_open: int
+    lag: list[LagRow]
+
+    @property
+    def total_lag(self) -> int:
+        return sum(row.lag for row in self.lag)
+
+
+def pipeline_status(db: Session) -> PipelineStatus:
+    """What the admin page shows about the event pipeline."""
+    relay = db.execute(select(RelayCursor.position, RelayCursor.published).where(RelayCursor.name == "kafka")).first()
+    return PipelineStatus(
+        events=int(db.scalar(select(func.max(OutboxEvent.position))) or 0),
+        relay_position=int(relay[0]) if relay else None,
+        relay_published=int(relay[1]) if relay else None,
+        dead_letters_open=int(db.scalar(select(func.count()).where(DeadLetter.replayed_at.is_(None))) or 0),
+        lag=lag_snapshot(db),
+    )

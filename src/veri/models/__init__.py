@@ -11,7 +11,7 @@ from veri.models.accounts import (
 from veri.models.analytics import AnalyticsDaily, ContentDaily, ContentFact, DealFact
 from veri.models.base import Base
 from veri.models.brands import Brand
-from veri.models.campaigns import Campaign, CampaignStatus, Deal, DealOffer, DealStatus
+from veri.models.campaigns import Campaign, CampaignStatus, Deal, DealMessage, DealOffer, DealStatus
 from veri.models.content import ContentItem, MetricSnapshot
 from veri.models.creators import Creator, Platform, SocialAccount, SocialAccountStatus
 from veri.models.events import (
@@ -43,6 +43,7 @@ __all__ = [
     "DeadLetter",
     "Deal",
     "DealFact",
+    "DealMessage",
     "DealOffer",
     "DealStatus",
     "EmailOutbox",

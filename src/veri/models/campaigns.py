@@ -11,11 +11,11 @@ from sqlalchemy import ARRAY, CheckConstraint, ForeignKey, String, Text, UniqueC
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from veri.models.base import Base, TimestampMixin, UUIDPrimaryKey, enum_column
+from veri.models.base import Base, TimestampMixin, UUIDPrimaryKey, enum_column, utcnow
 from veri.models.brands import Brand
 from veri.models.creators import Creator
 
-__all__ = ["Campaign", "CampaignStatus", "Deal", "DealOffer", "DealStatus", "Party"]
+__all__ = ["Campaign", "CampaignStatus", "Deal", "DealMessage", "DealOffer", "DealStatus", "Party"]
 
 
 class CampaignStatus(enum.StrEnum):
@@ -101,3 +101,15 @@ class DealOffer(UUIDPrimaryKey, Base):
     deliverables: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, default=list)
     message: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+
+class DealMessage(UUIDPrimaryKey, Base):
+    """A message in a deal's thread, between the creator and the brand."""
+
+    __tablename__ = "deal_messages"
+
+    deal_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("deals.id", ondelete="CASCADE"), index=True)
+    sender: Mapped[Party] = mapped_column(enum_column(Party, "party"))
+    sender_user_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now(), default=utcnow)
