@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
+import signal
+import subprocess
 import sys
 import tempfile
 import time
@@ -72,10 +75,11 @@ def synthetic_events(n: int, seed: int = 1) -> list[dict[str, Any]]:
             )
             continue
         index = rng.randrange(len(posts))
-        creator, content, published, views = posts[index]
+        creator, content, last_seen, views = posts[index]
+        # A post's snapshots come in time order, its counts only grow: as platforms report them.
         views += rng.randint(10, 3000)
-        captured = published + timedelta(hours=rng.randint(1, 240))
-        posts[index] = (creator, content, published, views)
+        captured = last_seen + timedelta(hours=rng.randint(1, 12))
+        posts[index] = (creator, content, captured, views)
         events.append(
             _env(
                 "content.metrics_snapshot",
@@ -122,11 +126,36 @@ def processed(database: Database) -> int:
         return int(db.scalar(select(func.count()).select_from(ProcessedEvent)) or 0)
 
 
-def run_pipeline(database: Database, bus: Any, events: list[dict[str, Any]], settings: Settings) -> dict[str, float]:
-    """Ingest in batches of 1,000 while the worker (relay + analytics consumer) runs; time until
-    every event is applied."""
-    worker = Worker(database, bus, [AnalyticsHandler()], settings, member="bench", lag_interval=60)
-    worker.start()
+def start_workers(database: Database, bus: Any, processes: int, workdir: Path) -> list[subprocess.Popen[bytes]]:
+    """`veri worker` processes, as deployed: one relay (Kafka) and `processes` consumers that
+    share the partitions."""
+    env = {
+        **os.environ,
+        "VERI_DATABASE_URL": database.url,
+        "VERI_DATA_DIR": str(workdir),
+        "VERI_LOG_LEVEL": "WARNING",
+        "VERI_EVENT_BATCH_SIZE": "5000",
+        "VERI_EVENT_PARTITIONS": str(PARTITIONS),
+        "VERI_EVENT_BUS": bus.name,
+        "VERI_KAFKA_BOOTSTRAP": getattr(bus, "bootstrap", ""),
+    }
+    command = [sys.executable, "-m", "veri.cli", "worker", "--role"]
+    roles = (["relay"] if bus.needs_relay else []) + ["consumers"] * processes
+    workers = [subprocess.Popen([*command, role], env=env, stdout=subprocess.DEVNULL) for role in roles]
+    time.sleep(3)  # joined their groups
+    return workers
+
+
+def run_pipeline(
+    database: Database, bus: Any, events: list[dict[str, Any]], settings: Settings, processes: int, workdir: Path
+) -> dict[str, float]:
+    """Ingest in batches of 1,000 while the worker runs (in this process, or in `processes`
+    worker processes); time until every event is applied."""
+    if processes:
+        workers = start_workers(database, bus, processes, workdir)
+    else:
+        worker = Worker(database, bus, [AnalyticsHandler()], settings, member="bench", lag_interval=60)
+        worker.start()
     started = time.perf_counter()
     for i in range(0, len(events), 1000):
         with database.transaction() as db:
@@ -138,7 +167,13 @@ def run_pipeline(database: Database, bus: Any, events: list[dict[str, Any]], set
         if time.perf_counter() - started > 1800:
             raise RuntimeError("pipeline did not finish in 30 minutes")
     total = time.perf_counter() - started
-    worker.stop()
+    if processes:
+        for process in workers:
+            process.send_signal(signal.SIGTERM)
+        for process in workers:
+            process.wait(30)
+    else:
+        worker.stop()
     return {"seconds": total, "ingest_seconds": ingested}
 
 
@@ -194,7 +229,9 @@ def copy_ceiling(database: Database, events: list[dict[str, Any]]) -> float:
     raw = database.engine.raw_connection()
     try:
         cursor = raw.cursor()
-        cursor.execute("CREATE TEMP TABLE copy_ceiling (LIKE event_outbox INCLUDING DEFAULTS INCLUDING IDENTITY INCLUDING INDEXES)")
+        cursor.execute(
+            "CREATE TEMP TABLE copy_ceiling (LIKE event_outbox INCLUDING DEFAULTS INCLUDING IDENTITY INCLUDING INDEXES)"
+        )
         started = time.perf_counter()
         with cursor.copy(  # type: ignore[attr-defined]
             "COPY copy_ceiling (event_id, type, version, stream, subject, partition, actor, occurred_at, payload) FROM STDIN"
@@ -219,26 +256,29 @@ def copy_ceiling(database: Database, events: list[dict[str, Any]]) -> float:
         raw.close()
 
 
-def replay_rate(database: Database, n: int) -> float:
-    """The month replayed: the analytics group rebuilt from the log, no ingestion."""
-    log = EmbeddedLog(database, partitions=PARTITIONS, lease_seconds=30)
-    handler = AnalyticsHandler()
-    replay_group(database, handler, (0, 0), reset=True)
-    from veri.events.runtime import ConsumerLoop
-
-    loop = ConsumerLoop(database, log.consumer(handler.group, "replay"), handler, batch_size=5000, poll_timeout=0.01)
+def replay_rate(database: Database, n: int, processes: int, workdir: Path) -> float:
+    """The month replayed: the analytics group's state deleted and rebuilt from the log by the
+    worker processes, no ingestion (what `veri events replay --from beginning --reset` does)."""
+    bus = EmbeddedLog(database, partitions=PARTITIONS, lease_seconds=30)
+    workers = start_workers(database, bus, max(processes, 1), workdir)  # idle: all is processed
     started = time.perf_counter()
-    done = 0
-    while done < n:
-        done += loop.run_once()
+    replay_group(database, AnalyticsHandler(), (0, 0), reset=True)
+    while processed(database) < n:
+        time.sleep(0.05)
     elapsed = time.perf_counter() - started
-    loop.consumer.close()
+    for process in workers:
+        process.send_signal(signal.SIGTERM)
+    for process in workers:
+        process.wait(30)
     return n / elapsed
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--events", type=int, default=50_000)
+    parser.add_argument(
+        "--processes", type=int, default=2, help="consumer worker processes (0: threads in this process)"
+    )
     args = parser.parse_args()
     n = args.events
     events = synthetic_events(n)
@@ -261,14 +301,19 @@ def main() -> None:
     try:
         embedded_db = fresh_database(server, "bench_embedded")
         embedded = run_pipeline(
-            embedded_db, EmbeddedLog(embedded_db, partitions=PARTITIONS, lease_seconds=30), events, settings
+            embedded_db,
+            EmbeddedLog(embedded_db, partitions=PARTITIONS, lease_seconds=30),
+            events,
+            settings,
+            args.processes,
+            workdir,
         )
         copy_rate = copy_ceiling(embedded_db, events)
-        replay = replay_rate(embedded_db, n)
+        replay = replay_rate(embedded_db, n, args.processes, workdir)
         kafka_db = fresh_database(server, "bench_kafka")
         bus = KafkaBus(broker.bootstrap, partitions=PARTITIONS)
         bus.ensure_topics()
-        kafka = run_pipeline(kafka_db, bus, events, settings)
+        kafka = run_pipeline(kafka_db, bus, events, settings, args.processes, workdir)
         kafka_raw = kafka_ceiling(broker.bootstrap, kafka_db, n)
         for path, result, ceiling, baseline in (
             ("kafka", kafka, kafka_raw, "raw confluent-kafka produce+consume of the same records"),
@@ -287,6 +332,7 @@ def main() -> None:
                         "ceiling_events_per_s": round(ceiling),
                         "ceiling": baseline,
                         "ratio_to_ceiling": round(rate / ceiling, 3),
+                        "worker_processes": args.processes,
                     }
                 )
             )

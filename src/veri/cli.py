@@ -190,7 +190,7 @@ def _parse_from(value: str) -> tuple[int | None, datetime | None]:
     return None, moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def _start_worker(settings: Settings, database: Database) -> Worker:
+def _start_worker(settings: Settings, database: Database, *, relay: bool = True, consumers: bool = True) -> Worker:
     from veri.events.bus.factory import open_bus
     from veri.events.worker import Worker, default_handlers
 
@@ -205,14 +205,21 @@ def _start_worker(settings: Settings, database: Database) -> Worker:
 
         assert isinstance(bus, KafkaBus)
         bus.ensure_topics()
-    worker = Worker(database, bus, default_handlers(redis_client), settings)
+    worker = Worker(database, bus, default_handlers(redis_client), settings, relay=relay, consumers=consumers)
     worker.start()
     return worker
 
 
 @app.command("worker")
-def worker_command() -> None:
-    """Run the stream processor: the relay (Kafka bus) and every consumer group, until stopped."""
+def worker_command(
+    role: Annotated[
+        str, typer.Option(help="all: relay and consumers; relay: only the relay; consumers: only the consumer groups.")
+    ] = "all",
+) -> None:
+    """Run the stream processor: the relay (Kafka bus) and every consumer group, until stopped.
+    Run several to scale out: consumers share the partitions, one relay is active at a time."""
+    if role not in ("all", "relay", "consumers"):
+        raise typer.BadParameter("use all, relay or consumers", param_hint="--role")
     import signal
 
     from veri.db import migrate
@@ -220,7 +227,7 @@ def worker_command() -> None:
     settings = get_settings()
     database = _database(settings)
     migrate.upgrade(database.engine)
-    worker = _start_worker(settings, database)
+    worker = _start_worker(settings, database, relay=role != "consumers", consumers=role != "relay")
     signal.signal(signal.SIGTERM, lambda *_: worker.stop_event.set())
     console.print(f"Worker {worker.member} running on the {worker.bus.name} bus; Ctrl-C stops it.")
     try:
@@ -306,7 +313,7 @@ def dlq_show(letter_id: int, as_json: JsonOption = False) -> None:
                 "attempts": letter.attempts,
                 "failed_at": letter.failed_at.isoformat(),
                 "replayed_at": letter.replayed_at.isoformat() if letter.replayed_at else None,
-                "event": {"subject": record.subject, "version": record.version, "payload": record.payload}
+                "event": {"subject": record.subject, "version": record.version, "payload": record.payload_dict}
                 if record
                 else None,
                 "error": letter.error,

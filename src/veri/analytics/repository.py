@@ -100,8 +100,9 @@ class AnalyticsRepository:
         return keys
 
     def upsert_daily(self, snapshots: list[EnrichedSnapshot]) -> set[Key]:
-        """Keep each content-day's latest snapshot, then recompute the growth of every day of
-        the touched content (a late snapshot changes the next day's growth too)."""
+        """Keep each content-day's latest snapshot with its growth over the previous known day.
+        Snapshots arriving in order need nothing more; a late one (or several days of one post
+        in a batch) also changes the growth of the days after it, which are then recomputed."""
         if not snapshots:
             return set()
         touched = execute_binary(
@@ -112,7 +113,9 @@ class AnalyticsRepository:
                      views, likes, comments, shares, saves, engagement_rate, d_views, d_engagements)
                 SELECT s.content_id, s.day, s.creator_id, COALESCE(s.campaign_id, c.campaign_id),
                        COALESCE(s.brand_id, c.brand_id), s.platform, s.captured_at,
-                       s.views, s.likes, s.comments, s.shares, s.saves, s.rate, 0, 0
+                       s.views, s.likes, s.comments, s.shares, s.saves, s.rate,
+                       s.views - COALESCE(prev.views, 0),
+                       s.likes + s.comments + s.shares + s.saves - COALESCE(prev.engagements, 0)
                 FROM unnest(%(ids)s::uuid[], %(days)s::date[], %(creators)s::uuid[],
                             %(campaigns)s::uuid[], %(brands)s::uuid[], %(platforms)s::text[],
                             %(captured)s::timestamptz[], %(views)s::bigint[], %(likes)s::bigint[],
@@ -121,10 +124,16 @@ class AnalyticsRepository:
                      AS s(content_id, day, creator_id, campaign_id, brand_id, platform, captured_at,
                           views, likes, comments, shares, saves, rate)
                 LEFT JOIN analytics_content c ON c.content_id = s.content_id
+                LEFT JOIN LATERAL (
+                    SELECT p.views, p.likes + p.comments + p.shares + p.saves AS engagements
+                    FROM analytics_content_daily p
+                    WHERE p.content_id = s.content_id AND p.day < s.day
+                    ORDER BY p.day DESC LIMIT 1) prev ON true
                 ON CONFLICT (content_id, day) DO UPDATE SET
                     captured_at = excluded.captured_at, views = excluded.views, likes = excluded.likes,
                     comments = excluded.comments, shares = excluded.shares, saves = excluded.saves,
                     engagement_rate = excluded.engagement_rate,
+                    d_views = excluded.d_views, d_engagements = excluded.d_engagements,
                     campaign_id = COALESCE(excluded.campaign_id, d.campaign_id),
                     brand_id = COALESCE(excluded.brand_id, d.brand_id)
                 WHERE excluded.captured_at >= d.captured_at
@@ -146,24 +155,30 @@ class AnalyticsRepository:
                 "rates": [s.engagement_rate for s in snapshots],
             },
         )
+        first_day: dict[uuid.UUID, date] = {}
+        for s in snapshots:
+            first_day[s.content_id] = min(s.day, first_day.get(s.content_id, s.day))
         changed = execute_binary(
             self.db,
             """
                 UPDATE analytics_content_daily d SET d_views = x.dv, d_engagements = x.de
                 FROM (
-                    SELECT content_id, day,
-                           views - COALESCE(LAG(views) OVER w, 0) AS dv,
-                           (likes + comments + shares + saves)
-                             - COALESCE(LAG(likes + comments + shares + saves) OVER w, 0) AS de
-                    FROM analytics_content_daily
-                    WHERE content_id = ANY(%(ids)s::uuid[])
-                    WINDOW w AS (PARTITION BY content_id ORDER BY day)
+                    SELECT a.content_id, a.day,
+                           a.views - COALESCE(LAG(a.views) OVER w, 0) AS dv,
+                           (a.likes + a.comments + a.shares + a.saves)
+                             - COALESCE(LAG(a.likes + a.comments + a.shares + a.saves) OVER w, 0) AS de
+                    FROM analytics_content_daily a
+                    JOIN unnest(%(ids)s::uuid[], %(first_days)s::date[]) AS t(content_id, first_day)
+                      ON a.content_id = t.content_id
+                    WHERE EXISTS (SELECT 1 FROM analytics_content_daily later
+                                  WHERE later.content_id = t.content_id AND later.day > t.first_day)
+                    WINDOW w AS (PARTITION BY a.content_id ORDER BY a.day)
                 ) x
                 WHERE d.content_id = x.content_id AND d.day = x.day
                   AND (d.d_views <> x.dv OR d.d_engagements <> x.de)
                 RETURNING d.creator_id, d.brand_id, d.campaign_id, d.day
                 """,
-            {"ids": list({s.content_id for s in snapshots})},
+            {"ids": list(first_day), "first_days": list(first_day.values())},
         )
         return {k for row in (*touched, *changed) for k in keys_for(*row)}
 

@@ -70,7 +70,7 @@ class Event:
         occurred_at: datetime,
         subject: str,
         actor: str,
-        payload: dict[str, Any],
+        payload: dict[str, Any] | str,
         position: int = 0,
     ) -> Event:
         event_type, model = REGISTRY.parse(type, version, payload)

@@ -3,15 +3,17 @@ commit order. It is the log of the embedded bus and the source the relay publish
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, text, tuple_
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
+from veri.db.bulk import execute_binary
 from veri.events.envelope import Event, partition_of
 from veri.models.events import OutboxEvent
 
@@ -21,7 +23,7 @@ Cursor = tuple[int, int]  # (txid, position)
 
 # Rows of transactions still running are invisible; rows of any transaction older than the
 # oldest running one are all visible. Reading only those keeps the cursor gap-free.
-_COMMITTED = text("(pg_snapshot_xmin(pg_current_snapshot())::text)::bigint")
+_COMMITTED_SQL = "(pg_snapshot_xmin(pg_current_snapshot())::text)::bigint"
 
 
 @dataclass(frozen=True)
@@ -38,11 +40,16 @@ class LogRecord:
     partition: int
     actor: str
     occurred_at: datetime
-    payload: dict[str, Any]
+    # JSON text as read from the log (parsed straight into the payload model), or a dict.
+    payload: str | dict[str, Any]
 
     @property
     def cursor(self) -> Cursor:
         return (self.txid, self.position)
+
+    @property
+    def payload_dict(self) -> dict[str, Any]:
+        return json.loads(self.payload) if isinstance(self.payload, str) else self.payload
 
     def to_event(self) -> Event:
         return Event.from_stored(
@@ -57,18 +64,10 @@ class LogRecord:
         )
 
 
-_COLUMNS = (
-    OutboxEvent.position,
-    OutboxEvent.txid,
-    OutboxEvent.event_id,
-    OutboxEvent.type,
-    OutboxEvent.version,
-    OutboxEvent.stream,
-    OutboxEvent.subject,
-    OutboxEvent.partition,
-    OutboxEvent.actor,
-    OutboxEvent.occurred_at,
-    OutboxEvent.payload,
+# The payload comes back as JSON text: pydantic parses it once, straight into the model.
+_SELECT = (
+    "SELECT position, txid, event_id, type, version, stream, subject, partition, actor, occurred_at, payload::text"
+    " FROM event_outbox"
 )
 
 
@@ -123,21 +122,20 @@ def append(db: Session, events: Sequence[Event], *, partitions: int) -> set[uuid
 
 
 def read_after(db: Session, cursor: Cursor, *, limit: int, partition: int | None = None) -> list[LogRecord]:
-    statement = (
-        select(*_COLUMNS)
-        .where(tuple_(OutboxEvent.txid, OutboxEvent.position) > tuple_(*cursor))
-        .where(OutboxEvent.txid < _COMMITTED)
-        .order_by(OutboxEvent.txid, OutboxEvent.position)
-        .limit(limit)
-    )
+    where = "(txid, position) > (%(txid)s, %(position)s) AND txid < " + _COMMITTED_SQL
     if partition is not None:
-        statement = statement.where(OutboxEvent.partition == partition)
-    return [LogRecord(*row) for row in db.execute(statement)]
+        where += " AND partition = %(partition)s"
+    rows = execute_binary(
+        db,
+        f"{_SELECT} WHERE {where} ORDER BY txid, position LIMIT %(limit)s",
+        {"txid": cursor[0], "position": cursor[1], "partition": partition, "limit": limit},
+    )
+    return [LogRecord(*row) for row in rows]
 
 
 def stored_event(db: Session, event_id: uuid.UUID) -> LogRecord | None:
-    row = db.execute(select(*_COLUMNS).where(OutboxEvent.event_id == event_id)).one_or_none()
-    return LogRecord(*row) if row else None
+    rows = execute_binary(db, f"{_SELECT} WHERE event_id = %(id)s", {"id": event_id})
+    return LogRecord(*rows[0]) if rows else None
 
 
 def cursor_at(db: Session, *, position: int | None = None, recorded_since: datetime | None = None) -> Cursor:

@@ -83,10 +83,14 @@ class Registry:
             raise UnknownEventType(f"unknown event type {name!r}")
         return newest
 
-    def parse(self, name: str, version: int, payload: dict[str, Any]) -> tuple[EventType, EventPayload]:
-        """Validate a payload at its own version, then upcast it step by step to the newest."""
+    def parse(self, name: str, version: int, payload: dict[str, Any] | str | bytes) -> tuple[EventType, EventPayload]:
+        """Validate a payload (a dict, or JSON text) at its own version, then upcast it step by
+        step to the newest."""
         current = self.get(name, version)
-        model = current.payload.model_validate(payload)
+        if isinstance(payload, str | bytes):
+            model = current.payload.model_validate_json(payload)
+        else:
+            model = current.payload.model_validate(payload)
         newest = self.latest(name)
         while current.version < newest.version:
             following = self._types[(name, current.version + 1)]

@@ -44,6 +44,8 @@ class Worker:
         *,
         member: str | None = None,
         lag_interval: float = 5.0,
+        relay: bool = True,
+        consumers: bool = True,
     ):
         self.database = database
         self.bus = bus
@@ -51,6 +53,9 @@ class Worker:
         self.settings = settings
         self.member = member or f"{socket.gethostname()}-{os.getpid()}-{id(self) % 10_000}"
         self.lag_interval = lag_interval
+        # Scale out by running several workers; a relay waits while another one runs.
+        self.run_relay = relay
+        self.run_consumers = consumers
         self.stop_event = threading.Event()
         self.loops: list[ConsumerLoop] = []
         self._threads: list[threading.Thread] = []
@@ -58,10 +63,10 @@ class Worker:
     def start(self) -> None:
         events = self.settings.events
         retry = RetryPolicy(events.event_retry_attempts, events.event_retry_backoff_seconds)
-        if self.bus.needs_relay:
+        if self.bus.needs_relay and self.run_relay:
             relay = Relay(self.database, self.bus)
             self._spawn("relay", functools.partial(relay.run, self.stop_event))
-        for handler in self.handlers:
+        for handler in self.handlers if self.run_consumers else []:
             consumer = self.bus.consumer(handler.group, self.member)
             loop = ConsumerLoop(
                 self.database,

@@ -32,7 +32,7 @@ class PublishFailed(RuntimeError):
 
 
 def encode(record: LogRecord) -> bytes:
-    return json.dumps(
+    envelope = json.dumps(
         {
             "position": record.position,
             "txid": record.txid,
@@ -44,10 +44,12 @@ def encode(record: LogRecord) -> bytes:
             "partition": record.partition,
             "actor": record.actor,
             "occurred_at": record.occurred_at.isoformat(),
-            "payload": record.payload,
         },
         separators=(",", ":"),
-    ).encode()
+    )
+    # The payload is already JSON text: splice it in rather than parse and dump it again.
+    payload = record.payload if isinstance(record.payload, str) else json.dumps(record.payload, separators=(",", ":"))
+    return f'{envelope[:-1]},"payload":{payload}}}'.encode()
 
 
 def decode(value: bytes) -> LogRecord:
