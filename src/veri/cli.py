@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 from dataclasses import asdict
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.progress import track
+from rich.progress import Progress, TextColumn, track
 from rich.table import Table
 
 from veri.config import Settings, get_settings
@@ -443,6 +444,98 @@ def events_lag(as_json: JsonOption = False) -> None:
     for r in rows:
         table.add_row(*(str(r[k]) for k in ("group", "partition", "lag", "owner", "measured_at")))
     Console().print(table)
+
+
+simulate_app = typer.Typer(help="The synthetic creator economy (hidden truth kept apart).")
+app.add_typer(simulate_app, name="simulate")
+Count = Annotated[int, typer.Option(min=1, max=1_000_000)]
+
+
+@simulate_app.callback(invoke_without_command=True)
+def simulate(
+    ctx: typer.Context,
+    creators: Annotated[int, typer.Option(min=1, max=1_000_000, help="Creators in the world.")] = 500,
+    brands: Annotated[int, typer.Option(min=1, max=100_000, help="Brands in the world.")] = 60,
+    days: Annotated[int, typer.Option(min=1, max=3650, help="Simulated days.")] = 180,
+    seed: Annotated[int, typer.Option(help="The same seed gives byte-identical output.")] = 42,
+    out: Annotated[
+        str, typer.Option(help="A .jsonl file, or the URL of a running Veri (http://...).")
+    ] = "events.jsonl",
+    api_key: Annotated[
+        str | None, typer.Option(envvar="VERI_API_KEY", help="An admin API key, for a URL target.")
+    ] = None,
+    truth: Annotated[Path | None, typer.Option(help="Where the hidden truth goes (default: OUT.truth.jsonl).")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Play the world through Veri's ingestion: to a JSONL file of events or to a running platform."""
+    if ctx.invoked_subcommand is not None:
+        return
+    import time as clock
+
+    from veri.simulate.engine import Simulation, SimulationParams
+    from veri.simulate.sinks import ApiSink, FileSink
+    from veri.simulate.truth import write_truth
+
+    if "://" in out and not out.startswith(("http://", "https://")):
+        console.print(f"[red]unknown output target {out!r}: use a .jsonl path or an http(s) URL[/red]")
+        raise typer.Exit(2)
+    if out.startswith("http") and not api_key:
+        console.print("[red]--api-key (or VERI_API_KEY) is needed to send events to a platform[/red]")
+        raise typer.Exit(2)
+    simulation = Simulation(SimulationParams(creators=creators, brands=brands, days=days, seed=seed))
+    sink = ApiSink(out, api_key or "") if out.startswith("http") else FileSink(Path(out))
+    started = clock.perf_counter()
+    with Progress(
+        *Progress.get_default_columns(), TextColumn("{task.fields[events]:,} events"), console=console
+    ) as bar:
+        task = bar.add_task("Simulating", total=days, events=0)
+        day = -1
+        with sink:
+            for line in simulation.run():
+                sink.write(line)
+                current = simulation.events_emitted
+                if current != day:
+                    day = current
+                    bar.update(task, completed=min(days, simulation.day_done), events=current)
+        bar.update(task, completed=days, events=simulation.events_emitted)
+    elapsed = clock.perf_counter() - started
+    truth_path = truth or (
+        Path(out + ".truth.jsonl") if not out.startswith("http") else Path(".veri/sim_truth") / f"{seed}.jsonl"
+    )
+    write_truth(truth_path, simulation.world, simulation.truth)
+    _emit(
+        {
+            "events": simulation.events_emitted,
+            "seconds": round(elapsed, 2),
+            "events_per_s": round(simulation.events_emitted / max(elapsed, 1e-9)),
+            "out": out,
+            "truth": str(truth_path),
+            **sink.summary(),
+        },
+        as_json,
+        "Simulation",
+    )
+
+
+@simulate_app.command("questions")
+def simulate_questions(
+    creators: Annotated[int, typer.Option(min=1, max=100_000)] = 120,
+    brands: Annotated[int, typer.Option(min=1, max=10_000)] = 20,
+    days: Annotated[int, typer.Option(min=1, max=3650)] = 180,
+    seed: int = 42,
+    subjects: Annotated[int, typer.Option(min=1, max=10_000, help="Creators whose conversations are kept.")] = 20,
+    per_subject: Annotated[int, typer.Option(min=1, max=1000, help="Questions per creator.")] = 40,
+    out: Annotated[Path, typer.Option(help="The recall benchmark file to write.")] = Path("questions.jsonl"),
+) -> None:
+    """Write a recall benchmark (shared/eval format) from the simulated conversations."""
+    from veri.simulate.engine import Simulation, SimulationParams
+    from veri.simulate.questions import question_set
+
+    simulation = Simulation(SimulationParams(creators=creators, brands=brands, days=days, seed=seed))
+    lines = list(question_set(simulation, subjects=subjects, per_subject=per_subject, seed=seed))
+    out.write_text("\n".join(lines) + "\n")
+    queries = sum(1 for line in lines if '"type": "query"' in line)
+    console.print(f"wrote {out}: {len(lines) - queries} events, {queries} queries")
 
 
 @app.command("run")

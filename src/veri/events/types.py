@@ -18,6 +18,7 @@ from veri.events.registry import REGISTRY, EventPayload
 __all__ = [
     "AccountCreated",
     "CampaignCreated",
+    "CampaignOutcomeReported",
     "CampaignStatusChanged",
     "ContentMetricsSnapshot",
     "ContentPublished",
@@ -26,6 +27,7 @@ __all__ = [
     "DealOfferMade",
     "DealStatusChanged",
     "MessageSent",
+    "TaskProofSubmitted",
 ]
 
 Cents = Annotated[int, Field(ge=0, le=10_000_000_000)]
@@ -180,3 +182,32 @@ class MessageSent(EventPayload):
     sender_role: Literal["creator", "brand", "agent", "manager"]
     sender_name: Annotated[str, Field(max_length=120)]
     text: Text
+
+
+@REGISTRY.register(
+    "campaign.outcome_reported",
+    1,
+    stream="campaigns",
+    description="What a creator's work for a campaign returned: sales, revenue, ROI, timeliness.",
+)
+class CampaignOutcomeReported(EventPayload):
+    campaign_id: uuid.UUID
+    brand_id: uuid.UUID
+    creator_id: uuid.UUID
+    deal_id: uuid.UUID | None = None
+    sales: Count = 0
+    revenue_cents: Cents = 0
+    fee_cents: Cents = 0
+    roi: Annotated[float, Field(ge=0, le=10_000)]
+    delivered_on_time: bool = True
+
+
+@REGISTRY.register(
+    "task.proof_submitted", 1, stream="tasks", description="A creator submitted proof that a task was done."
+)
+class TaskProofSubmitted(EventPayload):
+    task_id: uuid.UUID
+    creator_id: uuid.UUID
+    kind: Literal["post_link", "screenshot", "metrics"]
+    proof_url: Annotated[str, Field(max_length=500)]
+    claimed_views: Count = 0

@@ -1,0 +1,528 @@
+"""The simulation: day by day, creators post and their metrics grow, brands open campaigns,
+negotiate with creators in message threads, creators deliver (on time or late), and outcomes
+come from the hidden fit plus noise. Produces event lines in the ingestion envelope, the ground
+truth (kept apart), and the facts said in conversations (for recall question sets)."""
+
+from __future__ import annotations
+
+import math
+import random
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+import orjson
+
+from veri.simulate.ids import IdMaker
+from veri.simulate.language import DELIVERABLE, PRODUCTS, Phrasebook, money, nice_date
+from veri.simulate.world import Brand, Creator, World, build_world, expected_roi, fit, log_normal_noise
+
+__all__ = ["ConversationMessage", "Fact", "Simulation", "SimulationParams"]
+
+SNAPSHOT_DAYS = (1, 2, 3, 7, 14)
+PLACES = ["garage gym", "kitchen", "home studio", "living room", "balcony", "local park", "office"]
+
+
+@dataclass(frozen=True)
+class SimulationParams:
+    creators: int = 500
+    brands: int = 60
+    days: int = 180
+    seed: int = 42
+    start: date = date(2026, 1, 5)
+
+
+@dataclass(frozen=True)
+class ConversationMessage:
+    event_id: str
+    creator_id: str
+    session: int
+    turn: int
+    at: datetime
+    actor: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Fact:
+    """Something said in a conversation, with the messages that say it."""
+
+    creator_id: str
+    kind: str
+    value: str
+    evidence: tuple[str, ...]
+    at: datetime
+    about: dict[str, str] = field(default_factory=dict)
+
+
+class Simulation:
+    def __init__(self, params: SimulationParams):
+        self.params = params
+        self.world: World = build_world(
+            seed=params.seed, creators=params.creators, brands=params.brands, days=params.days, start=params.start
+        )
+        self.rng = random.Random(f"simulation:{params.seed}")
+        self.ids = IdMaker(params.seed, "events")
+        self.words = Phrasebook(random.Random(f"language:{params.seed}"))
+        self._scheduled: dict[int, list[tuple[float, int, str]]] = defaultdict(list)
+        self._order = 0
+        self.truth: list[dict[str, Any]] = []
+        self.facts: list[Fact] = []
+        self.messages: dict[str, list[ConversationMessage]] = defaultdict(list)
+        self._sessions: dict[str, int] = defaultdict(int)
+        self._by_niche: dict[str, list[Creator]] = defaultdict(list)
+        for creator in self.world.creators:
+            for niche in creator.niches:
+                self._by_niche[niche].append(creator)
+        self.events_emitted = 0
+        self._epoch = datetime.combine(params.start, time(0), UTC).timestamp()
+        self.day_done = 0
+
+    # -- output -------------------------------------------------------------------------------
+
+    def _day_index(self, moment: datetime) -> int:
+        return int((moment.timestamp() - self._epoch) // 86400)
+
+    def _emit(
+        self, moment: datetime, type_: str, subject: str, actor: str, payload: dict[str, Any], version: int = 1
+    ) -> str:
+        event_id = self.ids.uuid7(moment)
+        line = orjson.dumps(
+            {
+                "id": event_id,
+                "type": type_,
+                "version": version,
+                "occurred_at": moment,
+                "subject": subject,
+                "actor": actor,
+                "payload": payload,
+            },
+            option=orjson.OPT_UTC_Z,  # datetimes are formatted by orjson: fast, and always with Z
+        )
+        stamp = moment.timestamp()
+        day = int((stamp - self._epoch) // 86400)
+        if 0 <= day < self.params.days:
+            self._order += 1
+            self._scheduled[day].append((stamp, self._order, line.decode()))
+        return event_id
+
+    def run(self) -> Iterator[str]:
+        """Event lines in time order, one simulated day after the other."""
+        for day in range(self.params.days):
+            self._simulate_day(day)
+            todays = sorted(self._scheduled.pop(day, []))
+            self.events_emitted += len(todays)
+            self.day_done = day + 1
+            for _, _, line in todays:
+                yield line
+
+    def at(self, day: int, hour: float) -> datetime:
+        moment = datetime.combine(self.params.start + timedelta(days=day), time(0), UTC)
+        return moment + timedelta(hours=hour)
+
+    # -- the world's days ---------------------------------------------------------------------
+
+    def _active(self, creator: Creator, day: int) -> bool:
+        if creator.churn_day is not None and day >= creator.churn_day:
+            return False
+        today = self.params.start + timedelta(days=day)
+        return not any(e.kind == "hiatus" and e.day <= today <= (e.until or e.day) for e in creator.life_events)
+
+    def _simulate_day(self, day: int) -> None:
+        rng = self.rng
+        for creator in self.world.creators:
+            if self._active(creator, day) and rng.random() < creator.posts_per_week / 7:
+                self._post(creator, day, None)
+        for brand in self.world.brands:
+            if rng.random() < 1 / 21:
+                self._campaign(brand, day)
+
+    def _post(self, creator: Creator, day: int, deal: dict[str, str] | None) -> str:
+        rng = self.rng
+        published = self.at(day, rng.uniform(7, 22))
+        platform = deal["platform"] if deal else rng.choice(creator.platforms)
+        content_id = self.ids.uuid4ish()
+        refs = {k: deal[k] for k in ("deal_id", "campaign_id", "brand_id")} if deal else {}
+        self._emit(
+            published,
+            "content.published",
+            f"creator:{creator.id}",
+            f"creator:{creator.id}",
+            {
+                "content_id": content_id,
+                "creator_id": creator.id,
+                "platform": platform,
+                "kind": "video" if platform == "youtube" else "short",
+                "title": f"{rng.choice(creator.niches).capitalize()} #{day}",
+                "published_at": published,
+                **refs,
+            },
+        )
+        reach = creator.audience * (0.08 + 0.5 * creator.quality) * log_normal_noise(rng, 0.6)
+        tau = rng.uniform(1.0, 4.0)
+        like_rate = 0.02 + 0.08 * creator.quality
+        subject = f"creator:{creator.id}"
+        # The bulk of all events: kept lean (one payload dict, one random call per snapshot).
+        for after in SNAPSHOT_DAYS:
+            views = int(reach * (1 - math.exp(-after / tau)))
+            captured = published + timedelta(days=after, seconds=rng.random() * 36_000)
+            payload = {
+                "content_id": content_id,
+                "creator_id": creator.id,
+                "platform": platform,
+                "captured_at": captured,
+                "metrics": _platform_metrics(platform, views, like_rate),
+            }
+            if refs:
+                payload.update(refs)
+            self._emit(captured, "content.metrics_snapshot", subject, "system:connector", payload, version=2)
+        return content_id
+
+    # -- campaigns and negotiations -----------------------------------------------------------
+
+    def _campaign(self, brand: Brand, day: int) -> None:
+        rng = self.rng
+        opened = self.at(day, rng.uniform(8, 18))
+        campaign_id = self.ids.uuid4ish()
+        product = rng.choice(PRODUCTS[brand.category])
+        title = f"{product.capitalize()} launch"
+        subject, actor = f"campaign:{campaign_id}", f"brand:{brand.id}"
+        self._emit(
+            opened,
+            "campaign.created",
+            subject,
+            actor,
+            {
+                "campaign_id": campaign_id,
+                "brand_id": brand.id,
+                "title": title,
+                "budget_cents": brand.budget_cents * 4,
+                "niches": [brand.category],
+                "platforms": ["tiktok", "youtube", "instagram"],
+            },
+        )
+        self._emit(
+            opened + timedelta(minutes=5),
+            "campaign.status_changed",
+            subject,
+            actor,
+            {"campaign_id": campaign_id, "brand_id": brand.id, "from_status": "draft", "to_status": "open"},
+        )
+        self._emit(
+            opened + timedelta(days=30),
+            "campaign.status_changed",
+            subject,
+            actor,
+            {"campaign_id": campaign_id, "brand_id": brand.id, "from_status": "open", "to_status": "active"},
+        )
+        candidates = [c for c in self._by_niche[brand.category] if self._active(c, day)]
+        for creator in rng.sample(candidates, k=min(len(candidates), rng.randint(2, 6))):
+            self._negotiate(brand, creator, campaign_id, title, product, day)
+
+    def _message(
+        self,
+        creator: Creator,
+        brand: Brand,
+        moment: datetime,
+        sender: str,
+        text: str,
+        deal_id: str,
+        campaign_id: str,
+        session: int,
+    ) -> str:
+        name = brand.manager if sender == "brand" else creator.name
+        event_id = self._emit(
+            moment,
+            "message.sent",
+            f"creator:{creator.id}",
+            f"{sender}:{brand.id if sender == 'brand' else creator.id}",
+            {
+                "message_id": self.ids.uuid4ish(),
+                "creator_id": creator.id,
+                "brand_id": brand.id,
+                "deal_id": deal_id,
+                "campaign_id": campaign_id,
+                "sender_role": sender,
+                "sender_name": name,
+                "text": text,
+            },
+        )
+        if 0 <= self._day_index(moment) < self.params.days:
+            thread = self.messages[creator.id]
+            turn = 1 + sum(1 for m in thread if m.session == session)
+            thread.append(ConversationMessage(event_id, creator.id, session, turn, moment, name.split()[0], text))
+        return event_id
+
+    def _fact(self, creator: Creator, kind: str, value: str, evidence: list[str], at: datetime, **about: str) -> None:
+        if all(self._in_horizon(at) for _ in (0,)):
+            self.facts.append(Fact(creator.id, kind, value, tuple(evidence), at, about))
+
+    def _in_horizon(self, moment: datetime) -> bool:
+        return 0 <= self._day_index(moment) < self.params.days
+
+    def _negotiate(self, brand: Brand, creator: Creator, campaign_id: str, title: str, product: str, day: int) -> None:
+        rng, words = self.rng, self.words
+        deal_id = self.ids.uuid4ish()
+        platform = rng.choice(creator.platforms)
+        deliverable = rng.choice(DELIVERABLE[platform])
+        self._sessions[creator.id] += 1
+        session = self._sessions[creator.id]
+        moment = self.at(day + rng.randint(0, 2), rng.uniform(9, 17))
+        reply = timedelta(minutes=int(5 + 240 * (1 - creator.responsiveness) * rng.random()))
+        first, manager_first = creator.name.split()[0], brand.manager.split()[0]
+        ref = {"brand": brand.name, "campaign": title, "product": product}
+
+        def say(sender: str, text: str, gap: timedelta) -> str:
+            nonlocal moment
+            moment = moment + gap
+            return self._message(creator, brand, moment, sender, text, deal_id, campaign_id, session)
+
+        hello = say("brand", words.greeting(first, manager_first, brand.name, brand.category, product), timedelta())
+        rhythm = say("creator", words.rhythm(manager_first, platform, creator.posts_per_week), reply)
+        self._fact(creator, "product_brand", brand.name, [hello], moment, **ref)
+        self._fact(
+            creator,
+            "rhythm",
+            f"{platform}, about {max(1, round(creator.posts_per_week))} a week",
+            [rhythm],
+            moment,
+            **ref,
+        )
+        if rng.random() < 0.5:
+            based = say(
+                "creator",
+                self.words.pick(
+                    f"I'm based in {self._city(creator, moment.date())}.",
+                    f"I live in {self._city(creator, moment.date())} by the way.",
+                ),
+                timedelta(minutes=1),
+            )
+            self._fact(creator, "city", self._city(creator, moment.date()), [based], moment, **ref)
+        if rng.random() < 0.3:
+            say("creator", words.small_talk(), timedelta(minutes=2))
+        budget = int(brand.budget_cents * rng.choice([0.6, 0.8, 1.0]))
+        offer = say("brand", words.budget(money(budget), deliverable), timedelta(minutes=rng.randint(3, 30)))
+        self._fact(creator, "budget", money(budget), [hello, offer], moment, **ref)
+        rate = self._rate(creator, moment.date())
+        asked = say("creator", words.rate(money(rate), deliverable), reply)
+        self._fact(creator, "rate", money(rate), [asked], moment, deliverable=deliverable, **ref)
+        start = moment
+        self._emit(
+            start,
+            "deal.created",
+            f"creator:{creator.id}",
+            f"brand:{brand.id}",
+            {
+                "deal_id": deal_id,
+                "campaign_id": campaign_id,
+                "brand_id": brand.id,
+                "creator_id": creator.id,
+                "by": "brand",
+                "fee_cents": budget,
+            },
+        )
+        stretch = {"generous": 1.0, "fair": 0.85, "tough": 0.7}[brand.negotiation]
+        fee = min(rate, max(budget, int(rate * stretch)))
+        if fee < rate:
+            countered = say("brand", words.counter(money(fee)), timedelta(minutes=rng.randint(10, 120)))
+            self._emit(
+                moment,
+                "deal.offer_made",
+                f"creator:{creator.id}",
+                f"brand:{brand.id}",
+                {
+                    "deal_id": deal_id,
+                    "campaign_id": campaign_id,
+                    "brand_id": brand.id,
+                    "creator_id": creator.id,
+                    "by": "brand",
+                    "fee_cents": fee,
+                    "message": words.counter(money(fee)),
+                },
+            )
+            del countered
+        refs = {"deal_id": deal_id, "campaign_id": campaign_id, "brand_id": brand.id, "creator_id": creator.id}
+        if fee < rate * 0.8 and rng.random() < 0.7:
+            say("creator", words.decline(), reply)
+            self._emit(
+                moment,
+                "deal.status_changed",
+                f"creator:{creator.id}",
+                f"creator:{creator.id}",
+                {**refs, "from_status": "proposed", "to_status": "declined", "fee_cents": fee},
+            )
+            return
+        agreed = say("creator", words.accept(money(fee)), reply)
+        self._fact(creator, "fee", money(fee), [agreed], moment, **ref)
+        self._emit(
+            moment,
+            "deal.status_changed",
+            f"creator:{creator.id}",
+            f"creator:{creator.id}",
+            {**refs, "from_status": "proposed", "to_status": "accepted", "fee_cents": fee, "accepted_fee_cents": fee},
+        )
+        due = moment.date() + timedelta(days=rng.randint(10, 25))
+        draft = due - timedelta(days=rng.randint(2, 5))
+        asked_date = say("brand", words.deadline(due), timedelta(minutes=rng.randint(2, 20)))
+        confirmed = say("creator", words.confirm_deadline(due, draft), reply)
+        self._fact(creator, "deadline", nice_date(due), [asked_date, confirmed], moment, **ref)
+        self._fact(creator, "draft_date", nice_date(draft), [confirmed], moment, **ref)
+        if rng.random() < 0.35:
+            key, text = words.preference()
+            said = say("creator", text, timedelta(minutes=3))
+            self._fact(creator, "preference", key, [said], moment, **ref)
+        for event in creator.life_events:
+            if 0 <= (event.day - moment.date()).days <= 45 and rng.random() < 0.8:
+                told = say("creator", words.life_event(event.kind, event.detail, event.day), timedelta(minutes=4))
+                self._fact(
+                    creator, f"life_{event.kind}", event.detail, [told], moment, when=nice_date(event.day), **ref
+                )
+        self._deliver(brand, creator, refs, ref, platform, fee, due, draft, session, start)
+
+    def _deliver(
+        self,
+        brand: Brand,
+        creator: Creator,
+        refs: dict[str, str],
+        ref: dict[str, str],
+        platform: str,
+        fee: int,
+        due: date,
+        draft: date,
+        session: int,
+        started: datetime,
+    ) -> None:
+        rng, words = self.rng, self.words
+        on_time = rng.random() < creator.reliability
+        publish = due - timedelta(days=rng.randint(0, 1)) if on_time else due + timedelta(days=rng.randint(2, 9))
+        self._sessions[creator.id] += 1
+        second = self._sessions[creator.id]
+        moment = self.at((draft - self.params.start).days, rng.uniform(9, 20))
+
+        def say(sender: str, text: str, gap: timedelta, in_session: int = second) -> str:
+            nonlocal moment
+            moment = moment + gap
+            return self._message(creator, brand, moment, sender, text, refs["deal_id"], refs["campaign_id"], in_session)
+
+        uploaded = say("creator", words.draft_uploaded(rng.choice(PLACES)), timedelta())
+        say("brand", words.disclosure(), timedelta(hours=rng.uniform(1, 5)))
+        if on_time:
+            live = say("creator", words.published(publish), timedelta(minutes=10))
+        else:
+            live = say("creator", words.late(publish), timedelta(minutes=10))
+        self._fact(creator, "publish_date", nice_date(publish), [live], moment, on_time=str(on_time), **ref)
+        del uploaded
+        delivered = self.at((publish - self.params.start).days, rng.uniform(8, 20))
+        if self._in_horizon(delivered) and self._active(creator, (publish - self.params.start).days):
+            self._post(creator, (publish - self.params.start).days, {**refs, "platform": platform})
+        self._emit(
+            delivered,
+            "deal.status_changed",
+            f"creator:{creator.id}",
+            f"creator:{creator.id}",
+            {**refs, "from_status": "accepted", "to_status": "delivered", "fee_cents": fee, "accepted_fee_cents": fee},
+        )
+        oracle = expected_roi(creator, brand, fee)
+        realised = max(0.0, oracle * log_normal_noise(rng, 0.5))
+        sales = int(realised * fee / 3500)
+        revenue = sales * 3500
+        self._sessions[creator.id] += 1
+        third = self._sessions[creator.id]
+        moment = delivered + timedelta(days=rng.randint(10, 20))
+        result = say("brand", words.results(sales, code=rng.random() < 0.6), timedelta(), third)
+        self._fact(creator, "sales", str(sales), [result], moment, **ref)
+        share = int(100 * max(creator.age_mix.values()))
+        age = max(creator.age_mix, key=lambda k: creator.age_mix[k])
+        gender = "women" if creator.female_share >= 0.5 else "men"
+        told = say("creator", words.audience(share, gender, age), timedelta(minutes=20), third)
+        self._fact(creator, "audience", f"{gender} {age}", [told], moment, **ref)
+        if rng.random() < 0.4:
+            month = started.strftime("%B")
+            say(
+                "brand",
+                words.reference(month, f"we'd love more {ref['product']} content")
+                + " "
+                + words.rebook(rng.randint(2, 4), money(fee * 3)),
+                timedelta(minutes=30),
+                third,
+            )
+        self._emit(
+            moment,
+            "deal.status_changed",
+            f"creator:{creator.id}",
+            f"brand:{brand.id}",
+            {**refs, "from_status": "delivered", "to_status": "completed", "fee_cents": fee, "accepted_fee_cents": fee},
+        )
+        self._emit(
+            moment + timedelta(minutes=1),
+            "campaign.outcome_reported",
+            f"creator:{creator.id}",
+            f"brand:{brand.id}",
+            {
+                **refs,
+                "sales": sales,
+                "revenue_cents": revenue,
+                "fee_cents": fee,
+                "roi": round(revenue / fee, 4),
+                "delivered_on_time": on_time,
+            },
+        )
+        self.truth.append(
+            {
+                "kind": "deal",
+                "deal_id": refs["deal_id"],
+                "creator_id": creator.id,
+                "brand_id": brand.id,
+                "fit": fit(creator, brand),
+                "expected_roi": oracle,
+                "realised_roi": round(revenue / fee, 4),
+                "on_time": on_time,
+            }
+        )
+        if rng.random() < 0.3:
+            self._task(creator, delivered)
+
+    def _task(self, creator: Creator, moment: datetime) -> None:
+        fraudulent = self.rng.random() < 0.08
+        task_id = self.ids.uuid4ish()
+        claimed = int(creator.audience * self.rng.uniform(0.05, 0.3) * (8 if fraudulent else 1))
+        self._emit(
+            moment + timedelta(hours=2),
+            "task.proof_submitted",
+            f"creator:{creator.id}",
+            f"creator:{creator.id}",
+            {
+                "task_id": task_id,
+                "creator_id": creator.id,
+                "kind": self.rng.choice(["post_link", "screenshot", "metrics"]),
+                "proof_url": f"https://proof.example/{task_id}",
+                "claimed_views": claimed,
+            },
+        )
+        self.truth.append({"kind": "task", "task_id": task_id, "creator_id": creator.id, "fraudulent": fraudulent})
+
+    def _city(self, creator: Creator, on: date) -> str:
+        city = creator.city
+        for event in creator.life_events:
+            if event.kind == "moved" and event.day <= on:
+                city = event.detail
+        return city
+
+    def _rate(self, creator: Creator, on: date) -> int:
+        rate = creator.rate_cents
+        for event in creator.life_events:
+            if event.kind == "rate_increase" and event.day <= on:
+                rate = int(rate * (1 + int(event.detail) / 100)) // 500 * 500
+        return rate
+
+
+def _platform_metrics(platform: str, views: int, like_rate: float) -> dict[str, int]:
+    """In each platform's own vocabulary, as connectors deliver them."""
+    likes, comments, shares = int(views * like_rate), int(views * like_rate / 12), int(views * like_rate / 30)
+    if platform == "youtube":
+        return {"viewCount": views, "likeCount": likes, "commentCount": comments}
+    if platform == "tiktok":
+        return {"play_count": views, "digg_count": likes, "comment_count": comments, "share_count": shares}
+    return {"plays": views, "likes": likes, "comments": comments, "saved": shares}

@@ -1,0 +1,92 @@
+"""Where simulated events go: a JSONL file, or a running Veri through POST /api/v1/events in
+batches of 1,000 (the real ingestion path; re-sending is harmless, ids are deterministic)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from types import TracebackType
+from typing import IO, Any
+
+import httpx
+
+__all__ = ["ApiSink", "FileSink"]
+
+
+class FileSink:
+    def __init__(self, path: Path):
+        self.path = path
+        self._file: IO[str] | None = None
+        self.lines = 0
+
+    def __enter__(self) -> FileSink:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._file = self.path.open("w", buffering=1 << 20)
+        return self
+
+    def write(self, line: str) -> None:
+        assert self._file is not None
+        self._file.write(line + "\n")
+        self.lines += 1
+
+    def __exit__(self, *exc: object) -> None:
+        if self._file is not None:
+            self._file.close()
+
+    def summary(self) -> dict[str, Any]:
+        return {"lines": self.lines}
+
+
+class ApiSink:
+    def __init__(self, base_url: str, api_key: str, *, batch: int = 1000, attempts: int = 5):
+        self.client = httpx.Client(
+            base_url=base_url.rstrip("/"), headers={"Authorization": f"Bearer {api_key}"}, timeout=60
+        )
+        self.batch_size = batch
+        self.attempts = attempts
+        self._pending: list[str] = []
+        self.accepted = 0
+        self.duplicates = 0
+
+    def __enter__(self) -> ApiSink:
+        return self
+
+    def write(self, line: str) -> None:
+        self._pending.append(line)
+        if len(self._pending) >= self.batch_size:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self._pending:
+            return
+        body = '{"events":[' + ",".join(self._pending) + "]}"
+        for attempt in range(1, self.attempts + 1):
+            try:
+                response = self.client.post(
+                    "/api/v1/events", content=body, headers={"Content-Type": "application/json"}
+                )
+            except httpx.TransportError:
+                if attempt == self.attempts:
+                    raise
+                time.sleep(0.5 * attempt)
+                continue
+            if response.status_code >= 500 and attempt < self.attempts:
+                time.sleep(0.5 * attempt)
+                continue
+            if response.status_code != 202:
+                raise RuntimeError(f"the platform refused a batch: {response.status_code} {response.text[:300]}")
+            result = response.json()
+            self.accepted += result["accepted"]
+            self.duplicates += result["duplicates"]
+            break
+        self._pending = []
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if exc_type is None:
+            self.flush()
+        self.client.close()
+
+    def summary(self) -> dict[str, Any]:
+        return {"accepted": self.accepted, "duplicates": self.duplicates}
