@@ -18,7 +18,8 @@ class IdMaker:
         millis = int(at.timestamp() * 1000) & 0xFFFF_FFFF_FFFF
         bits = self._rng.getrandbits(74)
         # 48 bits of time, version 7, 12 random bits, variant 0b10, 62 random bits (RFC 9562).
-        h = f"{(millis << 80) | (0x7 << 76) | ((bits >> 62) << 64) | (0b10 << 62) | (bits & 0x3FFF_FFFF_FFFF_FFFF):032x}"
+        value = (millis << 80) | (0x7 << 76) | ((bits >> 62) << 64) | (0b10 << 62) | (bits & 0x3FFF_FFFF_FFFF_FFFF)
+        h = f"{value:032x}"
         return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
     def uuid4ish(self) -> str:
