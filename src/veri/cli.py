@@ -531,7 +531,9 @@ def simulate_questions(
     from veri.simulate.engine import Simulation, SimulationParams
     from veri.simulate.questions import question_set
 
-    simulation = Simulation(SimulationParams(creators=creators, brands=brands, days=days, seed=seed))
+    simulation = Simulation(
+        SimulationParams(creators=creators, brands=brands, days=days, seed=seed), record_conversations=True
+    )
     lines = list(question_set(simulation, subjects=subjects, per_subject=per_subject, seed=seed))
     out.write_text("\n".join(lines) + "\n")
     queries = sum(1 for line in lines if '"type": "query"' in line)

@@ -58,25 +58,36 @@ class Fact:
 
 
 class Simulation:
-    def __init__(self, params: SimulationParams):
+    def __init__(self, params: SimulationParams, *, record_conversations: bool = False):
         self.params = params
+        # Conversations and their facts are kept only for question sets: they cost memory.
+        self.record = record_conversations
         self.world: World = build_world(
             seed=params.seed, creators=params.creators, brands=params.brands, days=params.days, start=params.start
         )
         self.rng = random.Random(f"simulation:{params.seed}")
         self.ids = IdMaker(params.seed, "events")
         self.words = Phrasebook(random.Random(f"language:{params.seed}"))
-        self._scheduled: dict[int, list[tuple[float, int, str]]] = defaultdict(list)
+        self._scheduled: dict[int, list[tuple[float, int, bytes]]] = defaultdict(list)
         self._order = 0
         self.truth: list[dict[str, Any]] = []
         self.facts: list[Fact] = []
         self.messages: dict[str, list[ConversationMessage]] = defaultdict(list)
         self._sessions: dict[str, int] = defaultdict(int)
+        self._turns: dict[tuple[str, int], int] = defaultdict(int)
         self._by_niche: dict[str, list[Creator]] = defaultdict(list)
         for creator in self.world.creators:
             for niche in creator.niches:
                 self._by_niche[niche].append(creator)
         self.events_emitted = 0
+        start = params.start
+        self._breaks = {
+            c.id: [
+                ((e.day - start).days, ((e.until or e.day) - start).days) for e in c.life_events if e.kind == "hiatus"
+            ]
+            for c in self.world.creators
+            if any(e.kind == "hiatus" for e in c.life_events)
+        }
         self._epoch = datetime.combine(params.start, time(0), UTC).timestamp()
         self.day_done = 0
 
@@ -88,7 +99,8 @@ class Simulation:
     def _emit(
         self, moment: datetime, type_: str, subject: str, actor: str, payload: dict[str, Any], version: int = 1
     ) -> str:
-        event_id = self.ids.uuid7(moment)
+        stamp = moment.timestamp()
+        event_id = self.ids.uuid7_at(stamp)
         line = orjson.dumps(
             {
                 "id": event_id,
@@ -101,15 +113,14 @@ class Simulation:
             },
             option=orjson.OPT_UTC_Z,  # datetimes are formatted by orjson: fast, and always with Z
         )
-        stamp = moment.timestamp()
         day = int((stamp - self._epoch) // 86400)
         if 0 <= day < self.params.days:
             self._order += 1
-            self._scheduled[day].append((stamp, self._order, line.decode()))
+            self._scheduled[day].append((stamp, self._order, line))
         return event_id
 
-    def run(self) -> Iterator[str]:
-        """Event lines in time order, one simulated day after the other."""
+    def run(self) -> Iterator[bytes]:
+        """Event lines (UTF-8 JSON) in time order, one simulated day after the other."""
         for day in range(self.params.days):
             self._simulate_day(day)
             todays = sorted(self._scheduled.pop(day, []))
@@ -127,13 +138,12 @@ class Simulation:
     def _active(self, creator: Creator, day: int) -> bool:
         if creator.churn_day is not None and day >= creator.churn_day:
             return False
-        today = self.params.start + timedelta(days=day)
-        return not any(e.kind == "hiatus" and e.day <= today <= (e.until or e.day) for e in creator.life_events)
+        return not any(first <= day <= last for first, last in self._breaks.get(creator.id, ()))
 
     def _simulate_day(self, day: int) -> None:
         rng = self.rng
         for creator in self.world.creators:
-            if self._active(creator, day) and rng.random() < creator.posts_per_week / 7:
+            if rng.random() < creator.posts_per_week / 7 and self._active(creator, day):
                 self._post(creator, day, None)
         for brand in self.world.brands:
             if rng.random() < 1 / 21:
@@ -167,7 +177,7 @@ class Simulation:
         # The bulk of all events: kept lean (one payload dict, one random call per snapshot).
         for after in SNAPSHOT_DAYS:
             views = int(reach * (1 - math.exp(-after / tau)))
-            captured = published + timedelta(days=after, seconds=rng.random() * 36_000)
+            captured = published + timedelta(seconds=after * 86_400 + rng.random() * 36_000)
             payload = {
                 "content_id": content_id,
                 "creator_id": creator.id,
@@ -217,8 +227,11 @@ class Simulation:
             actor,
             {"campaign_id": campaign_id, "brand_id": brand.id, "from_status": "open", "to_status": "active"},
         )
-        candidates = [c for c in self._by_niche[brand.category] if self._active(c, day)]
-        for creator in rng.sample(candidates, k=min(len(candidates), rng.randint(2, 6))):
+        pool = self._by_niche[brand.category]
+        wanted = rng.randint(2, 6)
+        # Sample a few more than needed, then drop the inactive: cheaper than scanning the niche.
+        picked = [c for c in rng.sample(pool, k=min(len(pool), wanted * 2)) if self._active(c, day)][:wanted]
+        for creator in picked:
             self._negotiate(brand, creator, campaign_id, title, product, day)
 
     def _message(
@@ -249,14 +262,15 @@ class Simulation:
                 "text": text,
             },
         )
-        if 0 <= self._day_index(moment) < self.params.days:
+        if self.record and 0 <= self._day_index(moment) < self.params.days:
             thread = self.messages[creator.id]
-            turn = 1 + sum(1 for m in thread if m.session == session)
+            self._turns[(creator.id, session)] += 1
+            turn = self._turns[(creator.id, session)]
             thread.append(ConversationMessage(event_id, creator.id, session, turn, moment, name.split()[0], text))
         return event_id
 
     def _fact(self, creator: Creator, kind: str, value: str, evidence: list[str], at: datetime, **about: str) -> None:
-        if all(self._in_horizon(at) for _ in (0,)):
+        if self.record and self._in_horizon(at):
             self.facts.append(Fact(creator.id, kind, value, tuple(evidence), at, about))
 
     def _in_horizon(self, moment: datetime) -> bool:

@@ -13,10 +13,15 @@ class IdMaker:
     def __init__(self, seed: int, stream: str = "entities"):
         # Separate streams (world entities, events) never produce the same bits.
         self._rng = random.Random(f"ids:{stream}:{seed}")
+        self._getrandbits = self._rng.getrandbits
 
     def uuid7(self, at: datetime) -> str:
-        millis = int(at.timestamp() * 1000) & 0xFFFF_FFFF_FFFF
-        bits = self._rng.getrandbits(74)
+        return self.uuid7_at(at.timestamp())
+
+    def uuid7_at(self, stamp: float) -> str:
+        """`stamp` in seconds since the epoch (the caller often has it already)."""
+        millis = int(stamp * 1000) & 0xFFFF_FFFF_FFFF
+        bits = self._getrandbits(74)
         # 48 bits of time, version 7, 12 random bits, variant 0b10, 62 random bits (RFC 9562).
         value = (millis << 80) | (0x7 << 76) | ((bits >> 62) << 64) | (0b10 << 62) | (bits & 0x3FFF_FFFF_FFFF_FFFF)
         h = f"{value:032x}"

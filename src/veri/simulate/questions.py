@@ -83,6 +83,8 @@ def _templates(fact: Fact, name: str) -> list[tuple[int, str]]:
 
 def question_set(simulation: Simulation, *, subjects: int = 20, per_subject: int = 40, seed: int = 0) -> Iterator[str]:
     """JSON lines: the chosen creators' messages, then their questions."""
+    if not simulation.record:
+        raise ValueError("create the Simulation with record_conversations=True")
     if simulation.events_emitted == 0:
         for _ in simulation.run():
             pass

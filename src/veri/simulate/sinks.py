@@ -16,17 +16,17 @@ __all__ = ["ApiSink", "FileSink"]
 class FileSink:
     def __init__(self, path: Path):
         self.path = path
-        self._file: IO[str] | None = None
+        self._file: IO[bytes] | None = None
         self.lines = 0
 
     def __enter__(self) -> FileSink:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._file = self.path.open("w", buffering=1 << 20)
+        self._file = self.path.open("wb", buffering=1 << 20)
         return self
 
-    def write(self, line: str) -> None:
+    def write(self, line: bytes) -> None:
         assert self._file is not None
-        self._file.write(line + "\n")
+        self._file.write(line + b"\n")
         self.lines += 1
 
     def __exit__(self, *exc: object) -> None:
@@ -44,14 +44,14 @@ class ApiSink:
         )
         self.batch_size = batch
         self.attempts = attempts
-        self._pending: list[str] = []
+        self._pending: list[bytes] = []
         self.accepted = 0
         self.duplicates = 0
 
     def __enter__(self) -> ApiSink:
         return self
 
-    def write(self, line: str) -> None:
+    def write(self, line: bytes) -> None:
         self._pending.append(line)
         if len(self._pending) >= self.batch_size:
             self.flush()
@@ -59,7 +59,7 @@ class ApiSink:
     def flush(self) -> None:
         if not self._pending:
             return
-        body = '{"events":[' + ",".join(self._pending) + "]}"
+        body = b'{"events":[' + b",".join(self._pending) + b"]}"
         for attempt in range(1, self.attempts + 1):
             try:
                 response = self.client.post(
