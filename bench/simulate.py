@@ -32,8 +32,8 @@ def main() -> None:
     simulation = Simulation(SimulationParams(creators=args.creators, brands=args.brands, days=args.days, seed=42))
     started = time.perf_counter()
     with FileSink(out) as sink:
-        for line in simulation.run():
-            sink.write(line)
+        for lines in simulation.days():
+            sink.write_many(lines)
     seconds = time.perf_counter() - started
     events = simulation.events_emitted
     # The ceiling: the same events as Python objects, only encoded and written.

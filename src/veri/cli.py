@@ -489,14 +489,10 @@ def simulate(
         *Progress.get_default_columns(), TextColumn("{task.fields[events]:,} events"), console=console
     ) as bar:
         task = bar.add_task("Simulating", total=days, events=0)
-        day = -1
         with sink:
-            for line in simulation.run():
-                sink.write(line)
-                current = simulation.events_emitted
-                if current != day:
-                    day = current
-                    bar.update(task, completed=min(days, simulation.day_done), events=current)
+            for lines in simulation.days():
+                sink.write_many(lines)
+                bar.update(task, completed=simulation.day_done, events=simulation.events_emitted)
         bar.update(task, completed=days, events=simulation.events_emitted)
     elapsed = clock.perf_counter() - started
     truth_path = truth or (
@@ -511,6 +507,7 @@ def simulate(
             "out": out,
             "truth": str(truth_path),
             **sink.summary(),
+            "world": simulation.statistics(),
         },
         as_json,
         "Simulation",

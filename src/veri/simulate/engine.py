@@ -5,6 +5,7 @@ truth (kept apart), and the facts said in conversations (for recall question set
 
 from __future__ import annotations
 
+import gc
 import math
 import random
 from collections import defaultdict
@@ -75,6 +76,8 @@ class Simulation:
         self.messages: dict[str, list[ConversationMessage]] = defaultdict(list)
         self._sessions: dict[str, int] = defaultdict(int)
         self._turns: dict[tuple[str, int], int] = defaultdict(int)
+        self._thread_lengths: dict[str, int] = defaultdict(int)
+        self._negotiations = 0
         self._by_niche: dict[str, list[Creator]] = defaultdict(list)
         for creator in self.world.creators:
             for niche in creator.niches:
@@ -121,13 +124,30 @@ class Simulation:
 
     def run(self) -> Iterator[bytes]:
         """Event lines (UTF-8 JSON) in time order, one simulated day after the other."""
+        for day in self.days():
+            yield from day
+
+    def days(self) -> Iterator[list[bytes]]:
+        """The same lines, one list per simulated day (cheaper to write in bulk)."""
+        # Millions of short-lived, acyclic objects: the cycle collector only costs time here.
+        gc.collect()
+        gc.freeze()
+        enabled = gc.isenabled()
+        gc.disable()
+        try:
+            yield from self._days()
+        finally:
+            if enabled:
+                gc.enable()
+            gc.unfreeze()
+
+    def _days(self) -> Iterator[list[bytes]]:
         for day in range(self.params.days):
             self._simulate_day(day)
             todays = sorted(self._scheduled.pop(day, []))
             self.events_emitted += len(todays)
             self.day_done = day + 1
-            for _, _, line in todays:
-                yield line
+            yield [line for _, _, line in todays]
 
     def at(self, day: int, hour: float) -> datetime:
         moment = datetime.combine(self.params.start + timedelta(days=day), time(0), UTC)
@@ -234,6 +254,35 @@ class Simulation:
         for creator in picked:
             self._negotiate(brand, creator, campaign_id, title, product, day)
 
+    def statistics(self) -> dict[str, Any]:
+        """Distributions of the world (after `run`): audience, ROI, messages per thread."""
+
+        def percentiles(values: list[float]) -> dict[str, float]:
+            if not values:
+                return {}
+            ordered = sorted(values)
+
+            def pick(q: float) -> float:
+                return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 3)
+
+            return {"p10": pick(0.1), "p50": pick(0.5), "p90": pick(0.9), "p99": pick(0.99), "max": pick(1.0)}
+
+        deals = [t for t in self.truth if t["kind"] == "deal"]
+        tasks = [t for t in self.truth if t["kind"] == "task"]
+        return {
+            "creators": len(self.world.creators),
+            "brands": len(self.world.brands),
+            "audience": percentiles([float(c.audience) for c in self.world.creators]),
+            "negotiations": self._negotiations,
+            "deals_completed": len(deals),
+            "realised_roi": percentiles([d["realised_roi"] for d in deals]),
+            "oracle_roi": percentiles([d["expected_roi"] for d in deals]),
+            "on_time_share": round(sum(d["on_time"] for d in deals) / len(deals), 3) if deals else None,
+            "messages_per_thread": percentiles([float(n) for n in self._thread_lengths.values()]),
+            "task_proofs": len(tasks),
+            "fraud_share": round(sum(t["fraudulent"] for t in tasks) / len(tasks), 3) if tasks else None,
+        }
+
     def _message(
         self,
         creator: Creator,
@@ -262,6 +311,7 @@ class Simulation:
                 "text": text,
             },
         )
+        self._thread_lengths[deal_id] += 1
         if self.record and 0 <= self._day_index(moment) < self.params.days:
             thread = self.messages[creator.id]
             self._turns[(creator.id, session)] += 1
@@ -278,6 +328,7 @@ class Simulation:
 
     def _negotiate(self, brand: Brand, creator: Creator, campaign_id: str, title: str, product: str, day: int) -> None:
         rng, words = self.rng, self.words
+        self._negotiations += 1
         deal_id = self.ids.uuid4ish()
         platform = rng.choice(creator.platforms)
         deliverable = rng.choice(DELIVERABLE[platform])
@@ -316,10 +367,11 @@ class Simulation:
             self._fact(creator, "city", self._city(creator, moment.date()), [based], moment, **ref)
         if rng.random() < 0.3:
             say("creator", words.small_talk(), timedelta(minutes=2))
-        budget = int(brand.budget_cents * rng.choice([0.6, 0.8, 1.0]))
+        rate = self._rate(creator, moment.date())
+        # Brands offer what they think the creator is worth, capped by their budget.
+        budget = max(5000, int(min(brand.budget_cents, rate * rng.uniform(0.45, 1.15))) // 500 * 500)
         offer = say("brand", words.budget(money(budget), deliverable), timedelta(minutes=rng.randint(3, 30)))
         self._fact(creator, "budget", money(budget), [hello, offer], moment, **ref)
-        rate = self._rate(creator, moment.date())
         asked = say("creator", words.rate(money(rate), deliverable), reply)
         self._fact(creator, "rate", money(rate), [asked], moment, deliverable=deliverable, **ref)
         start = moment

@@ -25,9 +25,13 @@ class FileSink:
         return self
 
     def write(self, line: bytes) -> None:
+        self.write_many([line])
+
+    def write_many(self, lines: list[bytes]) -> None:
         assert self._file is not None
-        self._file.write(line + b"\n")
-        self.lines += 1
+        if lines:
+            self._file.write(b"\n".join(lines) + b"\n")
+            self.lines += len(lines)
 
     def __exit__(self, *exc: object) -> None:
         if self._file is not None:
@@ -52,9 +56,15 @@ class ApiSink:
         return self
 
     def write(self, line: bytes) -> None:
-        self._pending.append(line)
-        if len(self._pending) >= self.batch_size:
+        self.write_many([line])
+
+    def write_many(self, lines: list[bytes]) -> None:
+        self._pending.extend(lines)
+        while len(self._pending) >= self.batch_size:
+            rest = self._pending[self.batch_size :]
+            self._pending = self._pending[: self.batch_size]
             self.flush()
+            self._pending = rest
 
     def flush(self) -> None:
         if not self._pending:
