@@ -178,6 +178,11 @@ def demo_load(as_json: JsonOption = False) -> None:
     _emit({**asdict(summary), "password": DEMO_PASSWORD}, as_json, "Demo data")
 
 
+def _event_progress() -> Progress:
+    """A progress bar over simulated days that also counts events."""
+    return Progress(*Progress.get_default_columns(), TextColumn("{task.fields[events]:,} events"), console=console)
+
+
 def _parse_from(value: str) -> tuple[int | None, datetime | None]:
     """`--from` takes an outbox position (a number), a time (ISO 8601) or `beginning`."""
     if value == "beginning":
@@ -485,9 +490,7 @@ def simulate(
     simulation = Simulation(SimulationParams(creators=creators, brands=brands, days=days, seed=seed))
     sink = ApiSink(out, api_key or "") if out.startswith("http") else FileSink(Path(out))
     started = clock.perf_counter()
-    with Progress(
-        *Progress.get_default_columns(), TextColumn("{task.fields[events]:,} events"), console=console
-    ) as bar:
+    with _event_progress() as bar:
         task = bar.add_task("Simulating", total=days, events=0)
         with sink:
             for lines in simulation.days():
@@ -537,6 +540,55 @@ def simulate_questions(
     console.print(f"wrote {out}: {len(lines) - queries} events, {queries} queries")
 
 
+@demo_app.command("world")
+def demo_world(
+    creators: Annotated[int, typer.Option(min=1, max=100_000)] = 500,
+    brands: Annotated[int, typer.Option(min=1, max=10_000)] = 60,
+    days: Annotated[int, typer.Option(min=1, max=3650)] = 180,
+    seed: int = 42,
+    as_json: JsonOption = False,
+) -> None:
+    """Play a simulated world through ingestion, the demo accounts in some of its parts
+    (idempotent: run it again after an interruption). `veri run` does it on first start."""
+    import threading
+    import time as clock
+
+    from veri.db import migrate
+    from veri.demo import WORLD_PROGRESS, load_world
+
+    settings = get_settings()
+    database = _database(settings)
+    migrate.upgrade(database.engine)
+    marker = settings.db.data_dir / "demo-world.json"
+    loader = threading.Thread(
+        target=load_world,
+        kwargs={
+            "database": database,
+            "creators": creators,
+            "brands": brands,
+            "days": days,
+            "seed": seed,
+            "marker": marker,
+            "partitions": settings.events.event_partitions,
+        },
+    )
+    with _event_progress() as bar:
+        task = bar.add_task("Loading the world", total=days, events=0)
+        loader.start()
+        while loader.is_alive():
+            bar.update(task, completed=WORLD_PROGRESS.days_done, events=WORLD_PROGRESS.events)
+            clock.sleep(0.2)
+        bar.update(task, completed=WORLD_PROGRESS.days_done, events=WORLD_PROGRESS.events)
+    database.dispose()
+    _emit(
+        {"state": WORLD_PROGRESS.state, "events": WORLD_PROGRESS.events, "error": WORLD_PROGRESS.error},
+        as_json,
+        "World",
+    )
+    if WORLD_PROGRESS.state != "done":
+        raise typer.Exit(1)
+
+
 @app.command("run")
 def run(
     host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
@@ -577,6 +629,19 @@ def run(
             f"password [bold]{DEMO_PASSWORD}[/bold]\n"
         )
     worker = _start_worker(settings, database)
+    marker = settings.db.data_dir / "demo-world.json"
+    if demo and not marker.exists():
+        import threading
+
+        from veri.demo import load_world
+
+        console.print("Loading the simulated world (500 creators, 180 days) in the background; see /admin.")
+        threading.Thread(
+            target=load_world,
+            kwargs={"database": database, "marker": marker, "partitions": settings.events.event_partitions},
+            name="veri-demo-world",
+            daemon=True,
+        ).start()
     try:
         uvicorn.run(
             create_app(settings, database=database),

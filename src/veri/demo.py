@@ -4,12 +4,15 @@ content with metrics. Deterministic; loading twice changes nothing."""
 
 from __future__ import annotations
 
+import json
 import random
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
+import structlog
 from sqlalchemy.orm import Session
 
 from veri.accounts import service as account_service
@@ -24,6 +27,7 @@ from veri.content import service as content_service
 from veri.content.schemas import ContentIn, MetricsIn
 from veri.creators import service as creator_service
 from veri.creators.schemas import CreatorUpdate, Demographics, SocialAccountIn
+from veri.db.engine import Database
 from veri.deals import service as deal_service
 from veri.deals.negotiation import Action
 from veri.deals.schemas import DealCreate, OfferIn
@@ -31,7 +35,9 @@ from veri.models.accounts import Role
 from veri.models.campaigns import CampaignStatus
 from veri.models.creators import Platform
 
-__all__ = ["DEMO_PASSWORD", "DemoSummary", "load_demo"]
+__all__ = ["DEMO_PASSWORD", "WORLD_PROGRESS", "DemoSummary", "WorldProgress", "load_demo", "load_world"]
+
+log = structlog.get_logger(__name__)
 
 DEMO_PASSWORD = "veri-demo-2026"  # noqa: S105 - the demo accounts only, printed by `make run`
 ADMIN_EMAIL = "admin@veri.example"
@@ -293,3 +299,78 @@ def _publish(
             ),
         )
     return 1
+
+
+# -- the simulated world behind the demo ---------------------------------------------------------
+
+
+@dataclass
+class WorldProgress:
+    """What the admin page shows while the demo world loads in the background."""
+
+    state: str = "not started"  # not started | loading | done | failed
+    days_done: int = 0
+    days: int = 0
+    events: int = 0
+    error: str = ""
+
+
+WORLD_PROGRESS = WorldProgress()
+
+
+def load_world(
+    database: Database,
+    *,
+    creators: int = 500,
+    brands: int = 60,
+    days: int = 180,
+    seed: int = 42,
+    partitions: int = 8,
+    marker: Path | None = None,
+) -> WorldProgress:
+    """Play a simulated world through event ingestion, with the demo accounts in some of its
+    parts, so that analytics and the pipeline have months of history. Idempotent (event ids
+    are deterministic): an interrupted load is simply run again."""
+    from veri.brands.repository import BrandRepository
+    from veri.creators.repository import CreatorRepository
+    from veri.events.service import ingest
+    from veri.simulate.engine import Identities, Simulation, SimulationParams
+
+    progress = WORLD_PROGRESS
+    progress.state, progress.days, progress.days_done, progress.events, progress.error = "loading", days, 0, 0, ""
+    try:
+        with database.sessions() as db:
+            known_creators, _ = CreatorRepository(db).search(
+                only_id=None, niche=None, platform=None, min_audience=None, query=None, limit=creators, offset=0
+            )
+            known_brands, _ = BrandRepository(db).search(category=None, query=None, limit=brands, offset=0)
+            identities = Identities(
+                creators=[(str(c.id), c.handle, c.display_name, list(c.niches)) for c in known_creators],
+                brands=[(str(b.id), b.name, b.category) for b in known_brands],
+            )
+        start = datetime.now(UTC).date() - timedelta(days=days)
+        simulation = Simulation(
+            SimulationParams(creators=creators, brands=brands, days=days, seed=seed, start=start, identities=identities)
+        )
+        for lines in simulation.days():
+            for offset in range(0, len(lines), 1000):
+                with database.transaction() as db:
+                    result = ingest(
+                        db,
+                        [json.loads(line) for line in lines[offset : offset + 1000]],
+                        partial=True,
+                        partitions=partitions,
+                    )
+                if result.rejected:
+                    log.warning("demo_world_rejected", count=len(result.rejected), first=result.rejected[0].as_dict())
+            progress.days_done, progress.events = simulation.day_done, simulation.events_emitted
+            if simulation.day_done % 30 == 0:
+                log.info("demo_world_progress", days=simulation.day_done, of=days, events=simulation.events_emitted)
+        progress.state = "done"
+        if marker is not None:
+            marker.write_text(json.dumps({"events": progress.events, "seed": seed}))
+        log.info("demo_world_loaded", events=progress.events)
+    except Exception as exc:  # the demo must not take the app down; the admin page shows it
+        progress.state, progress.error = "failed", str(exc)
+        log.exception("demo_world_failed")
+    return progress

@@ -13,6 +13,7 @@ from veri.accounts.deps import AdminPrincipal
 from veri.accounts.repository import AccountRepository
 from veri.campaigns.repository import CampaignRepository
 from veri.db.migrate import current_revision, head_revision
+from veri.demo import WORLD_PROGRESS
 from veri.dependencies import DbSession
 from veri.events.lag import pipeline_status
 from veri.flags import all_flags
@@ -54,6 +55,7 @@ def admin_page(
         "admin.html",
         principal,
         pipeline=pipeline,
+        world=WORLD_PROGRESS,
         users=users,
         page=Page[object](items=[], total=total, limit=paging.limit, offset=paging.offset),
         filters={"role": role.value if role else "", "q": q or ""},

@@ -18,9 +18,9 @@ import orjson
 
 from veri.simulate.ids import IdMaker
 from veri.simulate.language import DELIVERABLE, PRODUCTS, Phrasebook, money, nice_date
-from veri.simulate.world import Brand, Creator, World, build_world, expected_roi, fit, log_normal_noise
+from veri.simulate.world import Brand, Creator, Identities, World, build_world, expected_roi, fit, log_normal_noise
 
-__all__ = ["ConversationMessage", "Fact", "Simulation", "SimulationParams"]
+__all__ = ["ConversationMessage", "Fact", "Identities", "Simulation", "SimulationParams"]
 
 SNAPSHOT_DAYS = (1, 2, 3, 7, 14)
 PLACES = ["garage gym", "kitchen", "home studio", "living room", "balcony", "local park", "office"]
@@ -33,6 +33,7 @@ class SimulationParams:
     days: int = 180
     seed: int = 42
     start: date = date(2026, 1, 5)
+    identities: Identities | None = None
 
 
 @dataclass(frozen=True)
@@ -64,7 +65,12 @@ class Simulation:
         # Conversations and their facts are kept only for question sets: they cost memory.
         self.record = record_conversations
         self.world: World = build_world(
-            seed=params.seed, creators=params.creators, brands=params.brands, days=params.days, start=params.start
+            seed=params.seed,
+            creators=params.creators,
+            brands=params.brands,
+            days=params.days,
+            start=params.start,
+            identities=params.identities,
         )
         self.rng = random.Random(f"simulation:{params.seed}")
         self.ids = IdMaker(params.seed, "events")

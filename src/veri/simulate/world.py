@@ -10,7 +10,7 @@ from datetime import date, timedelta
 
 from veri.simulate.ids import IdMaker
 
-__all__ = ["Brand", "Creator", "LifeEvent", "World", "build_world", "expected_roi"]
+__all__ = ["Brand", "Creator", "Identities", "LifeEvent", "World", "build_world", "expected_roi"]
 
 NICHES = ["fitness", "beauty", "tech", "food", "travel", "gaming", "fashion", "finance", "parenting", "wellness"]
 PLATFORMS = ["tiktok", "youtube", "instagram"]
@@ -156,7 +156,18 @@ def _audience(rng: random.Random) -> int:
     return max(300, int(rng.paretovariate(1.15) * 2500))
 
 
-def build_world(*, seed: int, creators: int, brands: int, days: int, start: date) -> World:
+@dataclass(frozen=True)
+class Identities:
+    """Real accounts to play some of the world's parts (the demo): their public facts replace
+    the simulated ones; the hidden traits stay simulated."""
+
+    creators: list[tuple[str, str, str, list[str]]] = field(default_factory=list)  # id, handle, name, niches
+    brands: list[tuple[str, str, str]] = field(default_factory=list)  # id, name, category
+
+
+def build_world(
+    *, seed: int, creators: int, brands: int, days: int, start: date, identities: Identities | None = None
+) -> World:
     rng = random.Random(f"world:{seed}")
     ids = IdMaker(seed)
     used_handles: set[str] = set()
@@ -220,6 +231,13 @@ def build_world(*, seed: int, creators: int, brands: int, days: int, start: date
                 conversion=round(rng.uniform(0.5, 6.0), 2),
             )
         )
+    if identities is not None:
+        for person, (creator_id, handle, name, niches) in zip(people, identities.creators, strict=False):
+            person.id, person.handle, person.name = creator_id, handle, name
+            person.niches = niches or person.niches
+        for company, (brand_id, brand_name, category) in zip(companies, identities.brands, strict=False):
+            company.id, company.name = brand_id, brand_name
+            company.category = category if category in BRAND_WORDS else company.category
     return World(seed=seed, start=start, days=days, creators=people, brands=companies)
 
 
