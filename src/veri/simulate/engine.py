@@ -120,7 +120,8 @@ class Simulation:
                 "actor": actor,
                 "payload": payload,
             },
-            option=orjson.OPT_UTC_Z,  # datetimes are formatted by orjson: fast, and always with Z
+            # Datetimes formatted by orjson (fast, always with Z); each line ends with its newline.
+            option=orjson.OPT_UTC_Z | orjson.OPT_APPEND_NEWLINE,
         )
         day = int((stamp - self._epoch) // 86400)
         if 0 <= day < self.params.days:
@@ -129,7 +130,7 @@ class Simulation:
         return event_id
 
     def run(self) -> Iterator[bytes]:
-        """Event lines (UTF-8 JSON) in time order, one simulated day after the other."""
+        """Event lines (UTF-8 JSON, each ending in a newline) in time order, one day after the other."""
         for day in self.days():
             yield from day
 
