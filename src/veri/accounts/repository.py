@@ -5,9 +5,10 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from veri.db.paging import fetch_page
 from veri.models.accounts import ApiKey, EmailOutbox, PasswordResetToken, Role, User
 
 __all__ = ["AccountRepository"]
@@ -33,9 +34,7 @@ class AccountRepository:
         if query:
             pattern = f"%{query.lower()}%"
             statement = statement.where(User.email.ilike(pattern) | User.display_name.ilike(pattern))
-        total = self.db.scalar(select(func.count()).select_from(statement.subquery())) or 0
-        rows = self.db.scalars(statement.order_by(User.created_at.desc(), User.id).limit(limit).offset(offset)).all()
-        return list(rows), total
+        return fetch_page(self.db, statement, order_by=(User.created_at.desc(), User.id), limit=limit, offset=offset)
 
     def add(self, obj: object) -> None:
         self.db.add(obj)

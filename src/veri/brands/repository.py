@@ -7,6 +7,7 @@ import uuid
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from veri.db.paging import fetch_page
 from veri.models.brands import Brand
 
 __all__ = ["BrandRepository"]
@@ -31,6 +32,4 @@ class BrandRepository:
             statement = statement.where(func.lower(Brand.category) == category.lower())
         if query:
             statement = statement.where(Brand.name.ilike(f"%{query}%"))
-        total = self.db.scalar(select(func.count()).select_from(statement.subquery())) or 0
-        rows = self.db.scalars(statement.order_by(Brand.name).limit(limit).offset(offset)).all()
-        return list(rows), total
+        return fetch_page(self.db, statement, order_by=(Brand.name, Brand.id), limit=limit, offset=offset)

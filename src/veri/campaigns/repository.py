@@ -8,6 +8,7 @@ from collections.abc import Collection
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, joinedload
 
+from veri.db.paging import fetch_page
 from veri.models.campaigns import Campaign, CampaignStatus
 
 __all__ = ["CampaignRepository"]
@@ -45,14 +46,10 @@ class CampaignRepository:
             statement = statement.where(Campaign.platforms.contains([platform]))
         if query:
             statement = statement.where(Campaign.title.ilike(f"%{query}%"))
-        total = self.db.scalar(select(func.count()).select_from(statement.subquery())) or 0
-        rows = self.db.scalars(
-            statement.options(joinedload(Campaign.brand))
-            .order_by(Campaign.created_at.desc(), Campaign.id)
-            .limit(limit)
-            .offset(offset)
-        ).all()
-        return list(rows), total
+        order = (Campaign.created_at.desc(), Campaign.id)
+        return fetch_page(
+            self.db, statement.options(joinedload(Campaign.brand)), order_by=order, limit=limit, offset=offset
+        )
 
     def count_by_status(self, brand_id: uuid.UUID | None) -> dict[CampaignStatus, int]:
         statement = select(Campaign.status, func.count()).group_by(Campaign.status)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.orm import Session
 
+from veri.db.paging import fetch_page
 from veri.models.campaigns import Campaign, Deal
 from veri.models.content import ContentItem, MetricSnapshot
 
@@ -57,11 +58,8 @@ class ContentRepository:
             statement = statement.where(ContentItem.platform == platform)
         if deal_id is not None:
             statement = statement.where(ContentItem.deal_id == deal_id)
-        total = self.db.scalar(select(func.count()).select_from(statement.subquery())) or 0
-        rows = self.db.scalars(
-            statement.order_by(ContentItem.published_at.desc(), ContentItem.id).limit(limit).offset(offset)
-        ).all()
-        return list(rows), total
+        order = (ContentItem.published_at.desc(), ContentItem.id)
+        return fetch_page(self.db, statement, order_by=order, limit=limit, offset=offset)
 
     def latest_metrics(self, content_ids: list[uuid.UUID]) -> dict[uuid.UUID, MetricSnapshot]:
         if not content_ids:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from veri.db.paging import fetch_page
 from veri.models.creators import Creator, SocialAccount
 
 __all__ = ["CreatorRepository"]
@@ -51,11 +52,8 @@ class CreatorRepository:
         if query:
             pattern = f"%{query}%"
             statement = statement.where(Creator.handle.ilike(pattern) | Creator.display_name.ilike(pattern))
-        total = self.db.scalar(select(func.count()).select_from(statement.subquery())) or 0
-        rows = self.db.scalars(
-            statement.order_by(Creator.audience_size.desc(), Creator.id).limit(limit).offset(offset)
-        ).all()
-        return list(rows), total
+        order = (Creator.audience_size.desc(), Creator.id)
+        return fetch_page(self.db, statement, order_by=order, limit=limit, offset=offset)
 
     def social_accounts(self, creator_id: uuid.UUID | None) -> list[SocialAccount]:
         statement = select(SocialAccount).order_by(SocialAccount.platform, SocialAccount.handle)

@@ -7,6 +7,7 @@ import uuid
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, joinedload
 
+from veri.db.paging import fetch_page
 from veri.models.campaigns import Campaign, Deal, DealMessage, DealOffer, DealStatus
 
 __all__ = ["DealRepository"]
@@ -49,11 +50,13 @@ class DealRepository:
             statement = statement.where(Deal.campaign_id == campaign_id)
         if status is not None:
             statement = statement.where(Deal.status == status)
-        total = self.db.scalar(select(func.count()).select_from(statement.subquery())) or 0
-        rows = self.db.scalars(
-            statement.options(*_WITH_PARTIES).order_by(Deal.updated_at.desc(), Deal.id).limit(limit).offset(offset)
-        ).all()
-        return list(rows), total
+        return fetch_page(
+            self.db,
+            statement.options(*_WITH_PARTIES),
+            order_by=(Deal.updated_at.desc(), Deal.id),
+            limit=limit,
+            offset=offset,
+        )
 
     def offers(self, deal_id: uuid.UUID) -> list[DealOffer]:
         return list(

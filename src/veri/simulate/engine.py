@@ -399,7 +399,8 @@ class Simulation:
         stretch = {"generous": 1.0, "fair": 0.85, "tough": 0.7}[brand.negotiation]
         fee = min(rate, max(budget, int(rate * stretch)))
         if fee < rate:
-            countered = say("brand", words.counter(money(fee)), timedelta(minutes=rng.randint(10, 120)))
+            counter_text = words.counter(money(fee))
+            say("brand", counter_text, timedelta(minutes=rng.randint(10, 120)))
             self._emit(
                 moment,
                 "deal.offer_made",
@@ -412,10 +413,9 @@ class Simulation:
                     "creator_id": creator.id,
                     "by": "brand",
                     "fee_cents": fee,
-                    "message": words.counter(money(fee)),
+                    "message": counter_text,
                 },
             )
-            del countered
         refs = {"deal_id": deal_id, "campaign_id": campaign_id, "brand_id": brand.id, "creator_id": creator.id}
         if fee < rate * 0.8 and rng.random() < 0.7:
             say("creator", words.decline(), reply)
@@ -479,14 +479,13 @@ class Simulation:
             moment = moment + gap
             return self._message(creator, brand, moment, sender, text, refs["deal_id"], refs["campaign_id"], in_session)
 
-        uploaded = say("creator", words.draft_uploaded(rng.choice(PLACES)), timedelta())
+        say("creator", words.draft_uploaded(rng.choice(PLACES)), timedelta())
         say("brand", words.disclosure(), timedelta(hours=rng.uniform(1, 5)))
         if on_time:
             live = say("creator", words.published(publish), timedelta(minutes=10))
         else:
             live = say("creator", words.late(publish), timedelta(minutes=10))
         self._fact(creator, "publish_date", nice_date(publish), [live], moment, on_time=str(on_time), **ref)
-        del uploaded
         delivered = self.at((publish - self.params.start).days, rng.uniform(8, 20))
         if self._in_horizon(delivered) and self._active(creator, (publish - self.params.start).days):
             self._post(creator, (publish - self.params.start).days, {**refs, "platform": platform})
