@@ -23,6 +23,8 @@ from veri.simulate.world import Brand, Creator, Identities, World, build_world, 
 __all__ = ["ConversationMessage", "Fact", "Identities", "Simulation", "SimulationParams"]
 
 SNAPSHOT_DAYS = (1, 2, 3, 7, 14)
+# Datetimes formatted by orjson (fast, always with Z); each line ends with its newline.
+_DUMP_OPTIONS = orjson.OPT_UTC_Z | orjson.OPT_APPEND_NEWLINE
 PLACES = ["garage gym", "kitchen", "home studio", "living room", "balcony", "local park", "office"]
 
 
@@ -120,8 +122,7 @@ class Simulation:
                 "actor": actor,
                 "payload": payload,
             },
-            # Datetimes formatted by orjson (fast, always with Z); each line ends with its newline.
-            option=orjson.OPT_UTC_Z | orjson.OPT_APPEND_NEWLINE,
+            option=_DUMP_OPTIONS,
         )
         day = int((stamp - self._epoch) // 86400)
         if 0 <= day < self.params.days:
@@ -201,10 +202,22 @@ class Simulation:
         tau = rng.uniform(1.0, 4.0)
         like_rate = 0.02 + 0.08 * creator.quality
         subject = f"creator:{creator.id}"
-        # The bulk of all events: kept lean (one payload dict, one random call per snapshot).
+        # Three quarters of all events: the same steps as `_emit`, inlined (this loop is the
+        # simulator's hot path).
+        uuid7_at, dumps, options, epoch, horizon = (
+            self.ids.uuid7_at,
+            orjson.dumps,
+            _DUMP_OPTIONS,
+            self._epoch,
+            self.params.days,
+        )
         for after in SNAPSHOT_DAYS:
             views = int(reach * (1 - math.exp(-after / tau)))
             captured = published + timedelta(seconds=after * 86_400 + rng.random() * 36_000)
+            stamp = captured.timestamp()
+            day = int((stamp - epoch) // 86400)
+            if day >= horizon:
+                break  # later snapshots are later still
             payload = {
                 "content_id": content_id,
                 "creator_id": creator.id,
@@ -214,7 +227,25 @@ class Simulation:
             }
             if refs:
                 payload.update(refs)
-            self._emit(captured, "content.metrics_snapshot", subject, "system:connector", payload, version=2)
+            self._order += 1
+            self._scheduled[day].append(
+                (
+                    stamp,
+                    self._order,
+                    dumps(
+                        {
+                            "id": uuid7_at(stamp),
+                            "type": "content.metrics_snapshot",
+                            "version": 2,
+                            "occurred_at": captured,
+                            "subject": subject,
+                            "actor": "system:connector",
+                            "payload": payload,
+                        },
+                        option=options,
+                    ),
+                )
+            )
         return content_id
 
     # -- campaigns and negotiations -----------------------------------------------------------

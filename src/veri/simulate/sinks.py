@@ -3,6 +3,8 @@ batches of 1,000 (the real ingestion path; re-sending is harmless, ids are deter
 
 from __future__ import annotations
 
+import queue
+import threading
 import time
 from pathlib import Path
 from types import TracebackType
@@ -14,28 +16,49 @@ __all__ = ["ApiSink", "FileSink"]
 
 
 class FileSink:
+    """Writes in a background thread: the kernel copies one day's lines while the next day is
+    being simulated (file writes release the GIL)."""
+
     def __init__(self, path: Path):
         self.path = path
         self._file: IO[bytes] | None = None
+        self._queue: queue.Queue[list[bytes] | None] = queue.Queue(maxsize=8)
+        self._writer: threading.Thread | None = None
+        self._error: BaseException | None = None
         self.lines = 0
 
     def __enter__(self) -> FileSink:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._file = self.path.open("wb", buffering=1 << 20)
+        self._writer = threading.Thread(target=self._drain, name="veri-sim-writer", daemon=True)
+        self._writer.start()
         return self
+
+    def _drain(self) -> None:
+        assert self._file is not None
+        while (lines := self._queue.get()) is not None:
+            try:
+                self._file.writelines(lines)  # lines end with their newline
+            except BaseException as exc:  # surfaced to the producer at the next write or at exit
+                self._error = exc
 
     def write(self, line: bytes) -> None:
         self.write_many([line])
 
     def write_many(self, lines: list[bytes]) -> None:
-        assert self._file is not None
-        # Lines end with their newline: written as they are, without joining.
-        self._file.writelines(lines)
+        if self._error is not None:
+            raise self._error
+        self._queue.put(lines)
         self.lines += len(lines)
 
     def __exit__(self, *exc: object) -> None:
+        self._queue.put(None)
+        if self._writer is not None:
+            self._writer.join()
         if self._file is not None:
             self._file.close()
+        if self._error is not None:
+            raise self._error
 
     def summary(self) -> dict[str, Any]:
         return {"lines": self.lines}
