@@ -601,7 +601,7 @@ def run(
     from veri.accounts.repository import AccountRepository
     from veri.app import create_app
     from veri.db import migrate
-    from veri.demo import ADMIN_EMAIL, DEMO_PASSWORD, DemoSummary, load_demo
+    from veri.demo import ADMIN_EMAIL, DEMO_PASSWORD, MARKER_EMAIL, DemoSummary, load_demo
 
     settings = get_settings()
     if host:
@@ -610,6 +610,7 @@ def run(
         settings.port = port
     database = _database(settings)
     migrate.upgrade(database.engine)
+    is_demo_database = False
     if demo:
         with console.status("Loading the demo world...") as status, database.transaction() as db:
             # Only into an empty database: a real one is never mixed with demo data.
@@ -617,12 +618,13 @@ def run(
                 summary = DemoSummary(created=False, users=0, campaigns=0, deals=0, content=0)
             else:
                 summary = load_demo(db, progress=lambda step: status.update(f"Loading demo {step}..."))
+            is_demo_database = AccountRepository(db).user_by_email(MARKER_EMAIL) is not None
         if summary.created:
             console.print(
                 f"Demo data loaded: {summary.users} users, {summary.campaigns} campaigns, {summary.deals} deals."
             )
     console.print(f"\n[bold green]Veri is running at {settings.base_url}[/bold green]")
-    if demo:
+    if is_demo_database:
         console.print(
             "Log in as maya@creators.example (creator), team@peakform.example (brand) "
             f"or {ADMIN_EMAIL} (admin), "
@@ -630,7 +632,7 @@ def run(
         )
     worker = _start_worker(settings, database)
     marker = settings.db.data_dir / "demo-world.json"
-    if demo and not marker.exists():
+    if is_demo_database and not marker.exists():
         import threading
 
         from veri.demo import load_world
