@@ -192,3 +192,14 @@ def test_passwords_never_reach_the_logs(app: FastAPI, capfd: pytest.CaptureFixtu
     assert "login_succeeded" in logs  # the logs were captured at all
     for secret in (PASSWORD, "wrong-password-xyz", "new-secret-password"):
         assert secret not in logs
+
+
+def test_secrets_are_encrypted_with_the_app_key() -> None:
+    from veri.accounts.security import SecretBox
+
+    box = SecretBox("one-key")
+    sealed = box.encrypt("oauth-refresh-token")
+    assert "oauth-refresh-token" not in sealed
+    assert box.decrypt(sealed) == "oauth-refresh-token"
+    with pytest.raises(ValueError):
+        SecretBox("another-key").decrypt(sealed)

@@ -9,7 +9,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from veri.db.paging import fetch_page
-from veri.models.accounts import ApiKey, EmailOutbox, PasswordResetToken, Role, User
+from veri.models.accounts import ApiKey, PasswordResetToken, Role, User
 
 __all__ = ["AccountRepository"]
 
@@ -60,9 +60,3 @@ class AccountRepository:
 
     def api_key(self, key_id: uuid.UUID) -> ApiKey | None:
         return self.db.get(ApiKey, key_id)
-
-    def outbox(self, *, to_address: str | None = None, limit: int = 50) -> list[EmailOutbox]:
-        statement = select(EmailOutbox).order_by(EmailOutbox.created_at.desc()).limit(limit)
-        if to_address:
-            statement = statement.where(EmailOutbox.to_address == to_address.lower())
-        return list(self.db.scalars(statement).all())

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Protocol
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete
 
 from veri.accounts.security import hash_token, new_token
 from veri.models.accounts import UserSession
@@ -72,11 +72,6 @@ class PostgresSessionStore:
 
     def delete_all_for_user(self, user_id: uuid.UUID) -> None:
         self._db.execute(delete(UserSession).where(UserSession.user_id == user_id))
-
-    def purge_expired(self) -> int:
-        expired = self._db.scalars(select(UserSession.token_hash).where(UserSession.expires_at <= utcnow())).all()
-        self._db.execute(delete(UserSession).where(UserSession.token_hash.in_(expired)))
-        return len(expired)
 
 
 class RedisSessionStore:

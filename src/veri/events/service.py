@@ -4,7 +4,6 @@ consumer lag."""
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -129,7 +128,3 @@ def replay_group(database: Database, handler: Handler, cursor: Cursor, *, reset:
         unmarked=removed,
     )
     return int(removed)
-
-
-def event_by_id(db: Session, event_id: uuid.UUID) -> OutboxEvent | None:
-    return db.scalar(select(OutboxEvent).where(OutboxEvent.event_id == event_id))
