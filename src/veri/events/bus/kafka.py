@@ -7,12 +7,12 @@ record, and consumers skip what they already applied."""
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+import orjson
 import structlog
 from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
@@ -32,28 +32,27 @@ class PublishFailed(RuntimeError):
 
 
 def encode(record: LogRecord) -> bytes:
-    envelope = json.dumps(
+    envelope = orjson.dumps(
         {
             "position": record.position,
             "txid": record.txid,
-            "id": str(record.event_id),
+            "id": record.event_id,
             "type": record.type,
             "version": record.version,
             "stream": record.stream,
             "subject": record.subject,
             "partition": record.partition,
             "actor": record.actor,
-            "occurred_at": record.occurred_at.isoformat(),
-        },
-        separators=(",", ":"),
+            "occurred_at": record.occurred_at,
+        }
     )
     # The payload is already JSON text: splice it in rather than parse and dump it again.
-    payload = record.payload if isinstance(record.payload, str) else json.dumps(record.payload, separators=(",", ":"))
-    return f'{envelope[:-1]},"payload":{payload}}}'.encode()
+    payload = record.payload.encode() if isinstance(record.payload, str) else orjson.dumps(record.payload)
+    return envelope[:-1] + b',"payload":' + payload + b"}"
 
 
 def decode(value: bytes) -> LogRecord:
-    data: dict[str, Any] = json.loads(value)
+    data: dict[str, Any] = orjson.loads(value)
     return LogRecord(
         position=int(data["position"]),
         txid=int(data["txid"]),
