@@ -55,14 +55,12 @@ def _database(settings: Settings) -> Database:
     return open_database(settings)
 
 
-@db_app.command("upgrade")
-def db_upgrade(revision: str = typer.Argument("head"), as_json: JsonOption = False) -> None:
-    """Apply migrations up to REVISION (default: head)."""
+def _migrate(direction: str, revision: str, as_json: bool) -> None:
     from veri.db import migrate
 
     database = _database(get_settings())
     try:
-        migrate.upgrade(database.engine, revision)
+        (migrate.upgrade if direction == "up" else migrate.downgrade)(database.engine, revision)
         _emit(
             {"current": migrate.current_revision(database.engine), "head": migrate.head_revision()},
             as_json,
@@ -70,23 +68,18 @@ def db_upgrade(revision: str = typer.Argument("head"), as_json: JsonOption = Fal
         )
     finally:
         database.dispose()
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = typer.Argument("head"), as_json: JsonOption = False) -> None:
+    """Apply migrations up to REVISION (default: head)."""
+    _migrate("up", revision, as_json)
 
 
 @db_app.command("downgrade")
 def db_downgrade(revision: str = typer.Argument("-1"), as_json: JsonOption = False) -> None:
     """Revert migrations down to REVISION (default: one step; 'base' for all)."""
-    from veri.db import migrate
-
-    database = _database(get_settings())
-    try:
-        migrate.downgrade(database.engine, revision)
-        _emit(
-            {"current": migrate.current_revision(database.engine), "head": migrate.head_revision()},
-            as_json,
-            "Schema",
-        )
-    finally:
-        database.dispose()
+    _migrate("down", revision, as_json)
 
 
 @db_app.command("status")

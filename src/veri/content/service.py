@@ -16,7 +16,6 @@ from veri.deals import service as deal_service
 from veri.errors import Conflict, Forbidden, Invalid, NotFound
 from veri.events.service import emit
 from veri.events.types import ContentMetricsSnapshot, ContentPublished
-from veri.models.accounts import Role
 from veri.models.content import ContentItem, MetricSnapshot
 
 __all__ = [
@@ -53,10 +52,10 @@ def list_content(
     limit: int = 50,
     offset: int = 0,
 ) -> tuple[list[ContentItem], int]:
-    creator_id = principal.creator_id if principal.role is Role.CREATOR else None
-    brand_id = principal.brand_id if principal.role is Role.BRAND else None
-    if not principal.is_admin and creator_id is None and brand_id is None:
+    scope = principal.owned_scope()
+    if scope is None:
         return [], 0
+    creator_id, brand_id = scope
     return ContentRepository(db).search(
         creator_id=creator_id,
         brand_id=brand_id,

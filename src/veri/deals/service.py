@@ -105,10 +105,10 @@ def list_deals(
     limit: int = 50,
     offset: int = 0,
 ) -> tuple[list[Deal], int]:
-    creator_id = principal.creator_id if principal.role is Role.CREATOR else None
-    brand_id = principal.brand_id if principal.role is Role.BRAND else None
-    if not principal.is_admin and creator_id is None and brand_id is None:
+    scope = principal.owned_scope()
+    if scope is None:
         return [], 0
+    creator_id, brand_id = scope
     return DealRepository(db).search(
         creator_id=creator_id,
         brand_id=brand_id,
