@@ -84,13 +84,22 @@ def test_login_rotates_the_session_and_logout_ends_it(app: FastAPI) -> None:
     assert replay.get("/api/v1/auth/me").status_code == 401
 
 
-def test_sessions_expire(app: FastAPI, db: Session) -> None:
+def test_sessions_expire_and_are_purged(app: FastAPI, db: Session) -> None:
+    from veri.accounts.service import purge_expired_sessions
+
     client = new_client(app)
     sign_up(client, "creator", "expiring")
+    live = new_client(app)
+    sign_up(live, "creator", "staying")
+    live_id = live.get("/api/v1/auth/me").json()["id"]
     for row in db.scalars(select(UserSession)):
-        row.expires_at = row.created_at
+        if str(row.user_id) != live_id:
+            row.expires_at = row.created_at
     db.commit()
     assert client.get("/api/v1/auth/me").status_code == 401
+    assert purge_expired_sessions(db) == 1
+    db.commit()
+    assert live.get("/api/v1/auth/me").status_code == 200
 
 
 def test_password_change_logs_out_other_sessions(app: FastAPI) -> None:

@@ -9,6 +9,7 @@ from datetime import timedelta
 from typing import Literal
 
 import structlog
+from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from veri.accounts.principal import Principal
@@ -30,7 +31,7 @@ from veri.creators import service as creator_service
 from veri.errors import Conflict, Invalid, NotFound, RateLimited, Unauthorized
 from veri.events.service import emit
 from veri.events.types import AccountCreated
-from veri.models.accounts import ApiKey, EmailOutbox, PasswordResetToken, Role, User
+from veri.models.accounts import ApiKey, EmailOutbox, PasswordResetToken, Role, User, UserSession
 from veri.models.base import utcnow
 
 __all__ = [
@@ -40,6 +41,7 @@ __all__ = [
     "create_api_key",
     "create_user",
     "principal_for",
+    "purge_expired_sessions",
     "request_password_reset",
     "reset_password",
     "revoke_api_key",
@@ -253,3 +255,12 @@ def authenticate_api_key(db: Session, *, secret: str) -> tuple[ApiKey, User] | N
         return None
     key.last_used_at = utcnow()
     return key, user
+
+
+def purge_expired_sessions(db: Session) -> int:
+    """Delete PostgreSQL sessions past their expiry (Redis expires its own). The worker runs
+    this periodically; an expired session is refused anyway, this only keeps the table small."""
+    removed = db.execute(delete(UserSession).where(UserSession.expires_at <= utcnow())).rowcount  # type: ignore[attr-defined]
+    if removed:
+        log.info("sessions_purged", count=removed)
+    return int(removed or 0)

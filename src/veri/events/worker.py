@@ -78,6 +78,8 @@ class Worker:
             )
             self.loops.append(loop)
             self._spawn(f"consumer-{handler.group}", functools.partial(loop.run, self.stop_event))
+        if self.run_consumers:
+            self._spawn("housekeeping", self._housekeeping)
         log.info(
             "worker_started",
             member=self.member,
@@ -89,6 +91,17 @@ class Worker:
         thread = threading.Thread(target=target, name=f"veri-{name}", daemon=True)
         thread.start()
         self._threads.append(thread)
+
+    def _housekeeping(self, every: float = 600.0) -> None:
+        """Periodic chores that belong to no consumer group."""
+        from veri.accounts.service import purge_expired_sessions
+
+        while not self.stop_event.wait(every):
+            try:
+                with self.database.transaction() as db:
+                    purge_expired_sessions(db)
+            except Exception as exc:  # a chore must not stop the worker
+                log.warning("housekeeping_failed", error=str(exc))
 
     def stop(self, timeout: float = 15.0) -> None:
         """Finish the batches in flight, give partitions back, stop."""
