@@ -28,6 +28,19 @@ __all__ = [
 ]
 
 
+def _campaign_of(
+    db: Session, principal: Principal, deal_id: uuid.UUID | None
+) -> tuple[uuid.UUID | None, uuid.UUID | None]:
+    """The campaign and brand that content made for a deal counts for (its events carry them)."""
+    if deal_id is None:
+        return None, None
+    try:
+        deal = deal_service.get_deal(db, principal=principal, deal_id=deal_id)
+    except NotFound:
+        raise Invalid("deal_id", "is not one of your deals") from None
+    return deal.campaign_id, deal.campaign.brand_id
+
+
 def get_content(db: Session, *, principal: Principal, content_id: uuid.UUID) -> ContentItem:
     repo = ContentRepository(db)
     content = repo.get(content_id)
@@ -74,13 +87,7 @@ def add_content(db: Session, *, principal: Principal, data: ContentIn) -> Conten
             "this content is already registered",
             detail=[{"field": "external_id", "reason": "already registered"}],
         )
-    campaign_id = brand_id = None
-    if data.deal_id is not None:
-        try:
-            deal = deal_service.get_deal(db, principal=principal, deal_id=data.deal_id)
-        except NotFound:
-            raise Invalid("deal_id", "is not one of your deals") from None
-        campaign_id, brand_id = deal.campaign_id, deal.campaign.brand_id
+    campaign_id, brand_id = _campaign_of(db, principal, data.deal_id)
     content = ContentItem(creator_id=creator.id, **data.model_dump())
     db.add(content)
     db.flush()
@@ -119,10 +126,7 @@ def record_metrics(db: Session, *, principal: Principal, content_id: uuid.UUID, 
     for field, value in counts.items():
         setattr(snapshot, field, value)
     db.flush()
-    campaign_id = brand_id = None
-    if content.deal_id is not None:
-        deal = deal_service.get_deal(db, principal=principal, deal_id=content.deal_id)
-        campaign_id, brand_id = deal.campaign_id, deal.campaign.brand_id
+    campaign_id, brand_id = _campaign_of(db, principal, content.deal_id)
     emit(
         db,
         ContentMetricsSnapshot(
