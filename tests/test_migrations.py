@@ -15,6 +15,9 @@ def test_models_match_the_migrations(database: Database) -> None:
     """What `alembic check` asks: autogenerate would find nothing to add."""
     with database.engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata)
+    if not database.capabilities["pgvector"]:
+        # Without pgvector, embeddings are an empty real[] with no ANN index (the memories migration).
+        diff = [d for d in diff if "embedding" not in repr(d)]
     assert diff == []
 
 

@@ -113,7 +113,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         from veri.events.worker import default_handlers
 
         app.state.analytics_cache = AnalyticsCache(app.state.redis) if app.state.redis is not None else None
-        app.state.handlers = default_handlers(app.state.redis)
+        app.state.handlers = default_handlers(app.state.redis, settings)
         app.state.rate_limiter = (
             RedisRateLimiter(app.state.redis) if app.state.redis is not None else PostgresRateLimiter(db.engine)
         )

@@ -204,7 +204,7 @@ def _start_worker(settings: Settings, database: Database, *, relay: bool = True,
 
         assert isinstance(bus, KafkaBus)
         bus.ensure_topics()
-    worker = Worker(database, bus, default_handlers(redis_client), settings, relay=relay, consumers=consumers)
+    worker = Worker(database, bus, default_handlers(redis_client, settings), settings, relay=relay, consumers=consumers)
     worker.start()
     return worker
 
@@ -580,6 +580,232 @@ def demo_world(
     )
     if WORLD_PROGRESS.state != "done":
         raise typer.Exit(1)
+
+
+memory_app = typer.Typer(help="The Signal Engine's memory: search, inspect, decay, reflect.", no_args_is_help=True)
+app.add_typer(memory_app, name="memory")
+eval_app = typer.Typer(help="Evaluations of the Signal Engine.", no_args_is_help=True)
+app.add_typer(eval_app, name="eval")
+
+
+def _moment(value: str | None, name: str) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter("use an ISO date or time, e.g. 2026-05-01", param_hint=name) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+@memory_app.command("search")
+def memory_search(
+    query: Annotated[str, typer.Argument(help="What to look for, in plain words.")],
+    creator: Annotated[str | None, typer.Option(help="Only memories about this creator (id).")] = None,
+    type_: Annotated[list[str] | None, typer.Option("--type", help="Memory type; repeat for several.")] = None,
+    as_of: Annotated[str | None, typer.Option("--as-of", help="What was known and true then (ISO time).")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=100)] = 10,
+    hybrid: Annotated[bool | None, typer.Option(help="Fuse vector search (default: the HYBRID_SEARCH flag).")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Search memories as the engine does, with each hit's sources and score breakdown."""
+    import uuid
+
+    from veri.memory.embeddings import get_embedder
+    from veri.memory.retrieval import SearchQuery
+    from veri.memory.service import search_memories
+    from veri.models.memory import MemoryType
+
+    try:
+        types = [MemoryType(t) for t in type_ or []]
+        creator_id = uuid.UUID(creator) if creator else None
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    settings = get_settings()
+    database = _database(settings)
+    try:
+        with database.transaction() as db:
+            hits = search_memories(
+                db,
+                SearchQuery(
+                    query, creator_id=creator_id, types=types or None, as_of=_moment(as_of, "--as-of"), limit=limit
+                ),
+                principal=None,
+                embedder=get_embedder(settings.memory.embedder),
+                hybrid=hybrid,
+            )
+            rows = [
+                {
+                    "id": str(h.memory.id),
+                    "type": h.memory.type.value,
+                    "text": h.memory.text,
+                    "valid_from": h.memory.valid_from.isoformat(),
+                    "sources": [str(s) for s in h.memory.source_event_ids],
+                    "score": h.breakdown,
+                }
+                for h in hits
+            ]
+    finally:
+        database.dispose()
+    if as_json:
+        typer.echo(json.dumps({"query": query, "hits": rows}))
+        return
+    table = Table("score", "type", "when", "memory", "sources", title=f"Memories for {query!r}")
+    for row in rows:
+        table.add_row(
+            f"{row['score']['score']:.4f}",
+            row["type"],
+            row["valid_from"][:10],
+            row["text"][:120],
+            str(len(row["sources"])),
+        )
+    Console().print(table)
+
+
+@memory_app.command("show")
+def memory_show(
+    memory_id: Annotated[str, typer.Argument(help="The memory's id.")], as_json: JsonOption = False
+) -> None:
+    """A memory with its sources (the events it came from) and its validity history."""
+    import uuid
+
+    from veri.errors import NotFound
+    from veri.memory.service import get_memory
+
+    try:
+        wanted = uuid.UUID(memory_id)
+    except ValueError:
+        raise typer.BadParameter("not a memory id", param_hint="MEMORY_ID") from None
+    database = _database(get_settings())
+    try:
+        with database.sessions() as db:
+            detail = get_memory(db, wanted, principal=None)
+            m = detail.memory
+            data = {
+                "id": str(m.id),
+                "type": m.type.value,
+                "kind": m.kind,
+                "status": m.status.value,
+                "text": m.text,
+                "attributes": m.attributes,
+                "importance": m.importance,
+                "strength": m.strength,
+                "valid_from": m.valid_from.isoformat(),
+                "valid_to": m.valid_to.isoformat() if m.valid_to else None,
+                "recorded_at": m.recorded_at.isoformat(),
+                "superseded_at": m.superseded_at.isoformat() if m.superseded_at else None,
+                "sources": [f"{e.event_id} {e.type} {e.occurred_at:%Y-%m-%d %H:%M}" for e in detail.sources],
+                "history": [
+                    f"{h.valid_from:%Y-%m-%d} .. {h.valid_to:%Y-%m-%d}: {h.text}"
+                    if h.valid_to
+                    else f"{h.valid_from:%Y-%m-%d} ..: {h.text}"
+                    for h in detail.history
+                ],
+            }
+    except NotFound:
+        console.print(f"[red]no memory {memory_id}[/red]")
+        raise typer.Exit(1) from None
+    finally:
+        database.dispose()
+    _emit(data, as_json, "Memory")
+
+
+@memory_app.command("decay")
+def memory_decay(as_json: JsonOption = False) -> None:
+    """Recompute every memory's strength now and archive the weak (runs even with MEMORY_DECAY
+    off; the flag decides whether ranking uses strength and whether the worker schedules it)."""
+    from veri.memory.service import run_decay
+
+    database = _database(get_settings())
+    try:
+        result = run_decay(database)
+    finally:
+        database.dispose()
+    _emit(asdict(result), as_json, "Decay")
+
+
+@memory_app.command("reflect")
+def memory_reflect(
+    creator: Annotated[str | None, typer.Option(help="Only this creator (id); default every creator.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Write higher-level insights from what memory holds now."""
+    import uuid
+
+    from veri.memory.embeddings import get_embedder
+    from veri.memory.service import reflect_creators
+
+    settings = get_settings()
+    try:
+        creator_id = uuid.UUID(creator) if creator else None
+    except ValueError:
+        raise typer.BadParameter("not a creator id", param_hint="--creator") from None
+    database = _database(settings)
+    try:
+        written = reflect_creators(database, get_embedder(settings.memory.embedder), creator_id)
+    finally:
+        database.dispose()
+    _emit({"insights_written": written}, as_json, "Reflection")
+
+
+@eval_app.command("recall")
+def eval_recall(
+    file: Annotated[
+        Path, typer.Argument(help="A benchmark in the shared/eval JSON Lines format.", exists=True, dir_okay=False)
+    ],
+    k: Annotated[int, typer.Option(min=1, max=1000, help="Score the first k source ids.")] = 10,
+    mode: Annotated[
+        str, typer.Option(help="hybrid (full text + vectors) or fulltext (the phase-1 baseline).")
+    ] = "hybrid",
+    misses: Annotated[Path | None, typer.Option(help="Write the queries that missed to this JSON Lines file.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Ingest every event through the real pipeline into a temporary store, run every query
+    through the engine's retrieval, and report recall@k and MRR@k, overall and per category."""
+    from veri.memory.embeddings import get_embedder
+    from veri.memory.evaluation import BenchmarkError, run_recall
+    from veri.observability import configure_logging
+
+    if mode not in {"hybrid", "fulltext"}:
+        raise typer.BadParameter("use hybrid or fulltext", param_hint="--mode")
+    settings = get_settings()
+    configure_logging("WARNING", json=settings.log_json)
+    with Progress(*Progress.get_default_columns(), TextColumn("{task.completed}/{task.total}"), console=console) as bar:
+        tasks: dict[str, Any] = {}
+
+        def progress(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(
+                    "Ingesting events" if stage == "ingest" else "Asking questions", total=total
+                )
+            bar.update(tasks[stage], completed=done)
+
+        try:
+            report = run_recall(
+                file,
+                k=k,
+                embedder=get_embedder(settings.memory.embedder) if mode == "hybrid" else None,
+                hybrid=mode == "hybrid",
+                progress=progress,
+            )
+        except BenchmarkError as exc:
+            console.print(f"[red]{file}: {exc}[/red]")
+            raise typer.Exit(2) from None
+    if misses is not None:
+        misses.write_text("".join(json.dumps(m) + "\n" for m in report.misses))
+    data = report.as_dict()
+    if as_json:
+        typer.echo(json.dumps(data))
+        return
+    table = Table("category", f"recall@{k}", f"mrr@{k}", "queries", title=f"Recall on {file.name} ({data['mode']})")
+    table.add_row("all", str(data[f"recall@{k}"]), str(data[f"mrr@{k}"]), str(data["queries"]))
+    for name, scores in data["categories"].items():
+        table.add_row(name, str(scores[f"recall@{k}"]), str(scores[f"mrr@{k}"]), str(scores["queries"]))
+    Console().print(table)
+    console.print(
+        f"{data['events']} events ingested in {data['ingest_seconds']} s ({data['ingest_events_per_s']}/s); "
+        f"query p50 {data['query_p50_ms']} ms, p95 {data['query_p95_ms']} ms"
+    )
 
 
 @app.command("run")

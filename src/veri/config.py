@@ -17,6 +17,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 __all__ = [
     "DatabaseSettings",
     "EventSettings",
+    "MemorySettings",
     "RedisSettings",
     "SecuritySettings",
     "Settings",
@@ -58,6 +59,15 @@ class EventSettings(BaseSettings):
     event_ingest_max_batch: int = Field(1000, ge=1, le=10_000)
 
 
+class MemorySettings(BaseSettings):
+    model_config = _COMMON
+
+    # "local": all-MiniLM-L6-v2 in process; "none": memory is searched by full text only.
+    embedder: Literal["local", "none"] = "local"
+    # How often the worker recomputes decay (with MEMORY_DECAY on) and embeds what failed to embed.
+    memory_chores_seconds: float = Field(300.0, gt=0)
+
+
 class SecuritySettings(BaseSettings):
     model_config = _COMMON
 
@@ -85,6 +95,7 @@ class Settings(BaseSettings):
     redis: RedisSettings = Field(default_factory=RedisSettings)
     security: SecuritySettings = Field(default_factory=SecuritySettings)
     events: EventSettings = Field(default_factory=EventSettings)
+    memory: MemorySettings = Field(default_factory=MemorySettings)
 
     @model_validator(mode="after")
     def _secret_key_required_in_production(self) -> Settings:

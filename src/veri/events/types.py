@@ -17,6 +17,7 @@ from veri.events.registry import REGISTRY, EventPayload
 
 __all__ = [
     "AccountCreated",
+    "AgentRunCompleted",
     "CampaignCreated",
     "CampaignOutcomeReported",
     "CampaignStatusChanged",
@@ -179,7 +180,8 @@ class MessageSent(EventPayload):
     brand_id: uuid.UUID | None = None
     deal_id: uuid.UUID | None = None
     campaign_id: uuid.UUID | None = None
-    sender_role: Literal["creator", "brand", "agent", "manager"]
+    # "participant": someone in a conversation whose role the sender did not say (imports).
+    sender_role: Literal["creator", "brand", "agent", "manager", "participant"]
     sender_name: Annotated[str, Field(max_length=120)]
     text: Text
 
@@ -211,3 +213,20 @@ class TaskProofSubmitted(EventPayload):
     kind: Literal["post_link", "screenshot", "metrics"]
     proof_url: Annotated[str, Field(max_length=500)]
     claimed_views: Count = 0
+
+
+@REGISTRY.register(
+    "agent.run_completed",
+    1,
+    stream="agent",
+    description="The agent finished a run for a user: the goal, the tools it used, what came of it.",
+)
+class AgentRunCompleted(EventPayload):
+    run_id: uuid.UUID
+    creator_id: uuid.UUID | None = None
+    brand_id: uuid.UUID | None = None
+    goal: Annotated[str, Field(max_length=2_000)]
+    steps: list[Annotated[str, Field(max_length=200)]] = Field(default_factory=list, max_length=100)
+    outcome: Annotated[str, Field(max_length=2_000)] = ""
+    succeeded: bool = True
+    duration_ms: Count = 0

@@ -27,11 +27,18 @@ __all__ = ["Worker", "default_handlers"]
 log = structlog.get_logger(__name__)
 
 
-def default_handlers(redis: Redis | None = None) -> list[Handler]:
+def default_handlers(redis: Redis | None = None, settings: Settings | None = None) -> list[Handler]:
     from veri.analytics.cache import AnalyticsCache
     from veri.analytics.handlers import AnalyticsHandler
+    from veri.config import get_settings
+    from veri.memory.embeddings import get_embedder
+    from veri.memory.handlers import MemoryHandler
 
-    return [AnalyticsHandler(AnalyticsCache(redis) if redis is not None else None)]
+    settings = settings or get_settings()
+    return [
+        AnalyticsHandler(AnalyticsCache(redis) if redis is not None else None),
+        MemoryHandler(get_embedder(settings.memory.embedder)),
+    ]
 
 
 class Worker:
@@ -72,7 +79,8 @@ class Worker:
                 self.database,
                 consumer,
                 handler,
-                batch_size=events.event_batch_size,
+                # A group whose handling is slow per event (embedding) asks for smaller batches.
+                batch_size=min(events.event_batch_size, getattr(handler, "batch_size", events.event_batch_size)),
                 retry=retry,
                 lag_interval=self.lag_interval,
             )
@@ -92,14 +100,18 @@ class Worker:
         thread.start()
         self._threads.append(thread)
 
-    def _housekeeping(self, every: float = 600.0) -> None:
-        """Periodic chores that belong to no consumer group."""
+    def _housekeeping(self) -> None:
+        """Periodic chores that belong to no consumer group: expired sessions; memory decay (with
+        MEMORY_DECAY) and embeddings that failed at formation."""
         from veri.accounts.service import purge_expired_sessions
+        from veri.memory.service import memory_chores
 
+        every = self.settings.memory.memory_chores_seconds
         while not self.stop_event.wait(every):
             try:
                 with self.database.transaction() as db:
                     purge_expired_sessions(db)
+                memory_chores(self.database, self.settings)
             except Exception as exc:  # a chore must not stop the worker
                 log.warning("housekeeping_failed", error=str(exc))
 

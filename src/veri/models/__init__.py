@@ -24,6 +24,7 @@ from veri.models.events import (
     ProcessedEvent,
     RelayCursor,
 )
+from veri.models.memory import EmbeddingCache, Memory, MemoryStatus, MemorySubjectState, MemoryType
 
 __all__ = [
     "AnalyticsDaily",
@@ -47,6 +48,11 @@ __all__ = [
     "DealOffer",
     "DealStatus",
     "EmailOutbox",
+    "EmbeddingCache",
+    "Memory",
+    "MemoryStatus",
+    "MemorySubjectState",
+    "MemoryType",
     "MetricSnapshot",
     "OutboxEvent",
     "PasswordResetToken",

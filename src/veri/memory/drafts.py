@@ -1,0 +1,41 @@
+"""What formation proposes to remember, before consolidation decides how it joins the store."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from veri.models.memory import MemoryType
+
+__all__ = ["Draft"]
+
+
+@dataclass
+class Draft:
+    type: MemoryType
+    key: str
+    text: str
+    valid_from: datetime
+    sources: list[uuid.UUID]
+    creator_id: uuid.UUID | None = None
+    brand_id: uuid.UUID | None = None
+    campaign_id: uuid.UUID | None = None
+    # observation: what happened; fact: what is true of a subject (one value per key at a
+    # time); insight: what reflection concluded; state: a summary updated in place.
+    kind: str = "observation"
+    importance: float = 0.5
+    attributes: dict[str, Any] = field(default_factory=dict)
+    # Words the full-text index should also see (who, when), beyond the text itself.
+    context: str = ""
+    # For facts: the value whose change closes the previous version's validity.
+    value: str | None = None
+
+    @property
+    def search_text(self) -> str:
+        return f"{self.context} {self.text}".strip()
+
+    @property
+    def embed_text(self) -> str:
+        return self.search_text

@@ -1,0 +1,269 @@
+"""`veri eval recall`: the memory benchmark of shared/eval/README.md.
+
+Every event of the file goes through the real pipeline (ingestion into the outbox, the embedded
+log, the `memory` consumer group: signals, formation, consolidation, embeddings) in a temporary
+embedded PostgreSQL of its own; every query through the engine's own retrieval, restricted to its
+subject. The ranked memories become a ranked list of source event ids (each memory's provenance
+in rank order, without repeats), cut at k, and are scored against the expected ids.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+import tempfile
+import time
+import uuid
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import orjson
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+from sqlalchemy import create_engine
+from sqlalchemy.orm import sessionmaker
+
+from veri.db import migrate
+from veri.db.embedded import start_embedded_postgres
+from veri.db.engine import Database, normalise_url
+from veri.events.bus.embedded import EmbeddedLog
+from veri.events.envelope import new_event_id
+from veri.events.runtime import ConsumerLoop, RetryPolicy
+from veri.events.service import ingest
+from veri.memory.embeddings import Embedder
+from veri.memory.handlers import MemoryHandler
+from veri.memory.retrieval import SearchQuery
+from veri.memory.service import search_memories
+
+__all__ = ["BenchmarkError", "RecallReport", "load_benchmark", "run_recall"]
+
+PARTITIONS = 4
+_NAMESPACE = uuid.UUID("6f1c1a52-8d7e-4b8e-9a43-1f3a5d0c2e77")
+
+
+class BenchmarkError(ValueError):
+    def __init__(self, line: int, reason: str):
+        super().__init__(f"line {line}: {reason}")
+        self.line = line
+        self.reason = reason
+
+
+class EventLine(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    type: Literal["event"]
+    subject: str = Field(min_length=1, max_length=100)
+    id: str = Field(min_length=1, max_length=200)
+    at: AwareDatetime
+    actor: str = Field(min_length=1, max_length=120)
+    text: str = Field(max_length=20_000)
+
+
+class QueryLine(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    type: Literal["query"]
+    subject: str = Field(min_length=1, max_length=100)
+    id: str = Field(min_length=1, max_length=200)
+    text: str = Field(min_length=1, max_length=2_000)
+    expected: list[str] = Field(min_length=1)
+    category: int | None = None
+
+
+def load_benchmark(path: Path) -> tuple[list[EventLine], list[QueryLine]]:
+    events: list[EventLine] = []
+    queries: list[QueryLine] = []
+    with path.open("rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            if not raw.strip():
+                continue
+            try:
+                record = orjson.loads(raw)
+            except orjson.JSONDecodeError as exc:
+                raise BenchmarkError(number, f"not JSON: {exc}") from None
+            kind = record.get("type") if isinstance(record, dict) else None
+            try:
+                if kind == "event":
+                    events.append(EventLine.model_validate(record))
+                elif kind == "query":
+                    queries.append(QueryLine.model_validate(record))
+                else:
+                    raise BenchmarkError(number, "type must be 'event' or 'query'")
+            except ValidationError as exc:
+                first = exc.errors()[0]
+                where = ".".join(str(p) for p in first["loc"])
+                raise BenchmarkError(number, f"{where}: {first['msg']}") from None
+    return events, queries
+
+
+@dataclass
+class _Scores:
+    recall: list[float] = field(default_factory=list)
+    mrr: list[float] = field(default_factory=list)
+
+    def add(self, ranked: list[str], expected: list[str]) -> None:
+        wanted = set(expected)
+        self.recall.append(len(wanted & set(ranked)) / len(wanted))
+        first = next((rank for rank, one in enumerate(ranked, start=1) if one in wanted), None)
+        self.mrr.append(1 / first if first else 0.0)
+
+    def as_dict(self, k: int) -> dict[str, Any]:
+        return {
+            f"recall@{k}": round(statistics.fmean(self.recall), 4) if self.recall else None,
+            f"mrr@{k}": round(statistics.fmean(self.mrr), 4) if self.mrr else None,
+            "queries": len(self.recall),
+        }
+
+
+@dataclass
+class RecallReport:
+    k: int
+    overall: dict[str, Any]
+    categories: dict[str, dict[str, Any]]
+    events: int
+    ingest_seconds: float
+    query_p50_ms: float
+    query_p95_ms: float
+    mode: str
+    misses: list[dict[str, Any]]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "k": self.k,
+            "mode": self.mode,
+            **self.overall,
+            "categories": self.categories,
+            "events": self.events,
+            "ingest_seconds": round(self.ingest_seconds, 2),
+            "ingest_events_per_s": round(self.events / self.ingest_seconds, 1) if self.ingest_seconds else None,
+            "query_p50_ms": round(self.query_p50_ms, 1),
+            "query_p95_ms": round(self.query_p95_ms, 1),
+        }
+
+
+@contextmanager
+def _temporary_store() -> Iterator[Database]:
+    with tempfile.TemporaryDirectory(prefix="veri-eval-") as workdir:
+        server = start_embedded_postgres(Path(workdir), database="eval")
+        engine = create_engine(normalise_url(server.url("eval")), pool_size=4)
+        database = Database(engine, sessionmaker(engine, expire_on_commit=False), server)
+        try:
+            migrate.upgrade(engine)
+            yield database
+        finally:
+            engine.dispose()
+            server.stop()
+
+
+def _creator_of(subject: str) -> uuid.UUID:
+    return uuid.uuid5(_NAMESPACE, f"subject:{subject}")
+
+
+def _envelopes(events: list[EventLine]) -> tuple[list[dict[str, Any]], dict[uuid.UUID, tuple[str, str]]]:
+    """message.sent events, one per line, each (subject, id) with its own event id."""
+    back: dict[uuid.UUID, tuple[str, str]] = {}
+    raw: list[dict[str, Any]] = []
+    for line in events:
+        event_id = new_event_id()
+        back[event_id] = (line.subject, line.id)
+        creator = _creator_of(line.subject)
+        by_subject = line.actor.casefold() == line.subject.casefold()
+        raw.append(
+            {
+                "id": str(event_id),
+                "type": "message.sent",
+                "occurred_at": line.at.isoformat(),
+                "subject": f"creator:{creator}",
+                "actor": f"eval:{line.actor}"[:120],
+                "payload": {
+                    "message_id": str(uuid.uuid5(_NAMESPACE, f"{line.subject}\x00{line.id}")),
+                    "creator_id": str(creator),
+                    "sender_role": "creator" if by_subject else "participant",
+                    "sender_name": line.actor,
+                    "text": line.text,
+                },
+            }
+        )
+    return raw, back
+
+
+def _percentile(values: list[float], share: float) -> float:
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, math.ceil(share * len(ordered)) - 1)]
+
+
+def run_recall(
+    path: Path,
+    *,
+    k: int,
+    embedder: Embedder | None,
+    hybrid: bool,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> RecallReport:
+    events, queries = load_benchmark(path)
+    note = progress or (lambda stage, done, total: None)
+    raw, back = _envelopes(events)
+    with _temporary_store() as database:
+        started = time.perf_counter()
+        for start in range(0, len(raw), 1000):
+            with database.transaction() as db:
+                result = ingest(db, raw[start : start + 1000], partial=False, partitions=PARTITIONS)
+            if result.rejected:
+                first = result.rejected[0]
+                raise BenchmarkError(0, f"event {start + first.index}: {first.field}: {first.reason}")
+        handler = MemoryHandler(embedder)
+        consumer = EmbeddedLog(database, partitions=PARTITIONS, lease_seconds=600).consumer("memory", "eval")
+        loop = ConsumerLoop(database, consumer, handler, batch_size=handler.batch_size, retry=RetryPolicy(1, 0.0))
+        done = 0
+        while done < len(raw):
+            applied = loop.run_once()
+            if applied == 0 and sum(consumer.lag().values()) == 0:
+                break
+            done += applied
+            note("ingest", done, len(raw))
+        consumer.close()
+        ingest_seconds = time.perf_counter() - started
+
+        overall, by_category = _Scores(), defaultdict(_Scores)
+        latencies: list[float] = []
+        misses: list[dict[str, Any]] = []
+        for number, query in enumerate(queries, start=1):
+            began = time.perf_counter()
+            with database.transaction() as db:
+                hits = search_memories(
+                    db,
+                    SearchQuery(query.text, creator_id=_creator_of(query.subject), limit=2 * k),
+                    principal=None,
+                    embedder=embedder,
+                    hybrid=hybrid,
+                    record_access=False,
+                )
+            latencies.append((time.perf_counter() - began) * 1000)
+            ranked: list[str] = []
+            for hit in hits:
+                for source in hit.memory.source_event_ids:
+                    subject, line_id = back.get(source, ("", ""))
+                    if subject == query.subject and line_id not in ranked:
+                        ranked.append(line_id)
+            ranked = ranked[:k]
+            overall.add(ranked, query.expected)
+            by_category[str(query.category) if query.category is not None else "none"].add(ranked, query.expected)
+            if not set(query.expected) <= set(ranked):
+                misses.append({"subject": query.subject, "id": query.id, "expected": query.expected, "got": ranked})
+            note("query", number, len(queries))
+    return RecallReport(
+        k=k,
+        overall=overall.as_dict(k),
+        categories={name: scores.as_dict(k) for name, scores in sorted(by_category.items())},
+        events=len(events),
+        ingest_seconds=ingest_seconds,
+        query_p50_ms=_percentile(latencies, 0.5),
+        query_p95_ms=_percentile(latencies, 0.95),
+        mode="hybrid" if hybrid else "fulltext",
+        misses=misses,
+    )

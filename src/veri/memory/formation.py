@@ -1,0 +1,320 @@
+"""From events to memory drafts: one small function per event type, over the signals that
+veri.signals extracts. Pure but for `Names`, which reads who and what an id is."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from veri.analytics.enrichment import enrich_snapshot
+from veri.events.envelope import Event
+from veri.events.types import (
+    AgentRunCompleted,
+    CampaignOutcomeReported,
+    ContentMetricsSnapshot,
+    ContentPublished,
+    DealCreated,
+    DealOfferMade,
+    DealStatusChanged,
+    MessageSent,
+)
+from veri.memory.drafts import Draft
+from veri.models.memory import MemoryType
+from veri.signals.messages import extract_message, topics_of
+
+__all__ = ["MEMORY_EVENT_TYPES", "Names", "drafts_for"]
+
+
+@dataclass
+class Names:
+    """Display names of creators, brands and campaigns, read once per id. Ids the store does not
+    know (events imported from elsewhere) read as a neutral noun."""
+
+    db: Session
+    _known: dict[uuid.UUID, str] = field(default_factory=dict)
+    _niches: dict[uuid.UUID, list[str]] = field(default_factory=dict)
+
+    def load(self, ids: Iterable[uuid.UUID | None]) -> None:
+        from veri.models.brands import Brand
+        from veri.models.campaigns import Campaign
+        from veri.models.creators import Creator
+
+        wanted = {i for i in ids if i is not None and i not in self._known}
+        if not wanted:
+            return
+        for cid, name, niches in self.db.execute(
+            select(Creator.id, Creator.display_name, Creator.niches).where(Creator.id.in_(wanted))
+        ):
+            self._known[cid], self._niches[cid] = name, list(niches or [])
+        for bid, name, category in self.db.execute(
+            select(Brand.id, Brand.name, Brand.category).where(Brand.id.in_(wanted))
+        ):
+            self._known[bid], self._niches[bid] = name, [category] if category else []
+        for kid, title, niches in self.db.execute(
+            select(Campaign.id, Campaign.title, Campaign.niches).where(Campaign.id.in_(wanted))
+        ):
+            self._known[kid], self._niches[kid] = title, list(niches or [])
+        for missing in wanted - self._known.keys():
+            self._known[missing] = ""
+
+    def of(self, some_id: uuid.UUID | None, default: str) -> str:
+        return (self._known.get(some_id) if some_id else None) or default
+
+    def niches(self, *ids: uuid.UUID | None) -> list[str]:
+        for some_id in ids:
+            if some_id is not None and self._niches.get(some_id):
+                return self._niches[some_id]
+        return []
+
+
+def _money(cents: int) -> str:
+    return f"${cents / 100:,.0f}"
+
+
+def _when(moment: datetime) -> str:
+    """Words for the full-text index: the day, the month and the year the memory is about."""
+    return f"{moment:%B} {moment.day} {moment.year}"
+
+
+def _message(event: Event, p: MessageSent, names: Names) -> list[Draft]:
+    by_creator = p.sender_role == "creator"
+    signals = extract_message(p.text, written_on=event.occurred_at.date(), by_creator=by_creator)
+    attributes = {
+        "speaker": p.sender_name,
+        "speaker_role": p.sender_role,
+        "sentiment": signals.sentiment,
+        "topics": signals.topics,
+        "platforms": signals.platforms,
+        "amounts_cents": signals.amounts_cents,
+        "deliverables": signals.deliverables,
+        "mentions": [d.day.isoformat() for d in signals.dates],
+        "facts": {f.name: f.value for f in signals.facts},
+        "deal_id": str(p.deal_id) if p.deal_id else None,
+    }
+    text = f"{p.sender_name}: {p.text}" if p.text.strip() else f"{p.sender_name} sent an empty message"
+    drafts = [
+        Draft(
+            MemoryType.BRAND_INTERACTION,
+            key=f"message:{p.message_id}",
+            text=text,
+            valid_from=event.occurred_at,
+            sources=[event.id],
+            creator_id=p.creator_id,
+            brand_id=p.brand_id,
+            campaign_id=p.campaign_id,
+            importance=signals.importance,
+            attributes=attributes,
+            context=_when(event.occurred_at),
+        )
+    ]
+    creator = names.of(p.creator_id, "The creator")
+    for fact in signals.facts:
+        if fact.name in {"budget", "fee", "deadline", "draft_date", "publish_date"}:
+            continue  # about one deal: its campaign memory holds them, not the creator's profile
+        valid_from = event.occurred_at
+        if fact.valid_from is not None:
+            valid_from = max(
+                valid_from, datetime(fact.valid_from.year, fact.valid_from.month, fact.valid_from.day, tzinfo=UTC)
+            )
+        drafts.append(
+            Draft(
+                MemoryType.CREATOR_ENTITY,
+                key=f"fact:{fact.name}",
+                text=f"{creator} {_FACT_PHRASES.get(fact.name, fact.name + ':')} {fact.value}",
+                valid_from=valid_from,
+                sources=[event.id],
+                creator_id=p.creator_id,
+                kind="fact",
+                value=fact.value.casefold(),
+                importance=min(1.0, signals.importance + 0.2),
+                attributes={"fact": fact.name, "value": fact.value, "said_on": event.occurred_at.date().isoformat()},
+                context=_when(valid_from),
+            )
+        )
+    return drafts
+
+
+_FACT_PHRASES = {
+    "rate": "quoted a rate of",
+    "location": "lives in",
+    "preference": "said:",
+    "posting_rhythm": "posts",
+    "audience": "described the audience:",
+}
+
+
+def _deal(event: Event, p: DealCreated | DealOfferMade | DealStatusChanged, names: Names) -> list[Draft]:
+    creator, brand = names.of(p.creator_id, "The creator"), names.of(p.brand_id, "a brand")
+    campaign = names.of(p.campaign_id, "a campaign")
+    if isinstance(p, DealCreated):
+        who = creator if p.by == "creator" else brand
+        text, stage = (
+            f"{who} proposed a deal for {campaign} between {creator} and {brand} at {_money(p.fee_cents)}",
+            "proposed",
+        )
+    elif isinstance(p, DealOfferMade):
+        who = creator if p.by == "creator" else brand
+        text, stage = (
+            f"{who} countered on {campaign} with {_money(p.fee_cents)}. {p.message}".strip(),
+            f"offer:{event.id}",
+        )
+    else:
+        fee = p.accepted_fee_cents if p.accepted_fee_cents is not None else p.fee_cents
+        text, stage = (
+            f"The {campaign} deal between {creator} and {brand} was {p.to_status} at {_money(fee)}",
+            p.to_status,
+        )
+    return [
+        Draft(
+            MemoryType.CAMPAIGN_EPISODIC,
+            key=f"deal:{p.deal_id}:{stage}",
+            text=text,
+            valid_from=event.occurred_at,
+            sources=[event.id],
+            creator_id=p.creator_id,
+            brand_id=p.brand_id,
+            campaign_id=p.campaign_id,
+            importance=0.7 if stage in {"accepted", "completed", "declined"} else 0.5,
+            attributes={"deal_id": str(p.deal_id), "stage": stage.split(":")[0], "fee_cents": p.fee_cents},
+            context=_when(event.occurred_at),
+        )
+    ]
+
+
+def _outcome(event: Event, p: CampaignOutcomeReported, names: Names) -> list[Draft]:
+    creator, brand = names.of(p.creator_id, "The creator"), names.of(p.brand_id, "a brand")
+    campaign = names.of(p.campaign_id, "a campaign")
+    niches = names.niches(p.campaign_id, p.brand_id)
+    timing = "on time" if p.delivered_on_time else "late"
+    text = (
+        f"{creator}'s work for {campaign} ({brand}) returned {p.roi:.1f}x: {p.sales} sales, "
+        f"{_money(p.revenue_cents)} revenue for a {_money(p.fee_cents)} fee, delivered {timing}"
+    )
+    return [
+        Draft(
+            MemoryType.CAMPAIGN_EPISODIC,
+            key=f"outcome:{p.campaign_id}:{p.creator_id}",
+            text=text,
+            valid_from=event.occurred_at,
+            sources=[event.id],
+            creator_id=p.creator_id,
+            brand_id=p.brand_id,
+            campaign_id=p.campaign_id,
+            importance=min(1.0, 0.6 + 0.05 * p.roi),
+            attributes={
+                "roi": p.roi,
+                "sales": p.sales,
+                "revenue_cents": p.revenue_cents,
+                "fee_cents": p.fee_cents,
+                "on_time": p.delivered_on_time,
+                "niche": niches[0] if niches else None,
+            },
+            context=_when(event.occurred_at),
+        )
+    ]
+
+
+def _published(event: Event, p: ContentPublished, names: Names) -> list[Draft]:
+    creator = names.of(p.creator_id, "The creator")
+    title = f' "{p.title}"' if p.title else ""
+    when = p.published_at
+    topics = topics_of(p.title) or names.niches(p.campaign_id, p.brand_id, p.creator_id)[:1]
+    return [
+        Draft(
+            MemoryType.CONTENT_KNOWLEDGE,
+            key=f"content:{p.content_id}",
+            text=f"{creator} published a {p.platform} {p.kind}{title} on a {when:%A} at {when:%H}:00",
+            valid_from=when,
+            sources=[event.id],
+            creator_id=p.creator_id,
+            brand_id=p.brand_id,
+            campaign_id=p.campaign_id,
+            kind="state",
+            importance=0.3,
+            attributes={
+                "content_id": str(p.content_id),
+                "platform": p.platform.lower(),
+                "format": p.kind,
+                "weekday": when.strftime("%A"),
+                "hour": when.hour,
+                "topics": topics,
+                "sponsored": p.brand_id is not None,
+            },
+            context=_when(when),
+        )
+    ]
+
+
+def _snapshot(event: Event, p: ContentMetricsSnapshot, names: Names) -> list[Draft]:
+    enriched = enrich_snapshot(p)
+    # Only the latest metrics matter: the content's memory is updated in place by consolidation.
+    return [
+        Draft(
+            MemoryType.CONTENT_KNOWLEDGE,
+            key=f"content:{p.content_id}",
+            text="",
+            valid_from=p.captured_at,
+            sources=[event.id],
+            creator_id=p.creator_id,
+            kind="metrics",
+            attributes={
+                "views": enriched.metrics.views,
+                "engagement_rate": round(enriched.engagement_rate, 5),
+                "captured_at": p.captured_at.isoformat(),
+            },
+        )
+    ]
+
+
+def _agent_run(event: Event, p: AgentRunCompleted, names: Names) -> list[Draft]:
+    result = "succeeded" if p.succeeded else "failed"
+    steps = " -> ".join(p.steps) if p.steps else "no tools"
+    return [
+        Draft(
+            MemoryType.WORKFLOW,
+            key=f"run:{p.run_id}",
+            text=f"Agent run {result}: {p.goal}. Steps: {steps}. {p.outcome}".strip(),
+            valid_from=event.occurred_at,
+            sources=[event.id],
+            creator_id=p.creator_id,
+            brand_id=p.brand_id,
+            importance=0.4 if p.succeeded else 0.6,
+            attributes={"steps": p.steps, "succeeded": p.succeeded, "duration_ms": p.duration_ms},
+            context=_when(event.occurred_at),
+        )
+    ]
+
+
+_BUILDERS: dict[type, Callable[..., list[Draft]]] = {
+    MessageSent: _message,
+    DealCreated: _deal,
+    DealOfferMade: _deal,
+    DealStatusChanged: _deal,
+    CampaignOutcomeReported: _outcome,
+    ContentPublished: _published,
+    ContentMetricsSnapshot: _snapshot,
+    AgentRunCompleted: _agent_run,
+}
+
+MEMORY_EVENT_TYPES = frozenset(
+    {
+        "message.sent",
+        "deal.created",
+        "deal.offer_made",
+        "deal.status_changed",
+        "campaign.outcome_reported",
+        "content.published",
+        "content.metrics_snapshot",
+        "agent.run_completed",
+    }
+)
+
+
+def drafts_for(event: Event, names: Names) -> list[Draft]:
+    builder = _BUILDERS.get(type(event.payload))
+    return builder(event, event.payload, names) if builder else []

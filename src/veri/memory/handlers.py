@@ -1,0 +1,55 @@
+"""The `memory` consumer group: events -> signals -> drafts -> consolidated, embedded memories,
+and reflection for the creators whose memories gained enough importance."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import structlog
+from sqlalchemy.orm import Session
+
+from veri.events.envelope import Event
+from veri.memory.embeddings import CachedEmbedder, Embedder
+from veri.memory.formation import MEMORY_EVENT_TYPES, Names, drafts_for
+from veri.memory.reflection import reflect
+from veri.memory.repository import MemoryRepository
+
+__all__ = ["MemoryHandler"]
+
+log = structlog.get_logger(__name__)
+
+
+class MemoryHandler:
+    group = "memory"
+    types = MEMORY_EVENT_TYPES
+    # Embedding costs ~5-15 ms a text: smaller batches keep a batch well inside its lease.
+    batch_size = 256
+
+    def __init__(self, embedder: Embedder | None, *, reflection: bool = True):
+        self.embedder = CachedEmbedder(embedder) if embedder is not None else None
+        self.reflection = reflection
+
+    def handle(self, db: Session, events: Sequence[Event]) -> None:
+        names = Names(db)
+        names.load(
+            i
+            for e in events
+            for i in (
+                getattr(e.payload, "creator_id", None),
+                getattr(e.payload, "brand_id", None),
+                getattr(e.payload, "campaign_id", None),
+            )
+        )
+        drafts = [d for e in events for d in drafts_for(e, names)]
+        repo = MemoryRepository(db)
+        applied = repo.apply(drafts)
+        repo.embed(applied.created, self.embedder)
+        if self.reflection:
+            for creator_id in repo.accumulate_importance(applied.created):
+                reflect(db, creator_id, embedder=self.embedder)
+
+    def after_commit(self, events: Sequence[Event]) -> None:
+        return None
+
+    def reset(self, db: Session) -> None:
+        MemoryRepository(db).reset()

@@ -1,0 +1,239 @@
+"""Retrieval (`HYBRID_SEARCH`): full-text candidates ranked by BM25, and, with the flag on,
+vector candidates from pgvector, fused by reciprocal rank and reweighted by importance, recency,
+strength (with `MEMORY_DECAY`) and the time the question names.
+
+Postgres's own `ts_rank` knows nothing of how rare a word is, so the full-text candidates (every
+memory in scope that shares a lexeme with the question, best `ts_rank` first) are re-scored with
+BM25 over the same lexemes, with document frequencies counted in the same scope.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from veri.memory.embeddings import Embedder, vector_literal
+from veri.models.base import utcnow
+from veri.models.memory import Memory, MemoryType
+from veri.signals.timeexpr import TimeWindow, query_window
+
+__all__ = ["Hit", "SearchQuery", "search"]
+
+RRF_K = 60
+BM25_K1 = 1.2
+BM25_B = 0.75
+TIME_BOOST = 1.5
+
+
+@dataclass
+class SearchQuery:
+    text: str
+    creator_id: uuid.UUID | None = None
+    brand_id: uuid.UUID | None = None
+    campaign_id: uuid.UUID | None = None
+    types: Sequence[MemoryType] | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    as_of: datetime | None = None
+    include_archived: bool = False
+    limit: int = 10
+    # Restrict to what a caller may see: (creator, brand) ids, either may be None; None: all.
+    visible_to: tuple[uuid.UUID | None, uuid.UUID | None] | None = None
+
+
+@dataclass
+class Hit:
+    memory: Memory
+    score: float
+    breakdown: dict[str, Any] = field(default_factory=dict)
+
+
+def _scope(query: SearchQuery) -> tuple[str, dict[str, Any]]:
+    """The WHERE clause every candidate query shares, and its parameters."""
+    clauses: list[str] = ["kind <> 'metrics'"]
+    params: dict[str, Any] = {}
+    for column in ("creator_id", "brand_id", "campaign_id"):
+        value = getattr(query, column)
+        if value is not None:
+            clauses.append(f"{column} = :{column}")
+            params[column] = value
+    if query.visible_to is not None:
+        creator, brand = query.visible_to
+        if creator is not None:
+            clauses.append("creator_id = :visible_creator")
+            params["visible_creator"] = creator
+        if brand is not None:
+            clauses.append("brand_id = :visible_brand")
+            params["visible_brand"] = brand
+    if query.types:
+        clauses.append("type = ANY(:types)")
+        params["types"] = [t.value for t in query.types]
+    if query.since is not None:
+        clauses.append("valid_from >= :since")
+        params["since"] = query.since
+    if query.until is not None:
+        clauses.append("valid_from < :until")
+        params["until"] = query.until
+    if query.as_of is not None:
+        # Bi-temporal: recorded by then and not yet superseded, and holding in the world then.
+        clauses.append(
+            "recorded_at <= :as_of AND (superseded_at IS NULL OR superseded_at > :as_of) "
+            "AND valid_from <= :as_of AND (valid_to IS NULL OR valid_to > :as_of)"
+        )
+        params["as_of"] = query.as_of
+        if not query.include_archived:
+            clauses.append("status <> 'archived'")
+    else:
+        clauses.append("status = ANY(:statuses)")
+        params["statuses"] = ["active", "archived"] if query.include_archived else ["active"]
+    return " AND ".join(clauses), params
+
+
+_TSVECTOR_ENTRY = re.compile(r"'((?:[^']|'')+)'(?::([\d,A-D]+))?")
+
+
+def _term_counts(tsvector: str) -> tuple[dict[str, int], int]:
+    counts: dict[str, int] = {}
+    for lexeme, positions in _TSVECTOR_ENTRY.findall(tsvector):
+        counts[lexeme.replace("''", "'")] = len(positions.split(",")) if positions else 1
+    return counts, sum(counts.values())
+
+
+def _lexical(
+    db: Session, query: SearchQuery, where: str, params: dict[str, Any], n: int
+) -> list[tuple[uuid.UUID, float]]:
+    lexemes: list[str] = list(
+        dict.fromkeys(
+            db.scalars(text("SELECT unnest(tsvector_to_array(to_tsvector('english', :q)))"), {"q": query.text}).all()
+        )
+    )
+    if not lexemes:
+        return []
+    params = {**params, "lexemes": lexemes, "n": n}
+    # Any of the question's lexemes (OR): BM25 decides how much each one counts.
+    tsquery = (
+        "to_tsquery('simple', array_to_string("
+        "ARRAY(SELECT quote_literal(l) FROM unnest(CAST(:lexemes AS text[])) l), ' | '))"
+    )
+    rows = db.execute(
+        text(
+            # `where` and `tsquery` are fixed SQL fragments; every value is a bound parameter.
+            f"SELECT id, search::text FROM memories WHERE search @@ {tsquery} AND {where} "  # noqa: S608
+            f"ORDER BY ts_rank(search, {tsquery}, 1) DESC LIMIT :n"
+        ),
+        params,
+    ).all()
+    if not rows:
+        return []
+    # Document frequencies and the average length in the same scope: the statistics BM25 needs.
+    stats_sql = ", ".join(
+        f"count(*) FILTER (WHERE search @@ to_tsquery('simple', quote_literal(CAST(:l{i} AS text))))"
+        for i in range(len(lexemes))
+    )
+    stats = db.execute(
+        text(f"SELECT count(*), avg(length(search)), {stats_sql} FROM memories WHERE {where}"),  # noqa: S608
+        {**params, **{f"l{i}": lexeme for i, lexeme in enumerate(lexemes)}},
+    ).one()
+    total, average_length = int(stats[0]), float(stats[1] or 1.0)
+    idf = {lexeme: math.log(1 + (total - df + 0.5) / (df + 0.5)) for lexeme, df in zip(lexemes, stats[2:], strict=True)}
+    scored: list[tuple[uuid.UUID, float]] = []
+    for memory_id, vector in rows:
+        counts, length = _term_counts(vector)
+        score = 0.0
+        for lexeme in lexemes:
+            tf = counts.get(lexeme, 0)
+            if tf:
+                score += (
+                    idf[lexeme] * tf * (BM25_K1 + 1) / (tf + BM25_K1 * (1 - BM25_B + BM25_B * length / average_length))
+                )
+        scored.append((memory_id, score))
+    scored.sort(key=lambda pair: pair[1], reverse=True)
+    return scored
+
+
+@lru_cache(maxsize=1024)
+def _query_vector(embedder: Embedder, question: str) -> str:
+    return vector_literal(embedder.embed([question])[0])
+
+
+def _semantic(
+    db: Session, query: SearchQuery, where: str, params: dict[str, Any], n: int, embedder: Embedder
+) -> list[tuple[uuid.UUID, float]]:
+    vector = _query_vector(embedder, query.text)
+    # Filtered ANN: keep scanning the HNSW graph until enough rows pass the filter.
+    db.execute(text("SET LOCAL hnsw.iterative_scan = relaxed_order"))
+    db.execute(text("SET LOCAL hnsw.ef_search = 100"))
+    rows = db.execute(
+        text(
+            f"SELECT id, embedding <=> CAST(:vector AS vector) AS distance FROM memories "  # noqa: S608
+            f"WHERE embedding IS NOT NULL AND {where} ORDER BY distance LIMIT :n"
+        ),
+        {**params, "vector": vector, "n": n},
+    ).all()
+    return [(memory_id, float(distance)) for memory_id, distance in rows]
+
+
+def _in_window(memory: Memory, window: TimeWindow) -> bool:
+    if window.contains(memory.valid_from):
+        return True
+    mentions = memory.attributes.get("mentions") or []
+    return any(window.contains(datetime.fromisoformat(day)) for day in mentions if isinstance(day, str))
+
+
+def search(
+    db: Session,
+    query: SearchQuery,
+    *,
+    embedder: Embedder | None,
+    hybrid: bool,
+    use_strength: bool,
+    now: datetime | None = None,
+) -> list[Hit]:
+    """The best memories for a question, each with the score breakdown that ranked it."""
+    if not query.text.strip():
+        return []
+    now = now or utcnow()
+    where, params = _scope(query)
+    n = max(query.limit * 5, 50)
+    lexical = _lexical(db, query, where, params, n)
+    semantic = _semantic(db, query, where, params, n, embedder) if hybrid and embedder is not None else []
+    fused: dict[uuid.UUID, dict[str, Any]] = {}
+    for rank, (memory_id, score) in enumerate(lexical, start=1):
+        fused.setdefault(memory_id, {})
+        fused[memory_id] |= {"bm25": round(score, 4), "lexical_rank": rank}
+    for rank, (memory_id, distance) in enumerate(semantic, start=1):
+        fused.setdefault(memory_id, {})
+        fused[memory_id] |= {"vector_distance": round(distance, 4), "vector_rank": rank}
+    if not fused:
+        return []
+    memories = {m.id: m for m in db.scalars(select(Memory).where(Memory.id.in_(list(fused)))).all()}
+    window = query_window(query.text, now)
+    hits: list[Hit] = []
+    for memory_id, parts in fused.items():
+        memory = memories[memory_id]
+        rrf = sum(1 / (RRF_K + parts[r]) for r in ("lexical_rank", "vector_rank") if r in parts)
+        age_days = max((now - memory.valid_from).total_seconds() / 86400, 0.0)
+        recency = math.exp(-age_days / 365)
+        strength = memory.strength if use_strength else 1.0
+        boost = TIME_BOOST if window is not None and _in_window(memory, window) else 1.0
+        score = rrf * (1 + 0.1 * memory.importance + 0.05 * recency) * (0.75 + 0.25 * strength) * boost
+        parts |= {
+            "rrf": round(rrf, 6),
+            "importance": memory.importance,
+            "recency": round(recency, 4),
+            "strength": round(strength, 4),
+            "time_boost": boost,
+            "score": round(score, 6),
+        }
+        hits.append(Hit(memory, score, parts))
+    hits.sort(key=lambda h: h.score, reverse=True)
+    return hits[: query.limit]

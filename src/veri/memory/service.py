@@ -1,0 +1,200 @@
+"""Memory as the rest of Veri uses it: search, a memory with its sources and history, a
+creator's timeline, and the chores (decay, reflection, embedding what failed to embed).
+
+Who sees what: an admin every memory; a creator the memories about them; a brand the memories
+about its own dealings. Everyone else nothing.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+import structlog
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from veri.accounts.principal import Principal
+from veri.config import Settings
+from veri.db.engine import Database
+from veri.errors import Forbidden, NotFound
+from veri.flags import Flag, is_enabled
+from veri.memory.decay import DecayResult, decay
+from veri.memory.embeddings import CachedEmbedder, Embedder, get_embedder
+from veri.memory.reflection import reflect
+from veri.memory.repository import MemoryRepository
+from veri.memory.retrieval import Hit, SearchQuery, search
+from veri.models.base import utcnow
+from veri.models.events import OutboxEvent
+from veri.models.memory import Memory, MemoryStatus, MemorySubjectState, MemoryType
+
+__all__ = [
+    "MemoryDetail",
+    "get_memory",
+    "memory_chores",
+    "reflect_creators",
+    "run_decay",
+    "search_memories",
+    "timeline",
+]
+
+log = structlog.get_logger(__name__)
+
+
+def _visible(principal: Principal) -> tuple[uuid.UUID | None, uuid.UUID | None]:
+    scope = principal.owned_scope()
+    if scope is None:
+        raise Forbidden("only creators, brands and admins have memories")
+    return scope
+
+
+def _check(principal: Principal, memory: Memory) -> None:
+    creator, brand = _visible(principal)
+    if (creator is not None and memory.creator_id != creator) or (brand is not None and memory.brand_id != brand):
+        raise NotFound("memory")
+
+
+def search_memories(
+    db: Session,
+    query: SearchQuery,
+    *,
+    principal: Principal | None,
+    embedder: Embedder | None,
+    hybrid: bool | None = None,
+    now: datetime | None = None,
+    record_access: bool = True,
+) -> list[Hit]:
+    """Search within what `principal` may see (everything for None: the CLI and evaluation).
+    Each hit's access is counted: what is used stays strong under decay."""
+    if principal is not None:
+        query.visible_to = _visible(principal)
+    hits = search(
+        db,
+        query,
+        embedder=embedder,
+        hybrid=is_enabled(Flag.HYBRID_SEARCH) if hybrid is None else hybrid,
+        use_strength=is_enabled(Flag.MEMORY_DECAY),
+        now=now,
+    )
+    if hits and record_access:
+        db.execute(
+            update(Memory)
+            .where(Memory.id.in_([h.memory.id for h in hits]))
+            .values(access_count=Memory.access_count + 1, last_accessed_at=utcnow())
+            .execution_options(synchronize_session=False)
+        )
+    return hits
+
+
+@dataclass
+class MemoryDetail:
+    memory: Memory
+    # Every version of the same fact or insight, oldest first (just this one for observations).
+    history: list[Memory]
+    sources: list[OutboxEvent]
+
+
+def get_memory(db: Session, memory_id: uuid.UUID, *, principal: Principal | None) -> MemoryDetail:
+    memory = db.get(Memory, memory_id)
+    if memory is None:
+        raise NotFound("memory")
+    if principal is not None:
+        _check(principal, memory)
+    history = [memory]
+    if memory.kind in {"fact", "insight"}:
+        statement = select(Memory).where(Memory.key == memory.key, Memory.type == memory.type)
+        statement = statement.where(
+            Memory.creator_id == memory.creator_id if memory.creator_id else Memory.creator_id.is_(None)
+        )
+        history = list(db.scalars(statement.order_by(Memory.valid_from, Memory.recorded_at)).all())
+    sources = list(
+        db.scalars(
+            select(OutboxEvent)
+            .where(OutboxEvent.event_id.in_(memory.source_event_ids))
+            .order_by(OutboxEvent.occurred_at)
+        ).all()
+    )
+    return MemoryDetail(memory, history, sources)
+
+
+def timeline(
+    db: Session,
+    *,
+    principal: Principal | None,
+    creator_id: uuid.UUID | None = None,
+    types: list[MemoryType] | None = None,
+    as_of: datetime | None = None,
+    include_archived: bool = False,
+    limit: int = 100,
+    before: datetime | None = None,
+) -> list[Memory]:
+    """Memories newest first (in world time), as they stood at `as_of` when given."""
+    statement = select(Memory).where(Memory.kind != "metrics")
+    if principal is not None:
+        creator, brand = _visible(principal)
+        if creator is not None:
+            statement = statement.where(Memory.creator_id == creator)
+        if brand is not None:
+            statement = statement.where(Memory.brand_id == brand)
+    if creator_id is not None:
+        statement = statement.where(Memory.creator_id == creator_id)
+    if types:
+        statement = statement.where(Memory.type.in_(types))
+    if before is not None:
+        statement = statement.where(Memory.valid_from < before)
+    if as_of is not None:
+        statement = statement.where(
+            Memory.recorded_at <= as_of,
+            (Memory.superseded_at.is_(None)) | (Memory.superseded_at > as_of),
+            Memory.valid_from <= as_of,
+            (Memory.valid_to.is_(None)) | (Memory.valid_to > as_of),
+        )
+    else:
+        statuses = [MemoryStatus.ACTIVE, MemoryStatus.ARCHIVED] if include_archived else [MemoryStatus.ACTIVE]
+        statement = statement.where(Memory.status.in_(statuses))
+    return list(db.scalars(statement.order_by(Memory.valid_from.desc(), Memory.id).limit(limit)).all())
+
+
+def run_decay(database: Database, *, now: datetime | None = None) -> DecayResult:
+    with database.transaction() as db:
+        return decay(db, now=now)
+
+
+def reflect_creators(database: Database, embedder: Embedder | None, creator_id: uuid.UUID | None = None) -> int:
+    """Reflect now for one creator, or for every creator with memories; returns insights written."""
+    with database.sessions() as db:
+        creators = (
+            [creator_id]
+            if creator_id
+            else list(db.scalars(select(Memory.creator_id).where(Memory.creator_id.is_not(None)).distinct()))
+        )
+    cached = CachedEmbedder(embedder) if embedder is not None else None
+    written = 0
+    for one in creators:
+        assert one is not None
+        with database.transaction() as db:
+            db.merge(MemorySubjectState(creator_id=one, pending_importance=0.0))
+            written += reflect(db, one, embedder=cached)
+    return written
+
+
+def embed_pending(database: Database, embedder: Embedder | None, *, limit: int = 512) -> int:
+    """Embed memories whose embedding failed at formation."""
+    if embedder is None:
+        return 0
+    with database.transaction() as db:
+        repo = MemoryRepository(db)
+        return repo.embed(repo.unembedded(limit), CachedEmbedder(embedder))
+
+
+def memory_chores(database: Database, settings: Settings) -> None:
+    """The worker's periodic memory work."""
+    embedded = embed_pending(database, get_embedder(settings.memory.embedder))
+    result = run_decay(database) if is_enabled(Flag.MEMORY_DECAY) else None
+    log.info(
+        "memory_chores",
+        embedded=embedded,
+        decayed=result.updated if result else None,
+        archived=result.archived if result else None,
+    )
