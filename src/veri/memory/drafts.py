@@ -9,7 +9,12 @@ from typing import Any
 
 from veri.models.memory import MemoryType
 
-__all__ = ["Draft"]
+__all__ = ["Draft", "embedding_text"]
+
+
+def embedding_text(search_text: str, surroundings: str) -> str:
+    """What a memory's embedding is computed from: its text, then what surrounds it."""
+    return f"{search_text} | {surroundings}" if surroundings else search_text
 
 
 @dataclass
@@ -31,6 +36,8 @@ class Draft:
     context: str = ""
     # For facts: the value whose change closes the previous version's validity.
     value: str | None = None
+    # What surrounds it (a message's thread so far), indexed and embedded with less weight.
+    surroundings: str = ""
 
     @property
     def search_text(self) -> str:
@@ -38,4 +45,4 @@ class Draft:
 
     @property
     def embed_text(self) -> str:
-        return self.search_text
+        return embedding_text(self.search_text, self.surroundings)

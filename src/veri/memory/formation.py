@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -27,7 +27,11 @@ from veri.memory.drafts import Draft
 from veri.models.memory import MemoryType
 from veri.signals.messages import extract_message, topics_of
 
-__all__ = ["MEMORY_EVENT_TYPES", "Names", "drafts_for"]
+__all__ = ["MEMORY_EVENT_TYPES", "Names", "Surroundings", "Threads", "drafts_for"]
+
+# Messages closer than this in one conversation belong to the same session.
+SESSION_GAP = timedelta(hours=4)
+CONTEXT_CHARS = 300
 
 
 @dataclass
@@ -72,6 +76,69 @@ class Names:
         return []
 
 
+@dataclass
+class Turn:
+    thread: str
+    opener: str
+    speaker: str
+    text: str
+    at: datetime
+
+
+@dataclass
+class Threads:
+    """Which conversation session a message continues, and what was said before it in that
+    session: a reply ("let's do 150") is only understood with the message that opened the
+    session (the brand, the product) and the one it answers."""
+
+    db: Session
+    _last: dict[tuple[uuid.UUID, uuid.UUID | None], Turn] = field(default_factory=dict)
+
+    def _stored(self, creator_id: uuid.UUID, partner: uuid.UUID | None) -> Turn | None:
+        from veri.models.memory import Memory
+
+        statement = select(Memory).where(
+            Memory.type == MemoryType.BRAND_INTERACTION,
+            Memory.kind == "observation",
+            Memory.creator_id == creator_id,
+            Memory.attributes["thread"].is_not(None),
+        )
+        if partner is not None:
+            statement = statement.where(
+                (Memory.brand_id == partner) | (Memory.attributes["deal_id"].astext == str(partner))
+            )
+        latest = self.db.scalars(statement.order_by(Memory.valid_from.desc()).limit(1)).first()
+        if latest is None:
+            return None
+        a = latest.attributes
+        return Turn(a["thread"], a.get("opener", ""), a.get("speaker", ""), a.get("said", ""), latest.valid_from)
+
+    def follow(self, event: Event, p: MessageSent) -> tuple[str, str, Turn | None]:
+        """(thread id, the session's opening message, the previous turn) for a new message."""
+        key = (p.creator_id, p.deal_id or p.brand_id)
+        last = self._last[key] if key in self._last else self._stored(*key)
+        said = p.text[:CONTEXT_CHARS]
+        if last is not None and timedelta(0) <= event.occurred_at - last.at <= SESSION_GAP:
+            thread, opener = last.thread, last.opener
+        else:
+            thread, opener, last = str(event.id), f"{p.sender_name}: {said}", None
+        self._last[key] = Turn(thread, opener, p.sender_name, said, event.occurred_at)
+        return thread, opener, last
+
+
+@dataclass
+class Surroundings:
+    """What formation may look up besides the event: names, and conversation threads."""
+
+    db: Session
+    names: Names = field(init=False)
+    threads: Threads = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.names = Names(self.db)
+        self.threads = Threads(self.db)
+
+
 def _money(cents: int) -> str:
     return f"${cents / 100:,.0f}"
 
@@ -81,7 +148,12 @@ def _when(moment: datetime) -> str:
     return f"{moment:%B} {moment.day} {moment.year}"
 
 
-def _message(event: Event, p: MessageSent, names: Names) -> list[Draft]:
+def _message(event: Event, p: MessageSent, around: Surroundings) -> list[Draft]:
+    names = around.names
+    thread, opener, previous = around.threads.follow(event, p)
+    surroundings = opener
+    if previous is not None and f"{previous.speaker}: {previous.text}" != opener:
+        surroundings += f" | {previous.speaker}: {previous.text}"
     by_creator = p.sender_role == "creator"
     signals = extract_message(p.text, written_on=event.occurred_at.date(), by_creator=by_creator)
     attributes = {
@@ -95,6 +167,9 @@ def _message(event: Event, p: MessageSent, names: Names) -> list[Draft]:
         "mentions": [d.day.isoformat() for d in signals.dates],
         "facts": {f.name: f.value for f in signals.facts},
         "deal_id": str(p.deal_id) if p.deal_id else None,
+        "thread": thread,
+        "opener": opener,
+        "said": p.text[:CONTEXT_CHARS],
     }
     text = f"{p.sender_name}: {p.text}" if p.text.strip() else f"{p.sender_name} sent an empty message"
     drafts = [
@@ -110,6 +185,7 @@ def _message(event: Event, p: MessageSent, names: Names) -> list[Draft]:
             importance=signals.importance,
             attributes=attributes,
             context=_when(event.occurred_at),
+            surroundings=surroundings if surroundings != f"{p.sender_name}: {p.text[:CONTEXT_CHARS]}" else "",
         )
     ]
     creator = names.of(p.creator_id, "The creator")
@@ -148,7 +224,8 @@ _FACT_PHRASES = {
 }
 
 
-def _deal(event: Event, p: DealCreated | DealOfferMade | DealStatusChanged, names: Names) -> list[Draft]:
+def _deal(event: Event, p: DealCreated | DealOfferMade | DealStatusChanged, around: Surroundings) -> list[Draft]:
+    names = around.names
     creator, brand = names.of(p.creator_id, "The creator"), names.of(p.brand_id, "a brand")
     campaign = names.of(p.campaign_id, "a campaign")
     if isinstance(p, DealCreated):
@@ -186,7 +263,8 @@ def _deal(event: Event, p: DealCreated | DealOfferMade | DealStatusChanged, name
     ]
 
 
-def _outcome(event: Event, p: CampaignOutcomeReported, names: Names) -> list[Draft]:
+def _outcome(event: Event, p: CampaignOutcomeReported, around: Surroundings) -> list[Draft]:
+    names = around.names
     creator, brand = names.of(p.creator_id, "The creator"), names.of(p.brand_id, "a brand")
     campaign = names.of(p.campaign_id, "a campaign")
     niches = names.niches(p.campaign_id, p.brand_id)
@@ -219,7 +297,8 @@ def _outcome(event: Event, p: CampaignOutcomeReported, names: Names) -> list[Dra
     ]
 
 
-def _published(event: Event, p: ContentPublished, names: Names) -> list[Draft]:
+def _published(event: Event, p: ContentPublished, around: Surroundings) -> list[Draft]:
+    names = around.names
     creator = names.of(p.creator_id, "The creator")
     title = f' "{p.title}"' if p.title else ""
     when = p.published_at
@@ -250,7 +329,7 @@ def _published(event: Event, p: ContentPublished, names: Names) -> list[Draft]:
     ]
 
 
-def _snapshot(event: Event, p: ContentMetricsSnapshot, names: Names) -> list[Draft]:
+def _snapshot(event: Event, p: ContentMetricsSnapshot, around: Surroundings) -> list[Draft]:
     enriched = enrich_snapshot(p)
     # Only the latest metrics matter: the content's memory is updated in place by consolidation.
     return [
@@ -271,7 +350,7 @@ def _snapshot(event: Event, p: ContentMetricsSnapshot, names: Names) -> list[Dra
     ]
 
 
-def _agent_run(event: Event, p: AgentRunCompleted, names: Names) -> list[Draft]:
+def _agent_run(event: Event, p: AgentRunCompleted, around: Surroundings) -> list[Draft]:
     result = "succeeded" if p.succeeded else "failed"
     steps = " -> ".join(p.steps) if p.steps else "no tools"
     return [
@@ -315,6 +394,6 @@ MEMORY_EVENT_TYPES = frozenset(
 )
 
 
-def drafts_for(event: Event, names: Names) -> list[Draft]:
+def drafts_for(event: Event, around: Surroundings) -> list[Draft]:
     builder = _BUILDERS.get(type(event.payload))
-    return builder(event, event.payload, names) if builder else []
+    return builder(event, event.payload, around) if builder else []

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from veri.events.envelope import Event
 from veri.memory.embeddings import CachedEmbedder, Embedder
-from veri.memory.formation import MEMORY_EVENT_TYPES, Names, drafts_for
+from veri.memory.formation import MEMORY_EVENT_TYPES, Surroundings, drafts_for
 from veri.memory.reflection import reflect
 from veri.memory.repository import MemoryRepository
 
@@ -30,8 +30,8 @@ class MemoryHandler:
         self.reflection = reflection
 
     def handle(self, db: Session, events: Sequence[Event]) -> None:
-        names = Names(db)
-        names.load(
+        around = Surroundings(db)
+        around.names.load(
             i
             for e in events
             for i in (
@@ -40,7 +40,7 @@ class MemoryHandler:
                 getattr(e.payload, "campaign_id", None),
             )
         )
-        drafts = [d for e in events for d in drafts_for(e, names)]
+        drafts = [d for e in events for d in drafts_for(e, around)]
         repo = MemoryRepository(db)
         applied = repo.apply(drafts)
         repo.embed(applied.created, self.embedder)

@@ -24,7 +24,7 @@ from sqlalchemy import func, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
-from veri.memory.drafts import Draft
+from veri.memory.drafts import Draft, embedding_text
 from veri.memory.embeddings import CachedEmbedder, content_hash
 from veri.models.base import utcnow
 from veri.models.memory import Memory, MemoryStatus, MemorySubjectState
@@ -105,6 +105,7 @@ class MemoryRepository:
             key=draft.key,
             text=draft.text,
             search_text=draft.search_text,
+            context_text=draft.surroundings,
             attributes=draft.attributes,
             content_hash=content_hash(draft.embed_text),
             importance=draft.importance,
@@ -233,7 +234,7 @@ class MemoryRepository:
             return 0
         self.db.flush()
         try:
-            embeddings = embedder.embed_with(self.db, [m.search_text for m in memories])
+            embeddings = embedder.embed_with(self.db, [embedding_text(m.search_text, m.context_text) for m in memories])
         except Exception as exc:  # the embedder is optional to memory: full text still finds it
             log.warning("embedding_failed", memories=len(memories), error=str(exc))
             return 0

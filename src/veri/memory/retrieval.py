@@ -99,12 +99,18 @@ def _scope(query: SearchQuery) -> tuple[str, dict[str, Any]]:
 
 
 _TSVECTOR_ENTRY = re.compile(r"'((?:[^']|'')+)'(?::([\d,A-D]+))?")
+# A word of the memory's own text counts fully; one from its surroundings (weight D) a third.
+POSITION_WEIGHT = {"A": 1.0, "B": 1.0, "C": 1.0, "D": 0.35}
 
 
-def _term_counts(tsvector: str) -> tuple[dict[str, int], int]:
-    counts: dict[str, int] = {}
+def _term_counts(tsvector: str) -> tuple[dict[str, float], float]:
+    """Weighted term frequencies and length of a tsvector in its text form ('word':1A,7)."""
+    counts: dict[str, float] = {}
     for lexeme, positions in _TSVECTOR_ENTRY.findall(tsvector):
-        counts[lexeme.replace("''", "'")] = len(positions.split(",")) if positions else 1
+        weight = 0.0
+        for position in positions.split(",") if positions else ["1D"]:
+            weight += POSITION_WEIGHT[position[-1]] if position[-1] in POSITION_WEIGHT else POSITION_WEIGHT["D"]
+        counts[lexeme.replace("''", "'")] = weight
     return counts, sum(counts.values())
 
 

@@ -31,10 +31,24 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from veri.models.base import Base, enum_column, utcnow
 
-__all__ = ["EMBEDDING_DIMENSIONS", "EmbeddingCache", "Memory", "MemoryStatus", "MemorySubjectState", "MemoryType"]
+__all__ = [
+    "EMBEDDING_DIMENSIONS",
+    "SEARCH_VECTOR",
+    "EmbeddingCache",
+    "Memory",
+    "MemoryStatus",
+    "MemorySubjectState",
+    "MemoryType",
+]
 
 # all-MiniLM-L6-v2; an embedder with another size needs a migration.
 EMBEDDING_DIMENSIONS = 384
+
+
+SEARCH_VECTOR = (
+    "setweight(to_tsvector('english'::regconfig, search_text), 'A') || "
+    "setweight(to_tsvector('english'::regconfig, context_text), 'D')"
+)
 
 
 class MemoryType(enum.StrEnum):
@@ -80,9 +94,10 @@ class Memory(Base):
     text: Mapped[str] = mapped_column(Text)
     # The text the full-text index sees: the memory's text plus who said it and when.
     search_text: Mapped[str] = mapped_column(Text)
-    search: Mapped[Any] = mapped_column(
-        TSVECTOR, Computed("to_tsvector('english'::regconfig, search_text)", persisted=True)
-    )
+    # What surrounds it (a message's conversation so far): indexed at a lower weight, so that a
+    # reply like "let's do 150" is found by the brand or the question it answers.
+    context_text: Mapped[str] = mapped_column(Text, default="")
+    search: Mapped[Any] = mapped_column(TSVECTOR, Computed(SEARCH_VECTOR, persisted=True))
     attributes: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
     content_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
     embedding: Mapped[Any] = mapped_column(VECTOR(EMBEDDING_DIMENSIONS), nullable=True, deferred=True)

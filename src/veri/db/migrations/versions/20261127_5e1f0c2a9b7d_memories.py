@@ -56,10 +56,15 @@ def upgrade() -> None:
         sa.Column("key", sa.String(length=200), nullable=False),
         sa.Column("text", sa.Text(), nullable=False),
         sa.Column("search_text", sa.Text(), nullable=False),
+        sa.Column("context_text", sa.Text(), nullable=False),
         sa.Column(
             "search",
             postgresql.TSVECTOR(),
-            sa.Computed("to_tsvector('english'::regconfig, search_text)", persisted=True),
+            sa.Computed(
+                "setweight(to_tsvector('english'::regconfig, search_text), 'A') || "
+                "setweight(to_tsvector('english'::regconfig, context_text), 'D')",
+                persisted=True,
+            ),
             nullable=False,
         ),
         sa.Column("attributes", postgresql.JSONB(astext_type=sa.Text()), nullable=False),
