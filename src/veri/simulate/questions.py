@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import random
+from collections import defaultdict
 from collections.abc import Iterator
 
 from veri.simulate.engine import Fact, Simulation
@@ -112,11 +113,28 @@ def question_set(simulation: Simulation, *, subjects: int = 20, per_subject: int
         rng.shuffle(facts)
         written = 0
         first_name = creator.name.split()[0]
+        # A question has one right answer. Facts that its wording cannot tell apart (the same
+        # kind of thing about the same brand, said in several sessions) are asked once, expecting
+        # every message that says it, when they agree; when they disagree, not at all.
+        sharing: dict[str, list[Fact]] = defaultdict(list)
         for fact in facts:
-            options = _templates(fact, rng.choice([first_name, creator.name]))
+            for _, text in _templates(fact, first_name):
+                sharing[text].append(fact)
+        done: set[str] = set()
+        for fact in facts:
+            name = rng.choice([first_name, creator.name])
+            options = [
+                (option, generic)
+                for option, (_, generic) in zip(_templates(fact, name), _templates(fact, first_name), strict=True)
+                if generic not in done and len({f.value for f in sharing[generic]}) == 1
+            ]
             if not options or written >= per_subject:
                 continue
-            category, text = rng.choice(options)
+            (category, text), generic = rng.choice(options)
+            done.add(generic)
+            evidence = list(dict.fromkeys(e for f in sharing[generic] for e in f.evidence))
+            if len(evidence) > 6:
+                continue  # said too often to be found in 10
             written += 1
             yield json.dumps(
                 {
@@ -124,7 +142,7 @@ def question_set(simulation: Simulation, *, subjects: int = 20, per_subject: int
                     "subject": handle,
                     "id": f"q{written}",
                     "text": text,
-                    "expected": [ids[e] for e in fact.evidence],
+                    "expected": [ids[e] for e in evidence],
                     "category": category,
                     "answer": fact.value,
                 }
