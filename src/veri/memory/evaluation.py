@@ -10,6 +10,7 @@ in rank order, without repeats), cut at k, and are scored against the expected i
 from __future__ import annotations
 
 import math
+import re
 import statistics
 import tempfile
 import time
@@ -162,6 +163,12 @@ def _creator_of(subject: str) -> uuid.UUID:
     return uuid.uuid5(_NAMESPACE, f"subject:{subject}")
 
 
+def _is_subject(actor: str, subject: str) -> bool:
+    """Whether the subject wrote it: "Maya" of "maya", "Iris" of "iris.talks"."""
+    first = re.split(r"[^\w]+", subject.casefold(), maxsplit=1)[0]
+    return bool(first) and actor.casefold().split()[0] == first
+
+
 def _envelopes(events: list[EventLine]) -> tuple[list[dict[str, Any]], dict[uuid.UUID, tuple[str, str]]]:
     """message.sent events, one per line, each (subject, id) with its own event id."""
     back: dict[uuid.UUID, tuple[str, str]] = {}
@@ -170,7 +177,7 @@ def _envelopes(events: list[EventLine]) -> tuple[list[dict[str, Any]], dict[uuid
         event_id = new_event_id()
         back[event_id] = (line.subject, line.id)
         creator = _creator_of(line.subject)
-        by_subject = line.actor.casefold() == line.subject.casefold()
+        by_subject = _is_subject(line.actor, line.subject)
         raw.append(
             {
                 "id": str(event_id),

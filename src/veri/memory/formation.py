@@ -79,7 +79,11 @@ class Names:
 @dataclass
 class Turn:
     thread: str
+    # The session's first message, and the first message of the session before it with the
+    # same partner: what the conversation is about (the brand, the product).
     opener: str
+    earlier: str
+    partner: str
     speaker: str
     text: str
     at: datetime
@@ -87,14 +91,15 @@ class Turn:
 
 @dataclass
 class Threads:
-    """Which conversation session a message continues, and what was said before it in that
-    session: a reply ("let's do 150") is only understood with the message that opened the
-    session (the brand, the product) and the one it answers."""
+    """Which conversation session a message continues, and what surrounds it: a reply ("let's do
+    150") is only understood with the message that opened the session and the one it answers,
+    and a later session ("the video drove 12 sales") with the session before it."""
 
     db: Session
     _last: dict[tuple[uuid.UUID, uuid.UUID | None], Turn] = field(default_factory=dict)
+    _openers: dict[tuple[uuid.UUID, str], str] = field(default_factory=dict)
 
-    def _stored(self, creator_id: uuid.UUID, partner: uuid.UUID | None) -> Turn | None:
+    def _latest(self, creator_id: uuid.UUID, **where: str) -> Turn | None:
         from veri.models.memory import Memory
 
         statement = select(Memory).where(
@@ -103,27 +108,65 @@ class Threads:
             Memory.creator_id == creator_id,
             Memory.attributes["thread"].is_not(None),
         )
-        if partner is not None:
-            statement = statement.where(
-                (Memory.brand_id == partner) | (Memory.attributes["deal_id"].astext == str(partner))
-            )
+        for name, value in where.items():
+            statement = statement.where(Memory.attributes[name].astext == value)
         latest = self.db.scalars(statement.order_by(Memory.valid_from.desc()).limit(1)).first()
         if latest is None:
             return None
         a = latest.attributes
-        return Turn(a["thread"], a.get("opener", ""), a.get("speaker", ""), a.get("said", ""), latest.valid_from)
+        return Turn(
+            a["thread"],
+            a.get("opener", ""),
+            a.get("earlier", ""),
+            a.get("partner", ""),
+            a.get("speaker", ""),
+            a.get("said", ""),
+            latest.valid_from,
+        )
 
-    def follow(self, event: Event, p: MessageSent) -> tuple[str, str, Turn | None]:
-        """(thread id, the session's opening message, the previous turn) for a new message."""
+    def _earlier_opener(self, creator_id: uuid.UUID, partner: str) -> str:
+        key = (creator_id, partner)
+        if key not in self._openers:
+            stored = self._latest(creator_id, partner=partner)
+            self._openers[key] = stored.opener if stored else ""
+        return self._openers[key]
+
+    def follow(self, event: Event, p: MessageSent) -> tuple[Turn, Turn | None]:
+        """This message as a turn of its session, and the turn before it in the session."""
         key = (p.creator_id, p.deal_id or p.brand_id)
-        last = self._last[key] if key in self._last else self._stored(*key)
+        if key not in self._last:
+            where = {"deal_id": str(p.deal_id)} if p.deal_id else {}
+            stored = self._latest(p.creator_id, **where)
+            if stored is not None:
+                self._last[key] = stored
+        last = self._last.get(key)
         said = p.text[:CONTEXT_CHARS]
+        partner = p.sender_name if p.sender_role != "creator" else ""
         if last is not None and timedelta(0) <= event.occurred_at - last.at <= SESSION_GAP:
-            thread, opener = last.thread, last.opener
+            turn = Turn(
+                last.thread, last.opener, last.earlier, last.partner or partner, p.sender_name, said, event.occurred_at
+            )
+            if partner and not last.partner:
+                turn.earlier = self._earlier_opener(p.creator_id, partner)
         else:
-            thread, opener, last = str(event.id), f"{p.sender_name}: {said}", None
-        self._last[key] = Turn(thread, opener, p.sender_name, said, event.occurred_at)
-        return thread, opener, last
+            opener = f"{p.sender_name}: {said}"
+            earlier = self._earlier_opener(p.creator_id, partner) if partner else ""
+            turn = Turn(str(event.id), opener, earlier, partner, p.sender_name, said, event.occurred_at)
+        if turn.partner:
+            self._openers[(p.creator_id, turn.partner)] = turn.opener
+        self._last[key] = turn
+        return turn, last if last is not None and last.thread == turn.thread else None
+
+    @staticmethod
+    def surroundings(turn: Turn, previous: Turn | None) -> str:
+        """The words around a turn, for the index and the embedding (without the turn itself)."""
+        parts = [turn.earlier] if turn.earlier and turn.earlier != turn.opener else []
+        own = f"{turn.speaker}: {turn.text}"
+        if turn.opener != own:
+            parts.append(turn.opener)
+        if previous is not None and f"{previous.speaker}: {previous.text}" not in {turn.opener, own}:
+            parts.append(f"{previous.speaker}: {previous.text}")
+        return " | ".join(parts)
 
 
 @dataclass
@@ -150,10 +193,8 @@ def _when(moment: datetime) -> str:
 
 def _message(event: Event, p: MessageSent, around: Surroundings) -> list[Draft]:
     names = around.names
-    thread, opener, previous = around.threads.follow(event, p)
-    surroundings = opener
-    if previous is not None and f"{previous.speaker}: {previous.text}" != opener:
-        surroundings += f" | {previous.speaker}: {previous.text}"
+    turn, previous = around.threads.follow(event, p)
+    surroundings = Threads.surroundings(turn, previous)
     by_creator = p.sender_role == "creator"
     signals = extract_message(p.text, written_on=event.occurred_at.date(), by_creator=by_creator)
     attributes = {
@@ -167,9 +208,11 @@ def _message(event: Event, p: MessageSent, around: Surroundings) -> list[Draft]:
         "mentions": [d.day.isoformat() for d in signals.dates],
         "facts": {f.name: f.value for f in signals.facts},
         "deal_id": str(p.deal_id) if p.deal_id else None,
-        "thread": thread,
-        "opener": opener,
-        "said": p.text[:CONTEXT_CHARS],
+        "thread": turn.thread,
+        "opener": turn.opener,
+        "earlier": turn.earlier,
+        "partner": turn.partner,
+        "said": turn.text,
     }
     text = f"{p.sender_name}: {p.text}" if p.text.strip() else f"{p.sender_name} sent an empty message"
     drafts = [
@@ -185,7 +228,7 @@ def _message(event: Event, p: MessageSent, around: Surroundings) -> list[Draft]:
             importance=signals.importance,
             attributes=attributes,
             context=_when(event.occurred_at),
-            surroundings=surroundings if surroundings != f"{p.sender_name}: {p.text[:CONTEXT_CHARS]}" else "",
+            surroundings=surroundings,
         )
     ]
     creator = names.of(p.creator_id, "The creator")
