@@ -29,6 +29,9 @@ from veri.signals.timeexpr import TimeWindow, query_window
 __all__ = ["Hit", "SearchQuery", "search"]
 
 RRF_K = 60
+# Reciprocal-rank weights of the two channels.
+LEXICAL_WEIGHT = 1.0
+VECTOR_WEIGHT = 1.0
 BM25_K1 = 1.2
 BM25_B = 0.75
 TIME_BOOST = 1.5
@@ -100,7 +103,7 @@ def _scope(query: SearchQuery) -> tuple[str, dict[str, Any]]:
 
 _TSVECTOR_ENTRY = re.compile(r"'((?:[^']|'')+)'(?::([\d,A-D]+))?")
 # A word of the memory's own text counts fully; one from its surroundings (weight D) a third.
-POSITION_WEIGHT = {"A": 1.0, "B": 1.0, "C": 1.0, "D": 0.35}
+POSITION_WEIGHT = {"A": 1.0, "B": 1.0, "C": 1.0, "D": 0.5}
 
 
 def _term_counts(tsvector: str) -> tuple[dict[str, float], float]:
@@ -226,7 +229,11 @@ def search(
     hits: list[Hit] = []
     for memory_id, parts in fused.items():
         memory = memories[memory_id]
-        rrf = sum(1 / (RRF_K + parts[r]) for r in ("lexical_rank", "vector_rank") if r in parts)
+        rrf = sum(
+            weight / (RRF_K + parts[rank])
+            for rank, weight in (("lexical_rank", LEXICAL_WEIGHT), ("vector_rank", VECTOR_WEIGHT))
+            if rank in parts
+        )
         age_days = max((now - memory.valid_from).total_seconds() / 86400, 0.0)
         recency = math.exp(-age_days / 365)
         strength = memory.strength if use_strength else 1.0
