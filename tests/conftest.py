@@ -24,12 +24,17 @@ from veri.config import DatabaseSettings, SecuritySettings, Settings
 from veri.db import migrate
 from veri.db.embedded import EmbeddedPostgres, start_embedded_postgres
 from veri.db.engine import Database
+from veri.memory.embeddings import Embedder, LocalEmbedder
 from veri.models import Base
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 EXTERNAL_URL = os.environ.get("VERI_TEST_EXTERNAL_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("VERI_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 PASSWORD = "correct-horse-battery"
+# Loading the embedding model costs seconds and half a gigabyte per process: tests (and the
+# workers they start) form memory without embeddings unless they ask for the real model
+# (the `embedder` fixture).
+os.environ.setdefault("VERI_EMBEDDER", "none")
 
 
 def port_open(host: str, port: int) -> bool:
@@ -98,6 +103,14 @@ def db(clean_db: Database) -> Iterator[Session]:
     with clean_db.sessions() as session:
         yield session
         session.rollback()
+
+
+@pytest.fixture(scope="session")
+def embedder() -> Embedder:
+    """The real all-MiniLM-L6-v2, loaded once for the whole run."""
+    local = LocalEmbedder()
+    local.embed(["warm up"])
+    return local
 
 
 def make_settings(tmp_path: Path, **overrides: object) -> Settings:

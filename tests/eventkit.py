@@ -126,3 +126,21 @@ def drain(loops: Sequence[ConsumerLoop], *, until: Callable[[], bool] | None = N
 def count(database: Database, model: Any, *where: Any) -> int:
     with database.sessions() as db:
         return int(db.scalar(select(func.count()).select_from(model).where(*where)) or 0)
+
+
+def form_memories(database: Database, handler: Any = None, *, timeout: float = 120.0) -> int:
+    """Run the `memory` consumer group over everything in the log, as the worker would."""
+    from veri.config import get_settings
+    from veri.events.bus.embedded import EmbeddedLog
+    from veri.events.runtime import RetryPolicy
+    from veri.memory.handlers import MemoryHandler
+
+    handler = handler or MemoryHandler(None)
+    consumer = EmbeddedLog(database, partitions=get_settings().events.event_partitions, lease_seconds=60).consumer(
+        "memory", f"test-{uuid.uuid4().hex[:6]}"
+    )
+    loop = ConsumerLoop(database, consumer, handler, batch_size=handler.batch_size, retry=RetryPolicy(2, 0.0))
+    try:
+        return drain([loop], timeout=timeout)
+    finally:
+        consumer.close()

@@ -7,6 +7,7 @@ Each role runs in a fresh world of two creators, two brands and an admin, so the
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -15,7 +16,11 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from sqlalchemy import select
+
 from tests.conftest import PASSWORD, log_in, make_admin, new_client, sign_up
+from tests.eventkit import form_memories
+from veri.models.memory import Memory
 
 ROLES = ("anon", "creator_a", "creator_b", "brand_a", "brand_b", "admin")
 
@@ -75,6 +80,10 @@ def build_world(app: FastAPI, database: Any) -> World:
     ids["key_a"] = r.json()["id"]
     for c in (ca, cb, ba, bb):
         c.__exit__(None, None, None)
+    # The memory consumer group turns the deals into campaign memories of creator A and brand A.
+    form_memories(database)
+    with database.sessions() as db:
+        ids["memory_a"] = str(db.scalar(select(Memory.id).where(Memory.creator_id == uuid.UUID(ids["creator_a"]))))
     return World(ids=ids)
 
 
@@ -184,6 +193,22 @@ MATRIX: list[tuple[str, str, str, Any, dict[str, int]]] = [
         when(401, 403, 403, 200, 404, 200),
     ),
     ("GET", "/api/v1/deals", "/api/v1/deals", None, everyone(200)),
+    ("GET", "/api/v1/memories/search", "/api/v1/memories/search?q=deal", None, everyone(200)),
+    ("GET", "/api/v1/memories", "/api/v1/memories", None, everyone(200)),
+    (
+        "GET",
+        "/api/v1/memories/{memory_id}",
+        "/api/v1/memories/{memory_a}",
+        None,
+        when(401, 200, 404, 200, 404, 200),
+    ),
+    (
+        "GET",
+        "/api/v1/creators/{creator_id}/memories",
+        "/api/v1/creators/{creator_a}/memories",
+        None,
+        everyone(200),
+    ),
     (
         "POST",
         "/api/v1/deals",

@@ -114,6 +114,9 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
 
         app.state.analytics_cache = AnalyticsCache(app.state.redis) if app.state.redis is not None else None
         app.state.handlers = default_handlers(app.state.redis, settings)
+        from veri.memory.embeddings import get_embedder
+
+        app.state.embedder = get_embedder(settings.memory.embedder)
         app.state.rate_limiter = (
             RedisRateLimiter(app.state.redis) if app.state.redis is not None else PostgresRateLimiter(db.engine)
         )
@@ -160,6 +163,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     from veri.deals import pages as deal_pages
     from veri.deals import routes as deal_routes
     from veri.events import routes as event_routes
+    from veri.memory import pages as memory_pages
+    from veri.memory import routes as memory_routes
 
     for module in (
         account_routes,
@@ -170,12 +175,14 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         content_routes,
         event_routes,
         analytics_routes,
+        memory_routes,
         admin_routes,
         account_pages,
         creator_pages,
         campaign_pages,
         deal_pages,
         analytics_pages,
+        memory_pages,
         admin_pages,
     ):
         app.include_router(module.router)

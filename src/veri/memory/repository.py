@@ -136,6 +136,7 @@ class MemoryRepository:
                 Memory.status == MemoryStatus.ACTIVE,
                 _same(Memory.creator_id, draft.creator_id),
                 _same(Memory.brand_id, draft.brand_id),
+                _same(Memory.campaign_id, draft.campaign_id),
             )
         )
         if twin is not None:
@@ -305,8 +306,8 @@ def vectors_enabled(db: Session) -> bool:
     return _VECTORS[url]
 
 
-# Sum of new importance for a creator that triggers reflection (about a dozen meaningful memories).
-REFLECTION_THRESHOLD = 6.0
+# Sum of new importance for a creator that triggers reflection (four or five meaningful memories).
+REFLECTION_THRESHOLD = 3.0
 
 
 def _same(column: object, value: uuid.UUID | None) -> object:

@@ -87,11 +87,9 @@ def _scope(query: SearchQuery) -> tuple[str, dict[str, Any]]:
         clauses.append("valid_from < :until")
         params["until"] = query.until
     if query.as_of is not None:
-        # Bi-temporal: recorded by then and not yet superseded, and holding in the world then.
-        clauses.append(
-            "recorded_at <= :as_of AND (superseded_at IS NULL OR superseded_at > :as_of) "
-            "AND valid_from <= :as_of AND (valid_to IS NULL OR valid_to > :as_of)"
-        )
+        # What held in the world then: superseded versions included, later ones not. (System
+        # time, recorded_at/superseded_at, says when Veri learned it: a replay learns it today.)
+        clauses.append("valid_from <= :as_of AND (valid_to IS NULL OR valid_to > :as_of)")
         params["as_of"] = query.as_of
         if not query.include_archived:
             clauses.append("status <> 'archived'")

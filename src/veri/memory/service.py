@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from veri.accounts.principal import Principal
 from veri.config import Settings
 from veri.db.engine import Database
+from veri.db.paging import fetch_page
 from veri.errors import Forbidden, NotFound
 from veri.flags import Flag, is_enabled
 from veri.memory.decay import DecayResult, decay
@@ -126,10 +127,11 @@ def timeline(
     types: list[MemoryType] | None = None,
     as_of: datetime | None = None,
     include_archived: bool = False,
-    limit: int = 100,
-    before: datetime | None = None,
-) -> list[Memory]:
-    """Memories newest first (in world time), as they stood at `as_of` when given."""
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[list[Memory], int]:
+    """Memories newest first (in world time), as they stood at `as_of` when given; and how many
+    there are in all."""
     statement = select(Memory).where(Memory.kind != "metrics")
     if principal is not None:
         creator, brand = _visible(principal)
@@ -141,19 +143,17 @@ def timeline(
         statement = statement.where(Memory.creator_id == creator_id)
     if types:
         statement = statement.where(Memory.type.in_(types))
-    if before is not None:
-        statement = statement.where(Memory.valid_from < before)
     if as_of is not None:
+        # World time, as in retrieval: what held then.
         statement = statement.where(
-            Memory.recorded_at <= as_of,
-            (Memory.superseded_at.is_(None)) | (Memory.superseded_at > as_of),
             Memory.valid_from <= as_of,
             (Memory.valid_to.is_(None)) | (Memory.valid_to > as_of),
+            Memory.status != MemoryStatus.ARCHIVED if not include_archived else Memory.status.is_not(None),
         )
     else:
         statuses = [MemoryStatus.ACTIVE, MemoryStatus.ARCHIVED] if include_archived else [MemoryStatus.ACTIVE]
         statement = statement.where(Memory.status.in_(statuses))
-    return list(db.scalars(statement.order_by(Memory.valid_from.desc(), Memory.id).limit(limit)).all())
+    return fetch_page(db, statement, order_by=(Memory.valid_from.desc(), Memory.id), limit=limit, offset=offset)
 
 
 def run_decay(database: Database, *, now: datetime | None = None) -> DecayResult:

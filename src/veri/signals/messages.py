@@ -138,6 +138,16 @@ def topics_of(text: str) -> list[str]:
     return [topic for topic, pattern in _TOPIC_PATTERNS.items() if pattern.search(text)]
 
 
+# A bare number is money only in a sentence about money, and not when a unit follows it.
+_MONEY_CUE = re.compile(r"\b(?:charge|rate|budget|pay|paid|fee|price|cost|worth|invoice|offer)\b", re.IGNORECASE)
+_BARE = re.compile(
+    r"(?<![\w.,$€£-])(\d{1,3}(?:,\d{3})+|\d{2,7})(?![\w.,]*\s*(?:%|percent|views|sales|orders|videos?|posts?|"
+    r"tiktoks?|reels?|followers|subscribers|times|days?|weeks?|months?|years?|hours?|minutes?|a week|per|st|nd|rd|th)\b)"
+    r"(?![\d,]*\s*(?:am|pm)\b)",
+    re.IGNORECASE,
+)
+
+
 def _amounts(text: str) -> list[int]:
     found = []
     for match in _MONEY.finditer(text):
@@ -145,7 +155,18 @@ def _amounts(text: str) -> list[int]:
         value = float(raw) * (1000 if (match.group("k") or match.group("k2")) else 1)
         if value > 0:
             found.append(round(value * 100))
+    if not found and _MONEY_CUE.search(text):
+        dates = {m.start() for m in re.finditer(r"\b\d{1,2}\b", text)} if _MENTIONS_MONTH.search(text) else set()
+        for match in _BARE.finditer(text):
+            if match.start() not in dates and not _YEAR.fullmatch(match.group(1)):
+                found.append(int(match.group(1).replace(",", "")) * 100)
     return found
+
+
+_MENTIONS_MONTH = re.compile(
+    r"\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+\d", re.IGNORECASE
+)
+_YEAR = re.compile(r"20\d\d")
 
 
 def _count(word: str) -> int:
