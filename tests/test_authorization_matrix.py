@@ -15,7 +15,6 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-
 from sqlalchemy import select
 
 from tests.conftest import PASSWORD, log_in, make_admin, new_client, sign_up

@@ -159,7 +159,7 @@ def test_hostile_and_odd_texts_are_stored_as_given_and_never_executed(app: FastA
         "Love it 🔥🔥 💪 can't wait",
         "<script>alert('pwned')</script><b>bold</b>",
         "'); DROP TABLE memories; -- \\ %s :name",
-        "我下个月搬到里斯本，视频会暂停两周",
+        "我下个月搬到里斯本\uff0c视频会暂停两周",
     ]
     put(clean_db, [message(creator, t, START + timedelta(hours=i)) for i, t in enumerate(odd)])
     form_memories(clean_db)

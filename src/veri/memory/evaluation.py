@@ -236,7 +236,7 @@ def run_recall(
         consumer.close()
         ingest_seconds = time.perf_counter() - started
 
-        overall, by_category = _Scores(), defaultdict(_Scores)
+        overall, by_category = _Scores(), defaultdict[str, _Scores](_Scores)
         latencies: list[float] = []
         misses: list[dict[str, Any]] = []
         for number, query in enumerate(queries, start=1):

@@ -18,6 +18,7 @@ from veri.flags import Flag, is_enabled
 from veri.memory import service
 from veri.memory.retrieval import SearchQuery
 from veri.memory.schemas import MemoryOut
+from veri.models.creators import Creator
 from veri.models.memory import Memory, MemoryType
 from veri.web.render import render
 
@@ -51,7 +52,7 @@ def explorer(
         db, principal=principal, creator_id=creator_id, types=types or None, as_of=as_of, limit=300
     )
     first, last = db.execute(select(func.min(Memory.valid_from), func.max(Memory.valid_from))).one()
-    creators = []
+    creators: list[Creator] = []
     if principal.is_admin:
         creators, _ = creator_service.list_creators(db, principal=principal, limit=200)
     return render(

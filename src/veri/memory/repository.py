@@ -22,7 +22,8 @@ from datetime import datetime
 import structlog
 from sqlalchemy import func, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
+from sqlalchemy.sql.elements import ColumnElement
 
 from veri.memory.drafts import Draft, embedding_text
 from veri.memory.embeddings import CachedEmbedder, content_hash
@@ -268,14 +269,14 @@ class MemoryRepository:
                 totals[memory.creator_id] += memory.importance
         if not totals:
             return []
-        statement = pg_insert(MemorySubjectState).values(
+        insert = pg_insert(MemorySubjectState).values(
             [{"creator_id": c, "pending_importance": v} for c, v in totals.items()]
         )
-        statement = statement.on_conflict_do_update(
+        upsert = insert.on_conflict_do_update(
             index_elements=[MemorySubjectState.creator_id],
-            set_={"pending_importance": MemorySubjectState.pending_importance + statement.excluded.pending_importance},
+            set_={"pending_importance": MemorySubjectState.pending_importance + insert.excluded.pending_importance},
         ).returning(MemorySubjectState.creator_id, MemorySubjectState.pending_importance)
-        return [c for c, pending in self.db.execute(statement) if pending >= REFLECTION_THRESHOLD]
+        return [c for c, pending in self.db.execute(upsert) if pending >= REFLECTION_THRESHOLD]
 
     def reflected(self, creator_id: uuid.UUID, at: datetime) -> None:
         self.db.execute(
@@ -310,5 +311,5 @@ def vectors_enabled(db: Session) -> bool:
 REFLECTION_THRESHOLD = 3.0
 
 
-def _same(column: object, value: uuid.UUID | None) -> object:
-    return column.is_(None) if value is None else column == value  # type: ignore[attr-defined]
+def _same(column: InstrumentedAttribute[uuid.UUID | None], value: uuid.UUID | None) -> ColumnElement[bool]:
+    return column.is_(None) if value is None else column == value

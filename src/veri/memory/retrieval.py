@@ -15,7 +15,6 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import select, text
@@ -167,9 +166,17 @@ def _lexical(
     return scored
 
 
-@lru_cache(maxsize=1024)
+_QUERY_VECTORS: dict[tuple[str, str], str] = {}
+
+
 def _query_vector(embedder: Embedder, question: str) -> str:
-    return vector_literal(embedder.embed([question])[0])
+    """Questions repeat (the explorer, the agent): their vectors are kept, a thousand at most."""
+    key = (embedder.model, question)
+    if key not in _QUERY_VECTORS:
+        if len(_QUERY_VECTORS) >= 1000:
+            _QUERY_VECTORS.pop(next(iter(_QUERY_VECTORS)))
+        _QUERY_VECTORS[key] = vector_literal(embedder.embed([question])[0])
+    return _QUERY_VECTORS[key]
 
 
 def _semantic(

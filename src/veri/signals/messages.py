@@ -142,7 +142,8 @@ def topics_of(text: str) -> list[str]:
 _MONEY_CUE = re.compile(r"\b(?:charge|rate|budget|pay|paid|fee|price|cost|worth|invoice|offer)\b", re.IGNORECASE)
 _BARE = re.compile(
     r"(?<![\w.,$€£-])(\d{1,3}(?:,\d{3})+|\d{2,7})(?![\w.,]*\s*(?:%|percent|views|sales|orders|videos?|posts?|"
-    r"tiktoks?|reels?|followers|subscribers|times|days?|weeks?|months?|years?|hours?|minutes?|a week|per|st|nd|rd|th)\b)"
+    r"tiktoks?|reels?|followers|subscribers|times|days?|weeks?|months?|years?|hours?|minutes?|a week|per"
+    r"|st|nd|rd|th)\b)"
     r"(?![\d,]*\s*(?:am|pm)\b)",
     re.IGNORECASE,
 )
@@ -163,9 +164,7 @@ def _amounts(text: str) -> list[int]:
     return found
 
 
-_MENTIONS_MONTH = re.compile(
-    r"\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+\d", re.IGNORECASE
-)
+_MENTIONS_MONTH = re.compile(r"\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+\d", re.IGNORECASE)
 _YEAR = re.compile(r"20\d\d")
 
 
