@@ -22,8 +22,7 @@ from datetime import datetime
 import structlog
 from sqlalchemy import func, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.orm import InstrumentedAttribute, Session
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.orm import Session
 
 from veri.memory.drafts import Draft, embedding_text
 from veri.memory.embeddings import CachedEmbedder, content_hash
@@ -69,34 +68,73 @@ class MemoryRepository:
         return by_key, by_type
 
     def apply(self, drafts: Sequence[Draft]) -> Applied:
-        """Consolidate the drafts of a batch into the store, in order."""
+        """Consolidate the drafts of a batch into the store, in order. The memories they may join
+        are read in one query; new ones are written in one flush (after `embed`), so a batch
+        costs a few round trips however many drafts it has. A creator's events are consumed by
+        one worker at a time (their partition's lease), so no other writer consolidates them."""
         result = Applied()
         by_key, by_type = self._already_applied(drafts)
         metrics: dict[str, Draft] = {}
-        for draft in drafts:
-            if draft.kind == "metrics":
-                # Only the latest snapshot of each post in the batch matters.
-                current = metrics.get(draft.key)
-                if current is None or draft.valid_from >= current.valid_from:
-                    metrics[draft.key] = draft
-                continue
-            kind = draft.type.value
-            if all((kind, draft.key, s) in by_key for s in draft.sources) or (
-                draft.kind == "observation" and all((kind, s) in by_type for s in draft.sources)
-            ):
-                result.skipped += 1
-                continue
-            {
-                "observation": self._observe,
-                "fact": self._fact,
-                "state": self._state,
-                "insight": self._insight,
-            }[draft.kind](draft, result)
-            for source in draft.sources:
-                by_key.add((kind, draft.key, source))
-        self._apply_metrics(list(metrics.values()), result)
-        self.db.flush()
+        live = [d for d in drafts if d.kind != "metrics"]
+        with self.db.no_autoflush:
+            self._index(live)
+            for draft in drafts:
+                if draft.kind == "metrics":
+                    # Only the latest snapshot of each post in the batch matters.
+                    current = metrics.get(draft.key)
+                    if current is None or draft.valid_from >= current.valid_from:
+                        metrics[draft.key] = draft
+                    continue
+                kind = draft.type.value
+                if all((kind, draft.key, s) in by_key for s in draft.sources) or (
+                    draft.kind == "observation" and all((kind, s) in by_type for s in draft.sources)
+                ):
+                    result.skipped += 1
+                    continue
+                {
+                    "observation": self._observe,
+                    "fact": self._fact,
+                    "state": self._state,
+                    "insight": self._insight,
+                }[draft.kind](draft, result)
+                for source in draft.sources:
+                    by_key.add((kind, draft.key, source))
+            self._apply_metrics(list(metrics.values()), result)
         return result
+
+    def _index(self, drafts: Sequence[Draft]) -> None:
+        """Load the memories these drafts may merge into or supersede."""
+        self._twins: dict[tuple[object, ...], Memory] = {}
+        self._current: dict[tuple[object, ...], Memory] = {}
+        hashes = list({content_hash(d.embed_text) for d in drafts if d.kind == "observation"})
+        keys = list({d.key for d in drafts if d.kind != "observation"})
+        if not hashes and not keys:
+            return
+        rows = self.db.scalars(
+            select(Memory).where(
+                (
+                    Memory.content_hash.in_(hashes)
+                    & (Memory.kind == "observation")
+                    & (Memory.status == MemoryStatus.ACTIVE)
+                )
+                | (
+                    Memory.key.in_(keys)
+                    & (Memory.kind != "observation")
+                    & Memory.valid_to.is_(None)
+                    & (Memory.status != MemoryStatus.SUPERSEDED)
+                )
+            )
+        ).all()
+        for memory in rows:
+            self._remember(memory)
+
+    def _remember(self, memory: Memory) -> None:
+        if memory.kind == "observation":
+            self._twins[
+                _twin_key(memory.type, memory.content_hash, memory.creator_id, memory.brand_id, memory.campaign_id)
+            ] = memory
+        else:
+            self._current[(memory.kind, memory.key, memory.creator_id)] = memory
 
     def _new(self, draft: Draft, **overrides: object) -> Memory:
         memory = Memory(
@@ -123,6 +161,8 @@ class MemoryRepository:
         for name, value in overrides.items():
             setattr(memory, name, value)
         self.db.add(memory)
+        if memory.status is MemoryStatus.ACTIVE:
+            self._remember(memory)
         return memory
 
     def _merge(self, memory: Memory, draft: Draft) -> None:
@@ -130,15 +170,8 @@ class MemoryRepository:
         memory.importance = max(memory.importance, draft.importance)
 
     def _observe(self, draft: Draft, result: Applied) -> None:
-        twin = self.db.scalar(
-            select(Memory).where(
-                Memory.type == draft.type,
-                Memory.content_hash == content_hash(draft.embed_text),
-                Memory.status == MemoryStatus.ACTIVE,
-                _same(Memory.creator_id, draft.creator_id),
-                _same(Memory.brand_id, draft.brand_id),
-                _same(Memory.campaign_id, draft.campaign_id),
-            )
+        twin = self._twins.get(
+            _twin_key(draft.type, content_hash(draft.embed_text), draft.creator_id, draft.brand_id, draft.campaign_id)
         )
         if twin is not None:
             self._merge(twin, draft)
@@ -147,16 +180,7 @@ class MemoryRepository:
             result.created.append(self._new(draft))
 
     def _fact(self, draft: Draft, result: Applied) -> None:
-        current = self.db.scalar(
-            select(Memory)
-            .where(
-                Memory.key == draft.key,
-                _same(Memory.creator_id, draft.creator_id),
-                Memory.valid_to.is_(None),
-                Memory.status != MemoryStatus.SUPERSEDED,
-            )
-            .with_for_update()
-        )
+        current = self._current.get(("fact", draft.key, draft.creator_id))
         if current is None:
             result.created.append(self._new(draft))
             return
@@ -182,9 +206,7 @@ class MemoryRepository:
         old.status = MemoryStatus.SUPERSEDED
 
     def _state(self, draft: Draft, result: Applied) -> None:
-        existing = self.db.scalar(
-            select(Memory).where(Memory.key == draft.key, _same(Memory.creator_id, draft.creator_id))
-        )
+        existing = self._current.get(("state", draft.key, draft.creator_id))
         if existing is None:
             result.created.append(self._new(draft))
         else:
@@ -193,13 +215,7 @@ class MemoryRepository:
             result.updated += 1
 
     def _insight(self, draft: Draft, result: Applied) -> None:
-        current = self.db.scalar(
-            select(Memory).where(
-                Memory.key == draft.key,
-                _same(Memory.creator_id, draft.creator_id),
-                Memory.status == MemoryStatus.ACTIVE,
-            )
-        )
+        current = self._current.get(("insight", draft.key, draft.creator_id))
         if current is not None and current.text == draft.text:
             self._merge(current, draft)
             result.merged += 1
@@ -213,10 +229,12 @@ class MemoryRepository:
     def _apply_metrics(self, drafts: list[Draft], result: Applied) -> None:
         if not drafts:
             return
-        rows = self.db.scalars(
-            select(Memory).where(Memory.key.in_([d.key for d in drafts]), Memory.kind == "state")
-        ).all()
-        by_key = {m.key: m for m in rows}
+        # Posts published in this batch are not written yet: they are in the batch's index.
+        by_key = {key: m for (kind, key, _), m in self._current.items() if kind == "state"}
+        missing = [d.key for d in drafts if d.key not in by_key]
+        if missing:
+            rows = self.db.scalars(select(Memory).where(Memory.key.in_(missing), Memory.kind == "state")).all()
+            by_key |= {m.key: m for m in rows}
         for draft in drafts:
             memory = by_key.get(draft.key)
             seen = memory.attributes.get("captured_at") if memory is not None else None
@@ -230,23 +248,23 @@ class MemoryRepository:
     # -- embeddings -----------------------------------------------------------------------
 
     def embed(self, memories: Sequence[Memory], embedder: CachedEmbedder | None) -> int:
-        """Give memories their embeddings; on failure leave them for `embed_pending`. Returns how
-        many were embedded."""
-        if embedder is None or not memories or not vectors_enabled(self.db):
-            return 0
+        """Give memories their embeddings, then write them; on failure they are written without
+        (full text still finds them) and `embed_pending` retries later. Returns how many were
+        embedded."""
+        embedded = 0
+        if embedder is not None and memories and vectors_enabled(self.db):
+            try:
+                vectors = embedder.embed_with(
+                    self.db, [embedding_text(m.search_text, m.context_text) for m in memories]
+                )
+            except Exception as exc:  # the embedder is optional to memory: full text still finds it
+                log.warning("embedding_failed", memories=len(memories), error=str(exc))
+            else:
+                for memory, vector in zip(memories, vectors, strict=True):
+                    memory.embedding = vector
+                embedded = len(memories)
         self.db.flush()
-        try:
-            embeddings = embedder.embed_with(self.db, [embedding_text(m.search_text, m.context_text) for m in memories])
-        except Exception as exc:  # the embedder is optional to memory: full text still finds it
-            log.warning("embedding_failed", memories=len(memories), error=str(exc))
-            return 0
-        from veri.memory.embeddings import vector_literal
-
-        self.db.execute(
-            text("UPDATE memories SET embedding = CAST(:embedding AS vector) WHERE id = :id"),
-            [{"id": m.id, "embedding": vector_literal(v)} for m, v in zip(memories, embeddings, strict=True)],
-        )
-        return len(memories)
+        return embedded
 
     def unembedded(self, limit: int) -> list[Memory]:
         return list(
@@ -311,5 +329,6 @@ def vectors_enabled(db: Session) -> bool:
 REFLECTION_THRESHOLD = 3.0
 
 
-def _same(column: InstrumentedAttribute[uuid.UUID | None], value: uuid.UUID | None) -> ColumnElement[bool]:
-    return column.is_(None) if value is None else column == value
+def _twin_key(*parts: object) -> tuple[object, ...]:
+    """What makes two observations the same memory: kind, words, and whom they concern."""
+    return tuple(bytes(p) if isinstance(p, bytes | memoryview) else p for p in parts)

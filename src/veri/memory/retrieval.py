@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import re
+import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -34,6 +35,7 @@ VECTOR_WEIGHT = 1.0
 BM25_K1 = 1.2
 BM25_B = 0.75
 TIME_BOOST = 1.5
+COMMON_SHARE = 0.05
 
 
 @dataclass
@@ -103,15 +105,63 @@ _TSVECTOR_ENTRY = re.compile(r"'((?:[^']|'')+)'(?::([\d,A-D]+))?")
 POSITION_WEIGHT = {"A": 1.0, "B": 1.0, "C": 1.0, "D": 0.5}
 
 
-def _term_counts(tsvector: str) -> tuple[dict[str, float], float]:
-    """Weighted term frequencies and length of a tsvector in its text form ('word':1A,7)."""
+def _term_counts(tsvector: str) -> dict[str, float]:
+    """Weighted term frequencies of a tsvector in its text form ('word':1A,7)."""
     counts: dict[str, float] = {}
     for lexeme, positions in _TSVECTOR_ENTRY.findall(tsvector):
         weight = 0.0
         for position in positions.split(",") if positions else ["1D"]:
             weight += POSITION_WEIGHT[position[-1]] if position[-1] in POSITION_WEIGHT else POSITION_WEIGHT["D"]
         counts[lexeme.replace("''", "'")] = weight
-    return counts, sum(counts.values())
+    return counts
+
+
+def _scoped_statistics(
+    db: Session, where: str, params: dict[str, Any], lexemes: list[str]
+) -> tuple[int, float, list[int]]:
+    """Documents, average length and each lexeme's document frequency within the scope (one
+    creator's memories, say): exact, and cheap because the scope is small."""
+    frequencies = ", ".join(
+        f"count(*) FILTER (WHERE search @@ to_tsquery('simple', quote_literal(CAST(:l{i} AS text))))"
+        for i in range(len(lexemes))
+    )
+    row = db.execute(
+        text(f"SELECT count(*), avg(length(search)), {frequencies} FROM memories WHERE {where}"),  # noqa: S608
+        {**params, **{f"l{i}": lexeme for i, lexeme in enumerate(lexemes)}},
+    ).one()
+    return int(row[0]), float(row[1] or 1.0), [int(df) for df in row[2:]]
+
+
+# Whole-store statistics move slowly and cost a scan: they are kept for a while, per process.
+STORE_STATISTICS_SECONDS = 600.0
+_store: dict[str, tuple[float, float]] = {}
+_store_size: list[float] = []  # [measured at, documents, average length]
+
+
+def _store_statistics(db: Session, lexemes: list[str]) -> tuple[int, float, list[int]]:
+    """The same statistics over the whole store, for a search not limited to a subject."""
+    now = time.monotonic()
+    if not _store_size or now - _store_size[0] > STORE_STATISTICS_SECONDS:
+        # The planner's estimate of the row count is enough for an IDF, and free.
+        documents = db.scalar(text("SELECT reltuples FROM pg_class WHERE relname = 'memories'")) or 0
+        if documents < 10_000:
+            documents = db.scalar(text("SELECT count(*) FROM memories")) or 0
+        average = db.scalar(text("SELECT avg(length(search)) FROM (SELECT search FROM memories LIMIT 5000) s"))
+        _store_size[:] = [now, float(documents), float(average or 1.0)]
+    frequencies = []
+    for lexeme in lexemes:
+        cached = _store.get(lexeme)
+        if cached is None or now - cached[0] > STORE_STATISTICS_SECONDS:
+            df = db.scalar(
+                text(
+                    "SELECT count(*) FROM memories "
+                    "WHERE search @@ to_tsquery('simple', quote_literal(CAST(:l AS text)))"
+                ),
+                {"l": lexeme},
+            )
+            cached = _store[lexeme] = (now, float(df or 0))
+        frequencies.append(int(cached[1]))
+    return int(_store_size[1]), _store_size[2], frequencies
 
 
 def _lexical(
@@ -124,8 +174,21 @@ def _lexical(
     )
     if not lexemes:
         return []
-    params = {**params, "lexemes": lexemes, "n": n}
-    # Any of the question's lexemes (OR): BM25 decides how much each one counts.
+    scoped = any(getattr(query, c) is not None for c in ("creator_id", "brand_id", "campaign_id", "visible_to"))
+    total, average_length, frequencies = (
+        _scoped_statistics(db, where, params, lexemes) if scoped else _store_statistics(db, lexemes)
+    )
+    idf = {
+        lexeme: math.log(1 + (total - df + 0.5) / (df + 0.5)) for lexeme, df in zip(lexemes, frequencies, strict=True)
+    }
+    # Candidates share any informative lexeme of the question (OR); a word in most memories
+    # ("video" in a million) would make every memory a candidate to rank, so only words rarer than
+    # COMMON_SHARE of the scope pick candidates. BM25 then scores every lexeme.
+    by_rarity = sorted(zip(frequencies, lexemes, strict=True))
+    informative = [lexeme for df, lexeme in by_rarity if df and df <= max(1000, COMMON_SHARE * total)]
+    picking = informative or [lexeme for df, lexeme in by_rarity if df][:1]
+    if not picking:
+        return []
     tsquery = (
         "to_tsquery('simple', array_to_string("
         "ARRAY(SELECT quote_literal(l) FROM unnest(CAST(:lexemes AS text[])) l), ' | '))"
@@ -136,24 +199,12 @@ def _lexical(
             f"SELECT id, search::text FROM memories WHERE search @@ {tsquery} AND {where} "  # noqa: S608
             f"ORDER BY ts_rank(search, {tsquery}, 1) DESC LIMIT :n"
         ),
-        params,
+        {**params, "lexemes": picking, "n": n},
     ).all()
-    if not rows:
-        return []
-    # Document frequencies and the average length in the same scope: the statistics BM25 needs.
-    stats_sql = ", ".join(
-        f"count(*) FILTER (WHERE search @@ to_tsquery('simple', quote_literal(CAST(:l{i} AS text))))"
-        for i in range(len(lexemes))
-    )
-    stats = db.execute(
-        text(f"SELECT count(*), avg(length(search)), {stats_sql} FROM memories WHERE {where}"),  # noqa: S608
-        {**params, **{f"l{i}": lexeme for i, lexeme in enumerate(lexemes)}},
-    ).one()
-    total, average_length = int(stats[0]), float(stats[1] or 1.0)
-    idf = {lexeme: math.log(1 + (total - df + 0.5) / (df + 0.5)) for lexeme, df in zip(lexemes, stats[2:], strict=True)}
     scored: list[tuple[uuid.UUID, float]] = []
     for memory_id, vector in rows:
-        counts, length = _term_counts(vector)
+        counts = _term_counts(vector)
+        length = len(counts)  # distinct lexemes, as Postgres's length(tsvector) counts them
         score = 0.0
         for lexeme in lexemes:
             tf = counts.get(lexeme, 0)
