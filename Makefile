@@ -35,7 +35,7 @@ test: install browser lint ## Everything: lint, types, migrations check, all tes
 	$(BIN)/pytest
 
 run: install ## Serve Veri on the embedded Postgres with demo data and print the URL
-	$(BIN)/veri run
+	HYBRID_SEARCH=$${HYBRID_SEARCH:-true} MEMORY_DECAY=$${MEMORY_DECAY:-true} $(BIN)/veri run
 
 lock: ## Re-resolve the dependencies into requirements.lock
 	rm -rf /tmp/veri-lock && $(PYTHON) -m venv /tmp/veri-lock

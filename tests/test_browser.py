@@ -147,3 +147,69 @@ def test_brand_creates_a_campaign(browser: object, live_url: str) -> None:
     page.get_by_role("link", name="Campaigns").first.click()
     assert "Summer strength challenge" in page.inner_text("main")
     _shot(page, "06-brand-dashboard")
+
+
+def test_creator_explores_memory(browser: object, live_url: str, embedded_server: EmbeddedPostgres) -> None:
+    from datetime import timedelta
+
+    from tests.eventkit import form_memories
+    from tests.test_memory import START, conversation, message, put
+
+    page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()  # type: ignore[attr-defined]
+    page.goto(f"{live_url}/signup")
+    page.get_by_label("Your name").fill("Ines Duarte")
+    page.get_by_label("Email").fill("ines@example.com")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_label("Creator handle").fill("ines.lifts")
+    page.get_by_role("button", name="Create account").click()
+    page.wait_for_url(f"{live_url}/creator")
+    creator = page.request.get(f"{live_url}/api/v1/creators/me").json()["id"]
+
+    # Her conversations arrive as events and the memory consumer group forms what she sees.
+    import uuid
+
+    database = _open(embedded_server.url("veri_browser"), embedded_server)
+    try:
+        me = uuid.UUID(creator)
+        put(
+            database,
+            [
+                *conversation(me),
+                message(me, "I'm based in Porto.", START + timedelta(days=1)),
+                message(me, "I'm moving to Lisbon in May, <b>filming</b> pauses.", START + timedelta(days=30)),
+            ],
+        )
+        form_memories(database)
+    finally:
+        database.dispose()
+
+    page.get_by_role("link", name="Memory").click()
+    page.wait_for_url(f"{live_url}/memories")
+    assert "Timeline" in page.inner_text("main")
+    page.wait_for_selector("#chart-timeline .main-svg")
+    _shot(page, "07-memory-explorer")
+    page.get_by_label("Search").fill("What budget did Peakform offer for the first sponsored video?")
+    page.get_by_role("button", name="Search").click()
+    first = page.locator("ol.hits li a").first
+    assert "budget for a first sponsored video" in first.inner_text()
+    page.locator("ol.hits details summary").first.click()
+    assert "bm25" in page.locator("ol.hits details").first.inner_text().lower()
+    _shot(page, "08-memory-search")
+
+    page.goto(f"{live_url}/memories?type=creator_entity")
+    page.get_by_role("link", name="lives in Lisbon").click()
+    assert "Validity history" in page.inner_text("main")
+    history = page.get_by_role("region", name="Validity history").inner_text()
+    assert "Porto" in history and "Lisbon" in history and "superseded" in history
+    assert "<b>filming</b>" in page.locator("article.source").first.inner_text()  # shown, not rendered
+    _shot(page, "09-memory-detail")
+
+    page.goto(f"{live_url}/memories?type=creator_entity")
+    page.eval_on_selector(
+        "#as-of-slider",
+        "el => { el.value = 200; el.dispatchEvent(new Event('input')); el.dispatchEvent(new Event('change')); }",
+    )
+    page.wait_for_url("**as_of=**")
+    timeline = page.locator("ul.timeline").inner_text()
+    assert "Porto" in timeline and "Lisbon" not in timeline
+    _shot(page, "10-memory-as-of")
