@@ -116,7 +116,7 @@ def fill(
                     ARRAY[gen_random_uuid()], now() - g * interval '1 minute', now(), 'active', 0
                 FROM generate_series(1, :size) g
                 JOIN pool p ON p.i = g % :pool
-                JOIN noise n ON n.j = (g * 7919) % 997
+                JOIN noise n ON n.j = (g::bigint * 7919) % 997
                 """
             ),
             {"size": size, "creators": creators, "pool": len(texts)},

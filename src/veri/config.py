@@ -11,7 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = [
@@ -66,6 +66,17 @@ class MemorySettings(BaseSettings):
     embedder: Literal["local", "none"] = "local"
     # How often the worker recomputes decay (with MEMORY_DECAY on) and embeds what failed to embed.
     memory_chores_seconds: float = Field(300.0, gt=0)
+    # "rules": deterministic extraction of message facts; "llm": Claude reads them (needs a key).
+    message_extractor: Literal["rules", "llm"] = "rules"
+    anthropic_api_key: SecretStr | None = None
+    anthropic_base_url: str | None = None
+    anthropic_model: str = "claude-haiku-4-5"
+
+    @model_validator(mode="after")
+    def _llm_needs_a_key(self) -> MemorySettings:
+        if self.message_extractor == "llm" and self.anthropic_api_key is None:
+            raise ValueError("VERI_MESSAGE_EXTRACTOR=llm needs VERI_ANTHROPIC_API_KEY")
+        return self
 
 
 class SecuritySettings(BaseSettings):

@@ -22,6 +22,8 @@ from veri.events.runtime import ConsumerLoop, RetryPolicy
 if TYPE_CHECKING:
     from redis import Redis
 
+    from veri.signals.llm import MessageExtractor
+
 __all__ = ["Worker", "default_handlers"]
 
 log = structlog.get_logger(__name__)
@@ -37,8 +39,23 @@ def default_handlers(redis: Redis | None = None, settings: Settings | None = Non
     settings = settings or get_settings()
     return [
         AnalyticsHandler(AnalyticsCache(redis) if redis is not None else None),
-        MemoryHandler(get_embedder(settings.memory.embedder)),
+        MemoryHandler(get_embedder(settings.memory.embedder), extractor=message_extractor(settings)),
     ]
+
+
+def message_extractor(settings: Settings) -> MessageExtractor | None:
+    """The LLM extractor when configured; None: the rules."""
+    memory = settings.memory
+    if memory.message_extractor != "llm" or memory.anthropic_api_key is None:
+        return None
+    import anthropic
+
+    from veri.signals.llm import LLMMessageExtractor
+
+    client = anthropic.Anthropic(
+        api_key=memory.anthropic_api_key.get_secret_value(), base_url=memory.anthropic_base_url, max_retries=1
+    )
+    return LLMMessageExtractor(client, memory.anthropic_model)
 
 
 class Worker:

@@ -25,6 +25,7 @@ from veri.events.types import (
 )
 from veri.memory.drafts import Draft
 from veri.models.memory import MemoryType
+from veri.signals.llm import MessageExtractor
 from veri.signals.messages import extract_message, topics_of
 
 __all__ = ["MEMORY_EVENT_TYPES", "Names", "Surroundings", "Threads", "drafts_for"]
@@ -171,9 +172,11 @@ class Threads:
 
 @dataclass
 class Surroundings:
-    """What formation may look up besides the event: names, and conversation threads."""
+    """What formation may look up besides the event: names, conversation threads, and the
+    extractor that reads messages (the rules, or an LLM behind the same signature)."""
 
     db: Session
+    extract: MessageExtractor = extract_message
     names: Names = field(init=False)
     threads: Threads = field(init=False)
 
@@ -196,7 +199,7 @@ def _message(event: Event, p: MessageSent, around: Surroundings) -> list[Draft]:
     turn, previous = around.threads.follow(event, p)
     surroundings = Threads.surroundings(turn, previous)
     by_creator = p.sender_role == "creator"
-    signals = extract_message(p.text, written_on=event.occurred_at.date(), by_creator=by_creator)
+    signals = around.extract(p.text, written_on=event.occurred_at.date(), by_creator=by_creator)
     attributes = {
         "speaker": p.sender_name,
         "speaker_role": p.sender_role,

@@ -13,6 +13,8 @@ from veri.memory.embeddings import CachedEmbedder, Embedder
 from veri.memory.formation import MEMORY_EVENT_TYPES, Surroundings, drafts_for
 from veri.memory.reflection import reflect
 from veri.memory.repository import MemoryRepository
+from veri.signals.llm import MessageExtractor
+from veri.signals.messages import extract_message
 
 __all__ = ["MemoryHandler"]
 
@@ -25,12 +27,15 @@ class MemoryHandler:
     # Embedding costs ~5-15 ms a text: smaller batches keep a batch well inside its lease.
     batch_size = 256
 
-    def __init__(self, embedder: Embedder | None, *, reflection: bool = True):
+    def __init__(
+        self, embedder: Embedder | None, *, reflection: bool = True, extractor: MessageExtractor | None = None
+    ):
         self.embedder = CachedEmbedder(embedder) if embedder is not None else None
         self.reflection = reflection
+        self.extractor = extractor or extract_message
 
     def handle(self, db: Session, events: Sequence[Event]) -> None:
-        around = Surroundings(db)
+        around = Surroundings(db, self.extractor)
         around.names.load(
             i
             for e in events
