@@ -374,3 +374,23 @@ def test_vector_search_finds_paraphrases_and_survives_an_embedder_outage(clean_d
     assert any("budget" in m.text for m in hybrid)
     lexical = find(clean_db, question, creator_id=creator, limit=3)
     assert not any("budget" in m.text for m in lexical)
+
+
+def test_the_workers_memory_chores_decay_only_with_the_flag(
+    clean_db: Database, monkeypatch: pytest.MonkeyPatch, tmp_path: Any
+) -> None:
+    from tests.conftest import make_settings
+    from veri.memory.service import memory_chores
+
+    put(clean_db, conversation(uuid.uuid4()))
+    form_memories(clean_db)
+    with clean_db.transaction() as db:
+        db.execute(text("UPDATE memories SET recorded_at = recorded_at - interval '400 days'"))
+    settings = make_settings(tmp_path)
+
+    monkeypatch.setenv("MEMORY_DECAY", "false")
+    memory_chores(clean_db, settings)
+    assert {m.status for m in memories(clean_db)} == {MemoryStatus.ACTIVE}
+    monkeypatch.setenv("MEMORY_DECAY", "true")
+    memory_chores(clean_db, settings)
+    assert {m.status for m in memories(clean_db)} == {MemoryStatus.ARCHIVED}
