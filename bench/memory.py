@@ -210,12 +210,7 @@ def formation(database: Database, path: Path, embedder: LocalEmbedder, limit: in
     consumer = EmbeddedLog(database, partitions=4, lease_seconds=600).consumer("memory", "bench")
     loop = ConsumerLoop(database, consumer, handler, batch_size=handler.batch_size, retry=RetryPolicy(1, 0.0))
     started = time.perf_counter()
-    done = 0
-    while done < len(raw):
-        applied = loop.run_once()
-        if applied == 0 and sum(consumer.lag().values()) == 0:
-            break
-        done += applied
+    done = loop.drain()
     seconds = time.perf_counter() - started
     consumer.close()
     with database.sessions() as db:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import threading
 import time
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import structlog
@@ -167,6 +167,18 @@ class ConsumerLoop:
             PROCESSED.labels(self.group).inc(len(applied))
             self.handler.after_commit(applied)
         return len(applied)
+
+    def drain(self, progress: Callable[[int], None] | None = None) -> int:
+        """Apply batches until the group has nothing left to read, for one-off runs (evaluation,
+        benchmarks) rather than a service; returns how many events were applied."""
+        done = 0
+        while True:
+            applied = self.run_once()
+            done += applied
+            if applied and progress is not None:
+                progress(done)
+            if applied == 0 and sum(self.consumer.lag().values()) == 0:
+                return done
 
     def run(self, stop: threading.Event) -> None:
         log.info("consumer_started", group=self.group, member=self.consumer.member)

@@ -226,13 +226,7 @@ def run_recall(
         handler = MemoryHandler(embedder)
         consumer = EmbeddedLog(database, partitions=PARTITIONS, lease_seconds=600).consumer("memory", "eval")
         loop = ConsumerLoop(database, consumer, handler, batch_size=handler.batch_size, retry=RetryPolicy(1, 0.0))
-        done = 0
-        while done < len(raw):
-            applied = loop.run_once()
-            if applied == 0 and sum(consumer.lag().values()) == 0:
-                break
-            done += applied
-            note("ingest", done, len(raw))
+        loop.drain(lambda done: note("ingest", done, len(raw)))
         consumer.close()
         ingest_seconds = time.perf_counter() - started
 

@@ -35,7 +35,7 @@ VECTOR_WEIGHT = 1.0
 BM25_K1 = 1.2
 BM25_B = 0.75
 TIME_BOOST = 1.5
-COMMON_SHARE = 0.05
+CANDIDATE_BUDGET = 5000
 
 
 @dataclass
@@ -181,12 +181,15 @@ def _lexical(
     idf = {
         lexeme: math.log(1 + (total - df + 0.5) / (df + 0.5)) for lexeme, df in zip(lexemes, frequencies, strict=True)
     }
-    # Candidates share any informative lexeme of the question (OR); a word in most memories
-    # ("video" in a million) would make every memory a candidate to rank, so only words rarer than
-    # COMMON_SHARE of the scope pick candidates. BM25 then scores every lexeme.
-    by_rarity = sorted(zip(frequencies, lexemes, strict=True))
-    informative = [lexeme for df, lexeme in by_rarity if df and df <= max(1000, COMMON_SHARE * total)]
-    picking = informative or [lexeme for df, lexeme in by_rarity if df][:1]
+    # Candidates share any of the question's lexemes (OR), rarest first, until they would bring
+    # more than CANDIDATE_BUDGET memories to rank: a word in most memories ("video" in a million)
+    # picks no candidates of its own. BM25 then scores every lexeme of the candidates.
+    picking: list[str] = []
+    budget = CANDIDATE_BUDGET
+    for df, lexeme in sorted(zip(frequencies, lexemes, strict=True)):
+        if df and (df <= budget or not picking):
+            picking.append(lexeme)
+            budget -= df
     if not picking:
         return []
     tsquery = (
