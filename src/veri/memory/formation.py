@@ -1,8 +1,10 @@
 """From events to memory drafts: one small function per event type, over the signals that
-veri.signals extracts. Pure but for `Names`, which reads who and what an id is."""
+veri.signals extracts. Pure but for `Surroundings`: who and what an id is (`Names`), and what was
+said before a message in its conversation (`Threads`)."""
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -24,7 +26,10 @@ from veri.events.types import (
     MessageSent,
 )
 from veri.memory.drafts import Draft
-from veri.models.memory import MemoryType
+from veri.models.brands import Brand
+from veri.models.campaigns import Campaign
+from veri.models.creators import Creator
+from veri.models.memory import Memory, MemoryType
 from veri.signals.llm import MessageExtractor
 from veri.signals.messages import extract_message, topics_of
 
@@ -45,10 +50,6 @@ class Names:
     _niches: dict[uuid.UUID, list[str]] = field(default_factory=dict)
 
     def load(self, ids: Iterable[uuid.UUID | None]) -> None:
-        from veri.models.brands import Brand
-        from veri.models.campaigns import Campaign
-        from veri.models.creators import Creator
-
         wanted = {i for i in ids if i is not None and i not in self._known}
         if not wanted:
             return
@@ -101,8 +102,6 @@ class Threads:
     _openers: dict[tuple[uuid.UUID, str], str] = field(default_factory=dict)
 
     def _latest(self, creator_id: uuid.UUID, **where: str) -> Turn | None:
-        from veri.models.memory import Memory
-
         statement = select(Memory).where(
             Memory.type == MemoryType.BRAND_INTERACTION,
             Memory.kind == "observation",
@@ -237,7 +236,7 @@ def _message(event: Event, p: MessageSent, around: Surroundings) -> list[Draft]:
     creator = names.of(p.creator_id, "The creator")
     for fact in signals.facts:
         if fact.name in {"budget", "fee", "deadline", "draft_date", "publish_date"}:
-            continue  # about one deal: its campaign memory holds them, not the creator's profile
+            continue  # about one deal: they stay on the message's memory (attributes.facts)
         valid_from = event.occurred_at
         if fact.valid_from is not None:
             valid_from = max(
@@ -246,7 +245,7 @@ def _message(event: Event, p: MessageSent, around: Surroundings) -> list[Draft]:
         drafts.append(
             Draft(
                 MemoryType.CREATOR_ENTITY,
-                key=f"fact:{fact.name}",
+                key=_fact_key(fact.name, fact.value),
                 text=f"{creator} {_FACT_PHRASES.get(fact.name, fact.name + ':')} {fact.value}",
                 valid_from=valid_from,
                 sources=[event.id],
@@ -259,6 +258,16 @@ def _message(event: Event, p: MessageSent, around: Surroundings) -> list[Draft]:
             )
         )
     return drafts
+
+
+# Facts a creator has several of at once: each value is its own fact, none supersedes another.
+MANY_VALUED = frozenset({"preference"})
+
+
+def _fact_key(name: str, value: str) -> str:
+    if name in MANY_VALUED:
+        return f"fact:{name}:{hashlib.sha256(value.casefold().encode()).hexdigest()[:16]}"
+    return f"fact:{name}"
 
 
 _FACT_PHRASES = {

@@ -34,7 +34,12 @@ LEXICAL_WEIGHT = 1.0
 VECTOR_WEIGHT = 1.0
 BM25_K1 = 1.2
 BM25_B = 0.75
-TIME_BOOST = 1.5
+# After fusion, a memory's score is nudged, never overturned, by what else is known of it.
+IMPORTANCE_WEIGHT = 0.1
+RECENCY_WEIGHT = 0.05
+RECENCY_DAYS = 365.0
+STRENGTH_WEIGHT = 0.25  # with MEMORY_DECAY: the weakest memory keeps 75% of its score
+TIME_BOOST = 1.5  # a memory of the time the question names ("in May")
 CANDIDATE_BUDGET = 5000
 
 
@@ -294,10 +299,15 @@ def search(
             if rank in parts
         )
         age_days = max((now - memory.valid_from).total_seconds() / 86400, 0.0)
-        recency = math.exp(-age_days / 365)
+        recency = math.exp(-age_days / RECENCY_DAYS)
         strength = memory.strength if use_strength else 1.0
         boost = TIME_BOOST if window is not None and _in_window(memory, window) else 1.0
-        score = rrf * (1 + 0.1 * memory.importance + 0.05 * recency) * (0.75 + 0.25 * strength) * boost
+        score = (
+            rrf
+            * (1 + IMPORTANCE_WEIGHT * memory.importance + RECENCY_WEIGHT * recency)
+            * (1 - STRENGTH_WEIGHT + STRENGTH_WEIGHT * strength)
+            * boost
+        )
         parts |= {
             "rrf": round(rrf, 6),
             "importance": memory.importance,
