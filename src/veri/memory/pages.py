@@ -9,7 +9,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
-from sqlalchemy import func, select
 
 from veri.accounts.deps import CurrentPrincipal
 from veri.creators import service as creator_service
@@ -19,7 +18,7 @@ from veri.memory import service
 from veri.memory.retrieval import SearchQuery
 from veri.memory.schemas import MemoryOut
 from veri.models.creators import Creator
-from veri.models.memory import Memory, MemoryType
+from veri.models.memory import MemoryType
 from veri.web.render import render
 
 __all__ = ["router"]
@@ -51,7 +50,7 @@ def explorer(
     timeline, total = service.timeline(
         db, principal=principal, creator_id=creator_id, types=types or None, as_of=as_of, limit=300
     )
-    first, last = db.execute(select(func.min(Memory.valid_from), func.max(Memory.valid_from))).one()
+    first, last = service.time_range(db, principal=principal, creator_id=creator_id)
     creators: list[Creator] = []
     if principal.is_admin:
         creators, _ = creator_service.list_creators(db, principal=principal, limit=200)

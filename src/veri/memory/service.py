@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import structlog
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from veri.accounts.principal import Principal
@@ -154,6 +154,23 @@ def timeline(
         statuses = [MemoryStatus.ACTIVE, MemoryStatus.ARCHIVED] if include_archived else [MemoryStatus.ACTIVE]
         statement = statement.where(Memory.status.in_(statuses))
     return fetch_page(db, statement, order_by=(Memory.valid_from.desc(), Memory.id), limit=limit, offset=offset)
+
+
+def time_range(
+    db: Session, *, principal: Principal | None, creator_id: uuid.UUID | None = None
+) -> tuple[datetime | None, datetime | None]:
+    """The first and last moment of the memories the caller may see (the explorer's slider)."""
+    statement = select(func.min(Memory.valid_from), func.max(Memory.valid_from))
+    if principal is not None:
+        creator, brand = _visible(principal)
+        if creator is not None:
+            statement = statement.where(Memory.creator_id == creator)
+        if brand is not None:
+            statement = statement.where(Memory.brand_id == brand)
+    if creator_id is not None:
+        statement = statement.where(Memory.creator_id == creator_id)
+    first, last = db.execute(statement).one()
+    return first, last
 
 
 def run_decay(database: Database, *, now: datetime | None = None) -> DecayResult:
