@@ -252,6 +252,7 @@ class MemoryRepository:
         (full text still finds them) and `embed_pending` retries later. Returns how many were
         embedded."""
         embedded = 0
+        memories = [m for m in memories if m.kind in EMBEDDED_KINDS]
         if embedder is not None and memories and vectors_enabled(self.db):
             try:
                 vectors = embedder.embed_with(
@@ -270,7 +271,7 @@ class MemoryRepository:
         return list(
             self.db.scalars(
                 select(Memory)
-                .where(Memory.embedding.is_(None), Memory.kind != "metrics")
+                .where(Memory.embedding.is_(None), Memory.kind.in_(EMBEDDED_KINDS))
                 .order_by(Memory.recorded_at)
                 .limit(limit)
             ).all()
@@ -313,6 +314,11 @@ class MemoryRepository:
             statement = statement.where(getattr(Memory, name) == value)
         return int(self.db.scalar(statement) or 0)
 
+
+# A post's own memory (kind "state": platform, format, time, metrics) is found by its words and
+# numbers; what it means is in the insights reflection writes about the creator's posts, and
+# those are embedded. Embedding every post would double the model's work for little recall.
+EMBEDDED_KINDS = ("observation", "fact", "insight")
 
 _VECTORS: dict[str, bool] = {}
 
