@@ -394,3 +394,6 @@ def test_the_workers_memory_chores_decay_only_with_the_flag(
     monkeypatch.setenv("MEMORY_DECAY", "true")
     memory_chores(clean_db, settings)
     assert {m.status for m in memories(clean_db)} == {MemoryStatus.ARCHIVED}
+    with clean_db.sessions() as db:  # and the lexeme statistics of store-wide BM25 were recounted
+        counted = db.scalar(text("SELECT documents FROM memory_lexeme_stats WHERE lexeme = 'budget'"))
+        assert counted == db.scalar(text("SELECT count(*) FROM memories WHERE search @@ 'budget'::tsquery"))

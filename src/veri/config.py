@@ -66,6 +66,8 @@ class MemorySettings(BaseSettings):
     embedder: Literal["local", "none"] = "local"
     # How often the worker recomputes decay (with MEMORY_DECAY on) and embeds what failed to embed.
     memory_chores_seconds: float = Field(300.0, gt=0)
+    # How often the chores recount lexeme document frequencies (a scan of the memory table).
+    memory_statistics_seconds: float = Field(3600.0, gt=0)
     # "rules": deterministic extraction of message facts; "llm": Claude reads them (needs a key).
     message_extractor: Literal["rules", "llm"] = "rules"
     anthropic_api_key: SecretStr | None = None

@@ -153,8 +153,19 @@ def _store_statistics(db: Session, lexemes: list[str]) -> tuple[int, float, list
             documents = db.scalar(text("SELECT count(*) FROM memories")) or 0
         average = db.scalar(text("SELECT avg(length(search)) FROM (SELECT search FROM memories LIMIT 5000) s"))
         _store_size[:] = [now, float(documents), float(average or 1.0)]
+    # Document frequencies from the worker's last refresh of memory_lexeme_stats; a lexeme it has
+    # not seen (new since, or never refreshed) is counted now and kept a while.
+    refreshed: dict[str, int] = dict(
+        db.execute(
+            text("SELECT lexeme, documents FROM memory_lexeme_stats WHERE lexeme = ANY(:lexemes)"),
+            {"lexemes": lexemes},
+        ).all()
+    )
     frequencies = []
     for lexeme in lexemes:
+        if lexeme in refreshed:
+            frequencies.append(int(refreshed[lexeme]))
+            continue
         cached = _store.get(lexeme)
         if cached is None or now - cached[0] > STORE_STATISTICS_SECONDS:
             df = db.scalar(

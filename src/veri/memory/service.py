@@ -7,12 +7,13 @@ about its own dealings. Everyone else nothing.
 
 from __future__ import annotations
 
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
 import structlog
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import Session
 
 from veri.accounts.principal import Principal
@@ -205,13 +206,29 @@ def embed_pending(database: Database, embedder: Embedder | None, *, limit: int =
         return repo.embed(repo.unembedded(limit), CachedEmbedder(embedder))
 
 
+def refresh_lexeme_statistics(database: Database) -> float:
+    """Recount every lexeme's document frequency (BM25 over the whole store); returns seconds."""
+    started = time.perf_counter()
+    with database.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("REFRESH MATERIALIZED VIEW CONCURRENTLY memory_lexeme_stats"))
+    return time.perf_counter() - started
+
+
+_last_statistics = [0.0]
+
+
 def memory_chores(database: Database, settings: Settings) -> None:
     """The worker's periodic memory work."""
     embedded = embed_pending(database, get_embedder(settings.memory.embedder))
     result = run_decay(database) if is_enabled(Flag.MEMORY_DECAY) else None
+    statistics_seconds = None
+    if time.monotonic() - _last_statistics[0] > settings.memory.memory_statistics_seconds:
+        statistics_seconds = round(refresh_lexeme_statistics(database), 2)
+        _last_statistics[0] = time.monotonic()
     log.info(
         "memory_chores",
         embedded=embedded,
         decayed=result.updated if result else None,
         archived=result.archived if result else None,
+        lexeme_statistics_seconds=statistics_seconds,
     )
