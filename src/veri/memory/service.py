@@ -214,7 +214,7 @@ def refresh_lexeme_statistics(database: Database) -> float:
     return time.perf_counter() - started
 
 
-_last_statistics = [0.0]
+_statistics_refreshed: dict[str, float] = {}  # database URL -> monotonic time
 
 
 def memory_chores(database: Database, settings: Settings) -> None:
@@ -222,9 +222,10 @@ def memory_chores(database: Database, settings: Settings) -> None:
     embedded = embed_pending(database, get_embedder(settings.memory.embedder))
     result = run_decay(database) if is_enabled(Flag.MEMORY_DECAY) else None
     statistics_seconds = None
-    if time.monotonic() - _last_statistics[0] > settings.memory.memory_statistics_seconds:
+    last = _statistics_refreshed.get(database.url)
+    if last is None or time.monotonic() - last > settings.memory.memory_statistics_seconds:
         statistics_seconds = round(refresh_lexeme_statistics(database), 2)
-        _last_statistics[0] = time.monotonic()
+        _statistics_refreshed[database.url] = time.monotonic()
     log.info(
         "memory_chores",
         embedded=embedded,
