@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import structlog
 from sqlalchemy.orm import Session
 
 from veri.events.envelope import Event
@@ -17,8 +16,6 @@ from veri.signals.llm import MessageExtractor
 from veri.signals.messages import extract_message
 
 __all__ = ["MemoryHandler"]
-
-log = structlog.get_logger(__name__)
 
 
 class MemoryHandler:
@@ -48,7 +45,7 @@ class MemoryHandler:
         drafts = [d for e in events for d in drafts_for(e, around)]
         repo = MemoryRepository(db)
         applied = repo.apply(drafts)
-        repo.embed(applied.created, self.embedder)
+        repo.embed_and_write(applied.created, self.embedder)
         if self.reflection:
             for creator_id in repo.accumulate_importance(applied.created):
                 reflect(db, creator_id, embedder=self.embedder)

@@ -130,6 +130,6 @@ def reflect(db: Session, creator_id: uuid.UUID, *, embedder: CachedEmbedder | No
     """Write a creator's insights now; returns how many changed."""
     repo = MemoryRepository(db)
     applied = repo.apply(insights_for(db, creator_id))
-    repo.embed(applied.created, embedder)
+    repo.embed_and_write(applied.created, embedder)
     repo.reflected(creator_id, utcnow())
     return len(applied.created)

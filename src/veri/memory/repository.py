@@ -247,7 +247,7 @@ class MemoryRepository:
 
     # -- embeddings -----------------------------------------------------------------------
 
-    def embed(self, memories: Sequence[Memory], embedder: CachedEmbedder | None) -> int:
+    def embed_and_write(self, memories: Sequence[Memory], embedder: CachedEmbedder | None) -> int:
         """Give memories their embeddings, then write them; on failure they are written without
         (full text still finds them) and `embed_pending` retries later. Returns how many were
         embedded."""

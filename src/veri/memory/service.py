@@ -203,7 +203,7 @@ def embed_pending(database: Database, embedder: Embedder | None, *, limit: int =
         return 0
     with database.transaction() as db:
         repo = MemoryRepository(db)
-        return repo.embed(repo.unembedded(limit), CachedEmbedder(embedder))
+        return repo.embed_and_write(repo.unembedded(limit), CachedEmbedder(embedder))
 
 
 def refresh_lexeme_statistics(database: Database) -> float:

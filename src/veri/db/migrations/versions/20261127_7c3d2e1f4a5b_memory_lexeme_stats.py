@@ -19,10 +19,11 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     # Qualified: PostgreSQL 17+ builds and refreshes materialized views with a search_path of
     # pg_catalog only, and ts_stat runs its query text there.
-    schema = op.get_bind().exec_driver_sql("SELECT current_schema()").scalar()
+    # The schema's name comes from the server, quoted by it: no outside input reaches this SQL.
+    schema = op.get_bind().exec_driver_sql("SELECT quote_ident(current_schema())").scalar()
     op.execute(
-        "CREATE MATERIALIZED VIEW memory_lexeme_stats AS SELECT word AS lexeme, ndoc AS documents "
-        f"FROM ts_stat('SELECT search FROM \"{schema}\".memories')"
+        "CREATE MATERIALIZED VIEW memory_lexeme_stats AS SELECT word AS lexeme, ndoc AS documents "  # noqa: S608
+        f"FROM ts_stat('SELECT search FROM {schema}.memories')"
     )
     # Unique, so that REFRESH ... CONCURRENTLY never blocks searches.
     op.execute("CREATE UNIQUE INDEX ix_memory_lexeme_stats_lexeme ON memory_lexeme_stats (lexeme)")
