@@ -110,7 +110,10 @@ class Threads:
         )
         for name, value in where.items():
             statement = statement.where(Memory.attributes[name].astext == value)
-        latest = self.db.scalars(statement.order_by(Memory.valid_from.desc()).limit(1)).first()
+        # Turns of one session may share a timestamp: the one recorded last is the latest.
+        latest = self.db.scalars(
+            statement.order_by(Memory.valid_from.desc(), Memory.recorded_at.desc()).limit(1)
+        ).first()
         if latest is None:
             return None
         a = latest.attributes
