@@ -43,7 +43,7 @@ def test_eval_recall_on_the_sample_reaches_the_target() -> None:
     assert report["recall@10"] >= 0.9, report
     assert report["mode"] == "hybrid" and report["queries"] == 12 and report["events"] == 20
     assert set(report["categories"]) == {"1", "2", "3", "4"}
-    assert report["query_p95_ms"] > 0 and report["ingest_events_per_s"] > 0
+    assert report["query_p95_ms"] > 0 and report["ingest_events_per_s"] > 0 and report["dead_letters"] == 0
 
 
 def test_eval_recall_names_the_bad_line(tmp_path: Path) -> None:

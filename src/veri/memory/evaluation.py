@@ -24,7 +24,7 @@ from typing import Any, Literal
 
 import orjson
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, func, select
 from sqlalchemy.orm import sessionmaker
 
 from veri.db import migrate
@@ -38,6 +38,7 @@ from veri.memory.embeddings import Embedder
 from veri.memory.handlers import MemoryHandler
 from veri.memory.retrieval import SearchQuery
 from veri.memory.service import search_memories
+from veri.models.events import DeadLetter
 
 __all__ = ["BenchmarkError", "RecallReport", "load_benchmark", "run_recall"]
 
@@ -130,6 +131,7 @@ class RecallReport:
     query_p95_ms: float
     mode: str
     misses: list[dict[str, Any]]
+    dead_letters: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -142,6 +144,7 @@ class RecallReport:
             "ingest_events_per_s": round(self.events / self.ingest_seconds, 1) if self.ingest_seconds else None,
             "query_p50_ms": round(self.query_p50_ms, 1),
             "query_p95_ms": round(self.query_p95_ms, 1),
+            "dead_letters": self.dead_letters,
         }
 
 
@@ -229,6 +232,9 @@ def run_recall(
         loop.drain(lambda done: note("ingest", done, len(raw)))
         consumer.close()
         ingest_seconds = time.perf_counter() - started
+        with database.sessions() as db:
+            # An event formation could not handle is parked, not lost: the report says so.
+            dead_letters = int(db.scalar(select(func.count()).select_from(DeadLetter)) or 0)
 
         overall, by_category = _Scores(), defaultdict[str, _Scores](_Scores)
         latencies: list[float] = []
@@ -267,4 +273,5 @@ def run_recall(
         query_p95_ms=_percentile(latencies, 0.95),
         mode="hybrid" if hybrid else "fulltext",
         misses=misses,
+        dead_letters=dead_letters,
     )
