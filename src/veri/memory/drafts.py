@@ -32,8 +32,9 @@ class Draft:
     kind: str = "observation"
     importance: float = 0.5
     attributes: dict[str, Any] = field(default_factory=dict)
-    # Words the full-text index should also see (who, when), beyond the text itself.
-    context: str = ""
+    # When it happened, in words ("March 2 2026"): indexed with the surroundings, at their lower
+    # weight, so that a date finds it without its numbers crowding the words of the text.
+    when: str = ""
     # For facts: the value whose change closes the previous version's validity.
     value: str | None = None
     # What surrounds it (a message's thread so far), indexed and embedded with less weight.
@@ -41,8 +42,12 @@ class Draft:
 
     @property
     def search_text(self) -> str:
-        return f"{self.context} {self.text}".strip()
+        return self.text
+
+    @property
+    def context_text(self) -> str:
+        return " | ".join(part for part in (self.when, self.surroundings) if part)
 
     @property
     def embed_text(self) -> str:
-        return embedding_text(self.search_text, self.surroundings)
+        return embedding_text(self.search_text, self.context_text)

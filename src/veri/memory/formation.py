@@ -232,7 +232,7 @@ def _message(event: Event, p: MessageSent, around: Surroundings) -> list[Draft]:
             campaign_id=p.campaign_id,
             importance=signals.importance,
             attributes=attributes,
-            context=_when(event.occurred_at),
+            when=_when(event.occurred_at),
             surroundings=surroundings,
         )
     ]
@@ -257,7 +257,7 @@ def _message(event: Event, p: MessageSent, around: Surroundings) -> list[Draft]:
                 value=fact.value.casefold(),
                 importance=min(1.0, signals.importance + 0.2),
                 attributes={"fact": fact.name, "value": fact.value, "said_on": event.occurred_at.date().isoformat()},
-                context=_when(valid_from),
+                when=_when(valid_from),
             )
         )
     return drafts
@@ -316,7 +316,7 @@ def _deal(event: Event, p: DealCreated | DealOfferMade | DealStatusChanged, arou
             campaign_id=p.campaign_id,
             importance=0.7 if stage in {"accepted", "completed", "declined"} else 0.5,
             attributes={"deal_id": str(p.deal_id), "stage": stage.split(":")[0], "fee_cents": p.fee_cents},
-            context=_when(event.occurred_at),
+            when=_when(event.occurred_at),
         )
     ]
 
@@ -350,7 +350,7 @@ def _outcome(event: Event, p: CampaignOutcomeReported, around: Surroundings) -> 
                 "on_time": p.delivered_on_time,
                 "niche": niches[0] if niches else None,
             },
-            context=_when(event.occurred_at),
+            when=_when(event.occurred_at),
         )
     ]
 
@@ -382,7 +382,7 @@ def _published(event: Event, p: ContentPublished, around: Surroundings) -> list[
                 "topics": topics,
                 "sponsored": p.brand_id is not None,
             },
-            context=_when(when),
+            when=_when(when),
         )
     ]
 
@@ -422,7 +422,7 @@ def _agent_run(event: Event, p: AgentRunCompleted, around: Surroundings) -> list
             brand_id=p.brand_id,
             importance=0.4 if p.succeeded else 0.6,
             attributes={"steps": p.steps, "succeeded": p.succeeded, "duration_ms": p.duration_ms},
-            context=_when(event.occurred_at),
+            when=_when(event.occurred_at),
         )
     ]
 

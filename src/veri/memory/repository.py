@@ -144,7 +144,7 @@ class MemoryRepository:
             key=draft.key,
             text=draft.text,
             search_text=draft.search_text,
-            context_text=draft.surroundings,
+            context_text=draft.context_text,
             attributes=draft.attributes,
             content_hash=content_hash(draft.embed_text),
             importance=draft.importance,

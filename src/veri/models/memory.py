@@ -92,10 +92,11 @@ class Memory(Base):
     # What a memory is a version of: facts of one subject with the same key supersede each other.
     key: Mapped[str] = mapped_column(String(200))
     text: Mapped[str] = mapped_column(Text)
-    # The text the full-text index sees: the memory's text plus who said it and when.
+    # The text as the full-text index sees it (weight A).
     search_text: Mapped[str] = mapped_column(Text)
-    # What surrounds it (a message's conversation so far): indexed at a lower weight, so that a
-    # reply like "let's do 150" is found by the brand or the question it answers.
+    # When it happened, in words, and what surrounds it (a message's conversation so far):
+    # indexed at a lower weight (D), so that a reply like "let's do 150" is found by the brand or
+    # the question it answers, and a date finds what happened on it.
     context_text: Mapped[str] = mapped_column(Text, default="")
     search: Mapped[Any] = mapped_column(TSVECTOR, Computed(SEARCH_VECTOR, persisted=True))
     attributes: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
