@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import structlog
-from sqlalchemy import func, select, text, update
+from sqlalchemy import ColumnElement, func, select, text, update
 from sqlalchemy.orm import Session
 
 from veri.accounts.principal import Principal
@@ -49,6 +49,16 @@ def _visible(principal: Principal) -> tuple[uuid.UUID | None, uuid.UUID | None]:
     if scope is None:
         raise Forbidden("only creators, brands and admins have memories")
     return scope
+
+
+def _limited_to(principal: Principal | None, creator_id: uuid.UUID | None) -> list[ColumnElement[bool]]:
+    """Conditions for what `principal` may see (all for None), and only `creator_id`'s when given."""
+    conditions: list[ColumnElement[bool]] = []
+    creator, brand = _visible(principal) if principal is not None else (None, None)
+    for column, value in ((Memory.creator_id, creator), (Memory.brand_id, brand), (Memory.creator_id, creator_id)):
+        if value is not None:
+            conditions.append(column == value)
+    return conditions
 
 
 def _check(principal: Principal, memory: Memory) -> None:
@@ -133,15 +143,7 @@ def timeline(
 ) -> tuple[list[Memory], int]:
     """Memories newest first (in world time), as they stood at `as_of` when given; and how many
     there are in all."""
-    statement = select(Memory).where(Memory.kind != "metrics")
-    if principal is not None:
-        creator, brand = _visible(principal)
-        if creator is not None:
-            statement = statement.where(Memory.creator_id == creator)
-        if brand is not None:
-            statement = statement.where(Memory.brand_id == brand)
-    if creator_id is not None:
-        statement = statement.where(Memory.creator_id == creator_id)
+    statement = select(Memory).where(Memory.kind != "metrics", *_limited_to(principal, creator_id))
     if types:
         statement = statement.where(Memory.type.in_(types))
     if as_of is not None:
@@ -162,15 +164,7 @@ def time_range(
 ) -> tuple[datetime | None, datetime | None]:
     """The first and last moment of the memories the caller may see (the explorer's slider)."""
     statement = select(func.min(Memory.valid_from), func.max(Memory.valid_from))
-    if principal is not None:
-        creator, brand = _visible(principal)
-        if creator is not None:
-            statement = statement.where(Memory.creator_id == creator)
-        if brand is not None:
-            statement = statement.where(Memory.brand_id == brand)
-    if creator_id is not None:
-        statement = statement.where(Memory.creator_id == creator_id)
-    first, last = db.execute(statement).one()
+    first, last = db.execute(statement.where(*_limited_to(principal, creator_id))).one()
     return first, last
 
 
