@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -196,6 +197,25 @@ def _when(moment: datetime) -> str:
     return f"{moment:%B} {moment.day} {moment.year}"
 
 
+def _draft(memory_type: MemoryType, event: Event, *, key: str, text: str, **fields: Any) -> Draft:
+    """A draft of one event: it happened when the event did (unless `valid_from` says), cites
+    the event, and concerns the creator, brand and campaign its payload names."""
+    p = event.payload
+    valid_from = fields.pop("valid_from", event.occurred_at)
+    return Draft(
+        memory_type,
+        key=key,
+        text=text,
+        valid_from=valid_from,
+        sources=[event.id],
+        creator_id=getattr(p, "creator_id", None),
+        brand_id=getattr(p, "brand_id", None),
+        campaign_id=getattr(p, "campaign_id", None),
+        when=fields.pop("when", _when(valid_from)),
+        **fields,
+    )
+
+
 def _message(event: Event, p: MessageSent, around: Surroundings) -> list[Draft]:
     names = around.names
     turn, previous = around.threads.follow(event, p)
@@ -221,18 +241,13 @@ def _message(event: Event, p: MessageSent, around: Surroundings) -> list[Draft]:
     }
     text = f"{p.sender_name}: {p.text}" if p.text.strip() else f"{p.sender_name} sent an empty message"
     drafts = [
-        Draft(
+        _draft(
             MemoryType.BRAND_INTERACTION,
+            event,
             key=f"message:{p.message_id}",
             text=text,
-            valid_from=event.occurred_at,
-            sources=[event.id],
-            creator_id=p.creator_id,
-            brand_id=p.brand_id,
-            campaign_id=p.campaign_id,
             importance=signals.importance,
             attributes=attributes,
-            when=_when(event.occurred_at),
             surroundings=surroundings,
         )
     ]
@@ -246,18 +261,16 @@ def _message(event: Event, p: MessageSent, around: Surroundings) -> list[Draft]:
                 valid_from, datetime(fact.valid_from.year, fact.valid_from.month, fact.valid_from.day, tzinfo=UTC)
             )
         drafts.append(
-            Draft(
+            _draft(
                 MemoryType.CREATOR_ENTITY,
+                event,
                 key=_fact_key(fact.name, fact.value),
                 text=f"{creator} {_FACT_PHRASES.get(fact.name, fact.name + ':')} {fact.value}",
                 valid_from=valid_from,
-                sources=[event.id],
-                creator_id=p.creator_id,
                 kind="fact",
                 value=fact.value.casefold(),
                 importance=min(1.0, signals.importance + 0.2),
                 attributes={"fact": fact.name, "value": fact.value, "said_on": event.occurred_at.date().isoformat()},
-                when=_when(valid_from),
             )
         )
     return drafts
@@ -305,18 +318,13 @@ def _deal(event: Event, p: DealCreated | DealOfferMade | DealStatusChanged, arou
             p.to_status,
         )
     return [
-        Draft(
+        _draft(
             MemoryType.CAMPAIGN_EPISODIC,
+            event,
             key=f"deal:{p.deal_id}:{stage}",
             text=text,
-            valid_from=event.occurred_at,
-            sources=[event.id],
-            creator_id=p.creator_id,
-            brand_id=p.brand_id,
-            campaign_id=p.campaign_id,
             importance=0.7 if stage in {"accepted", "completed", "declined"} else 0.5,
             attributes={"deal_id": str(p.deal_id), "stage": stage.split(":")[0], "fee_cents": p.fee_cents},
-            when=_when(event.occurred_at),
         )
     ]
 
@@ -332,15 +340,11 @@ def _outcome(event: Event, p: CampaignOutcomeReported, around: Surroundings) -> 
         f"{_money(p.revenue_cents)} revenue for a {_money(p.fee_cents)} fee, delivered {timing}"
     )
     return [
-        Draft(
+        _draft(
             MemoryType.CAMPAIGN_EPISODIC,
+            event,
             key=f"outcome:{p.campaign_id}:{p.creator_id}",
             text=text,
-            valid_from=event.occurred_at,
-            sources=[event.id],
-            creator_id=p.creator_id,
-            brand_id=p.brand_id,
-            campaign_id=p.campaign_id,
             importance=min(1.0, 0.6 + 0.05 * p.roi),
             attributes={
                 "roi": p.roi,
@@ -350,7 +354,6 @@ def _outcome(event: Event, p: CampaignOutcomeReported, around: Surroundings) -> 
                 "on_time": p.delivered_on_time,
                 "niche": niches[0] if niches else None,
             },
-            when=_when(event.occurred_at),
         )
     ]
 
@@ -362,15 +365,12 @@ def _published(event: Event, p: ContentPublished, around: Surroundings) -> list[
     when = p.published_at
     topics = topics_of(p.title) or names.niches(p.campaign_id, p.brand_id, p.creator_id)[:1]
     return [
-        Draft(
+        _draft(
             MemoryType.CONTENT_KNOWLEDGE,
+            event,
             key=f"content:{p.content_id}",
             text=f"{creator} published a {p.platform} {p.kind}{title} on a {when:%A} at {when:%H}:00",
             valid_from=when,
-            sources=[event.id],
-            creator_id=p.creator_id,
-            brand_id=p.brand_id,
-            campaign_id=p.campaign_id,
             kind="state",
             importance=0.3,
             attributes={
@@ -382,7 +382,6 @@ def _published(event: Event, p: ContentPublished, around: Surroundings) -> list[
                 "topics": topics,
                 "sponsored": p.brand_id is not None,
             },
-            when=_when(when),
         )
     ]
 
@@ -391,13 +390,12 @@ def _snapshot(event: Event, p: ContentMetricsSnapshot, around: Surroundings) -> 
     enriched = enrich_snapshot(p)
     # Only the latest metrics matter: the content's memory is updated in place by consolidation.
     return [
-        Draft(
+        _draft(
             MemoryType.CONTENT_KNOWLEDGE,
+            event,
             key=f"content:{p.content_id}",
             text="",
             valid_from=p.captured_at,
-            sources=[event.id],
-            creator_id=p.creator_id,
             kind="metrics",
             attributes={
                 "views": enriched.metrics.views,
@@ -412,17 +410,13 @@ def _agent_run(event: Event, p: AgentRunCompleted, around: Surroundings) -> list
     result = "succeeded" if p.succeeded else "failed"
     steps = " -> ".join(p.steps) if p.steps else "no tools"
     return [
-        Draft(
+        _draft(
             MemoryType.WORKFLOW,
+            event,
             key=f"run:{p.run_id}",
             text=f"Agent run {result}: {p.goal}. Steps: {steps}. {p.outcome}".strip(),
-            valid_from=event.occurred_at,
-            sources=[event.id],
-            creator_id=p.creator_id,
-            brand_id=p.brand_id,
             importance=0.4 if p.succeeded else 0.6,
             attributes={"steps": p.steps, "succeeded": p.succeeded, "duration_ms": p.duration_ms},
-            when=_when(event.occurred_at),
         )
     ]
 
