@@ -27,7 +27,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -203,6 +203,20 @@ def latency(
     return out
 
 
+class TimedEmbedder:
+    """The same embedder, counting the time formation spends inside it."""
+
+    def __init__(self, inner: LocalEmbedder):
+        self.inner, self.model, self.dimensions, self.seconds = inner, inner.model, inner.dimensions, 0.0
+
+    def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        started = time.perf_counter()
+        try:
+            return self.inner.embed(texts)
+        finally:
+            self.seconds += time.perf_counter() - started
+
+
 def formation(database: Database, path: Path, embedder: LocalEmbedder, limit: int) -> dict[str, Any]:
     """Messages through the `memory` group, then the raw embedder on exactly the texts that
     formation embedded (each memory's text with its surroundings, facts, insights)."""
@@ -213,7 +227,8 @@ def formation(database: Database, path: Path, embedder: LocalEmbedder, limit: in
     with database.transaction() as db:
         db.execute(text("TRUNCATE memories, memory_embedding_cache, processed_events, event_outbox, consumer_offsets"))
         ingest(db, raw, partial=False, partitions=4)
-    handler = MemoryHandler(embedder)
+    timed_embedder = TimedEmbedder(embedder)
+    handler = MemoryHandler(timed_embedder)
     consumer = EmbeddedLog(database, partitions=4, lease_seconds=600).consumer("memory", "bench")
     loop = ConsumerLoop(database, consumer, handler, batch_size=handler.batch_size, retry=RetryPolicy(1, 0.0))
     started = time.perf_counter()
@@ -242,6 +257,7 @@ def formation(database: Database, path: Path, embedder: LocalEmbedder, limit: in
         "formation_texts_per_s": round(len(texts) / seconds, 1),
         "raw_embedder_texts_per_s": round(len(texts) / raw_seconds, 1),
         "ratio_to_embedder": round(raw_seconds / seconds, 2),
+        "share_of_formation_in_the_model": round(timed_embedder.seconds / seconds, 2),
         "baseline": "LocalEmbedder.embed alone on the same texts formation embedded",
         "raw_embedder_plain_messages_per_s": round(len(plain) / plain_seconds, 1),
     }
