@@ -102,3 +102,8 @@ def test_memory_commands(runner: CliRunner, clean_db: Database) -> None:
     assert reflected.exit_code == 0 and "insights_written" in last_json(reflected.stdout)
     with clean_db.sessions() as db:
         assert db.scalar(select(Memory.id).limit(1)) is not None
+
+
+def test_worker_runs_only_the_groups_asked_for(runner: CliRunner) -> None:
+    result = runner.invoke(cli, ["worker", "--group", "gossip"])
+    assert result.exit_code == 2 and "analytics, memory" in result.output

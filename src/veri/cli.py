@@ -189,7 +189,14 @@ def _parse_from(value: str) -> tuple[int | None, datetime | None]:
     return None, moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def _start_worker(settings: Settings, database: Database, *, relay: bool = True, consumers: bool = True) -> Worker:
+def _start_worker(
+    settings: Settings,
+    database: Database,
+    *,
+    relay: bool = True,
+    consumers: bool = True,
+    groups: list[str] | None = None,
+) -> Worker:
     from veri.events.bus.factory import open_bus
     from veri.events.worker import Worker, default_handlers
 
@@ -204,7 +211,8 @@ def _start_worker(settings: Settings, database: Database, *, relay: bool = True,
 
         assert isinstance(bus, KafkaBus)
         bus.ensure_topics()
-    worker = Worker(database, bus, default_handlers(redis_client, settings), settings, relay=relay, consumers=consumers)
+    handlers = [h for h in default_handlers(redis_client, settings) if not groups or h.group in groups]
+    worker = Worker(database, bus, handlers, settings, relay=relay, consumers=consumers)
     worker.start()
     return worker
 
@@ -214,11 +222,20 @@ def worker_command(
     role: Annotated[
         str, typer.Option(help="all: relay and consumers; relay: only the relay; consumers: only the consumer groups.")
     ] = "all",
+    group: Annotated[
+        list[str] | None, typer.Option(help="Only this consumer group (repeat for several); default every group.")
+    ] = None,
 ) -> None:
     """Run the stream processor: the relay (Kafka bus) and every consumer group, until stopped.
-    Run several to scale out: consumers share the partitions, one relay is active at a time."""
+    Run several to scale out: consumers share the partitions, one relay is active at a time;
+    `--group` runs a slow group (memory) on its own workers."""
     if role not in ("all", "relay", "consumers"):
         raise typer.BadParameter("use all, relay or consumers", param_hint="--role")
+    from veri.events.worker import default_handlers
+
+    known = {h.group for h in default_handlers(None, get_settings())}
+    if group and not set(group) <= known:
+        raise typer.BadParameter(f"unknown group; the groups are {', '.join(sorted(known))}", param_hint="--group")
     import signal
 
     from veri.db import migrate
@@ -226,7 +243,7 @@ def worker_command(
     settings = get_settings()
     database = _database(settings)
     migrate.upgrade(database.engine)
-    worker = _start_worker(settings, database, relay=role != "consumers", consumers=role != "relay")
+    worker = _start_worker(settings, database, relay=role != "consumers", consumers=role != "relay", groups=group)
     signal.signal(signal.SIGTERM, lambda *_: worker.stop_event.set())
     console.print(f"Worker {worker.member} running on the {worker.bus.name} bus; Ctrl-C stops it.")
     try:
