@@ -21,6 +21,7 @@ from veri.accounts.ratelimit import PostgresRateLimiter, RedisRateLimiter
 from veri.config import Settings, get_settings
 from veri.db.engine import Database, open_database
 from veri.errors import Unauthorized, VeriError
+from veri.flags import Flag, is_enabled
 from veri.observability import configure_logging, metrics_response, record_request
 
 __all__ = ["create_app"]
@@ -114,9 +115,11 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
 
         app.state.analytics_cache = AnalyticsCache(app.state.redis) if app.state.redis is not None else None
         app.state.handlers = default_handlers(app.state.redis, settings)
-        from veri.memory.embeddings import get_embedder
+        from veri.memory.embeddings import get_embedder, warm_up
 
         app.state.embedder = get_embedder(settings.memory.embedder)
+        if app.state.embedder is not None and is_enabled(Flag.HYBRID_SEARCH):
+            warm_up(app.state.embedder)  # the first search should not wait for the model to load
         app.state.rate_limiter = (
             RedisRateLimiter(app.state.redis) if app.state.redis is not None else PostgresRateLimiter(db.engine)
         )

@@ -32,6 +32,7 @@ __all__ = [
     "content_hash",
     "get_embedder",
     "vector_literal",
+    "warm_up",
 ]
 
 log = structlog.get_logger(__name__)
@@ -132,6 +133,18 @@ class CachedEmbedder:
 
 def _parse(literal: str) -> list[float]:
     return [float(x) for x in literal.strip("[]").split(",")]
+
+
+def warm_up(embedder: Embedder) -> None:
+    """Load the model in the background, so the first question does not wait for it."""
+
+    def load() -> None:
+        try:
+            embedder.embed(["warm up"])
+        except Exception as exc:  # searches fall back to full text; say why once
+            log.warning("embedder_warm_up_failed", error=str(exc))
+
+    threading.Thread(target=load, name="veri-embedder-warm-up", daemon=True).start()
 
 
 _local: LocalEmbedder | None = None
