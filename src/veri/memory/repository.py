@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import structlog
-from sqlalchemy import func, select, text, update
+from sqlalchemy import ColumnElement, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
@@ -69,7 +69,7 @@ class MemoryRepository:
 
     def apply(self, drafts: Sequence[Draft]) -> Applied:
         """Consolidate the drafts of a batch into the store, in order. The memories they may join
-        are read in one query; new ones are written in one flush (after `embed`), so a batch
+        are read in one query; new ones are written in one flush (`embed_and_write`), so a batch
         costs a few round trips however many drafts it has. A creator's events are consumed by
         one worker at a time (their partition's lease), so no other writer consolidates them."""
         result = Applied()
@@ -110,6 +110,11 @@ class MemoryRepository:
         keys = list({d.key for d in drafts if d.kind != "observation"})
         if not hashes and not keys:
             return
+        # Keys like "fact:location" are every creator's: only these drafts' creators matter.
+        creators = {d.creator_id for d in drafts if d.kind != "observation"}
+        of_these_creators: ColumnElement[bool] = Memory.creator_id.in_([c for c in creators if c is not None])
+        if None in creators:
+            of_these_creators = of_these_creators | Memory.creator_id.is_(None)
         rows = self.db.scalars(
             select(Memory).where(
                 (
@@ -119,6 +124,7 @@ class MemoryRepository:
                 )
                 | (
                     Memory.key.in_(keys)
+                    & of_these_creators
                     & (Memory.kind != "observation")
                     & Memory.valid_to.is_(None)
                     & (Memory.status != MemoryStatus.SUPERSEDED)
