@@ -133,9 +133,17 @@ def read_after(db: Session, cursor: Cursor, *, limit: int, partition: int | None
     return [LogRecord(*row) for row in rows]
 
 
+def stored_events(db: Session, event_ids: Sequence[uuid.UUID]) -> list[LogRecord]:
+    """Events as stored, by id, in the order they happened."""
+    rows = execute_binary(
+        db, f"{_SELECT} WHERE event_id = ANY(%(ids)s) ORDER BY occurred_at, position", {"ids": list(event_ids)}
+    )
+    return [LogRecord(*row) for row in rows]
+
+
 def stored_event(db: Session, event_id: uuid.UUID) -> LogRecord | None:
-    rows = execute_binary(db, f"{_SELECT} WHERE event_id = %(id)s", {"id": event_id})
-    return LogRecord(*rows[0]) if rows else None
+    found = stored_events(db, [event_id])
+    return found[0] if found else None
 
 
 def cursor_at(db: Session, *, position: int | None = None, recorded_since: datetime | None = None) -> Cursor:

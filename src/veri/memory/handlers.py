@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import structlog
 from sqlalchemy.orm import Session
 
 from veri.events.envelope import Event
@@ -16,6 +17,8 @@ from veri.signals.llm import MessageExtractor
 from veri.signals.messages import extract_message
 
 __all__ = ["MemoryHandler"]
+
+log = structlog.get_logger(__name__)
 
 
 class MemoryHandler:
@@ -45,7 +48,17 @@ class MemoryHandler:
         drafts = [d for e in events for d in drafts_for(e, around)]
         repo = MemoryRepository(db)
         applied = repo.apply(drafts)
-        repo.embed_and_write(applied.created, self.embedder)
+        embedded = repo.embed_and_write(applied.created, self.embedder)
+        log.debug(
+            "memories_formed",
+            events=len(events),
+            created=len(applied.created),
+            embedded=embedded,
+            merged=applied.merged,
+            superseded=applied.superseded,
+            updated=applied.updated,
+            skipped=applied.skipped,
+        )
         if self.reflection:
             for creator_id in repo.accumulate_importance(applied.created):
                 reflect(db, creator_id, embedder=self.embedder)

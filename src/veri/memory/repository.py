@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import structlog
-from sqlalchemy import ColumnElement, func, select, text, update
+from sqlalchemy import ColumnElement, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
@@ -304,21 +304,18 @@ class MemoryRepository:
         return [c for c, pending in self.db.execute(upsert) if pending >= REFLECTION_THRESHOLD]
 
     def reflected(self, creator_id: uuid.UUID, at: datetime) -> None:
+        """The creator's tally starts again from zero (a row is made for a first reflection)."""
+        statement = pg_insert(MemorySubjectState).values(creator_id=creator_id, pending_importance=0.0, reflected_at=at)
         self.db.execute(
-            update(MemorySubjectState)
-            .where(MemorySubjectState.creator_id == creator_id)
-            .values(pending_importance=0.0, reflected_at=at)
+            statement.on_conflict_do_update(
+                index_elements=[MemorySubjectState.creator_id],
+                set_={"pending_importance": 0.0, "reflected_at": at},
+            )
         )
 
     def reset(self) -> None:
         self.db.execute(text("DELETE FROM memories"))
         self.db.execute(text("DELETE FROM memory_subject_state"))
-
-    def count(self, **filters: object) -> int:
-        statement = select(func.count()).select_from(Memory)
-        for name, value in filters.items():
-            statement = statement.where(getattr(Memory, name) == value)
-        return int(self.db.scalar(statement) or 0)
 
 
 # A post's own memory (kind "state": platform, format, time, metrics) is found by its words and

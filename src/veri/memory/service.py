@@ -21,6 +21,7 @@ from veri.config import Settings
 from veri.db.engine import Database
 from veri.db.paging import fetch_page
 from veri.errors import Forbidden, NotFound
+from veri.events.outbox import LogRecord, stored_events
 from veri.flags import Flag, is_enabled
 from veri.memory.decay import DecayResult, decay
 from veri.memory.embeddings import CachedEmbedder, Embedder, get_embedder
@@ -28,8 +29,7 @@ from veri.memory.reflection import reflect
 from veri.memory.repository import MemoryRepository
 from veri.memory.retrieval import Hit, SearchQuery, search
 from veri.models.base import utcnow
-from veri.models.events import OutboxEvent
-from veri.models.memory import Memory, MemoryStatus, MemorySubjectState, MemoryType
+from veri.models.memory import Memory, MemoryStatus, MemoryType
 
 __all__ = [
     "MemoryDetail",
@@ -104,7 +104,7 @@ class MemoryDetail:
     memory: Memory
     # Every version of the same fact or insight, oldest first (just this one for observations).
     history: list[Memory]
-    sources: list[OutboxEvent]
+    sources: list[LogRecord]
 
 
 def get_memory(db: Session, memory_id: uuid.UUID, *, principal: Principal | None) -> MemoryDetail:
@@ -120,14 +120,7 @@ def get_memory(db: Session, memory_id: uuid.UUID, *, principal: Principal | None
             Memory.creator_id == memory.creator_id if memory.creator_id else Memory.creator_id.is_(None)
         )
         history = list(db.scalars(statement.order_by(Memory.valid_from, Memory.recorded_at)).all())
-    sources = list(
-        db.scalars(
-            select(OutboxEvent)
-            .where(OutboxEvent.event_id.in_(memory.source_event_ids))
-            .order_by(OutboxEvent.occurred_at)
-        ).all()
-    )
-    return MemoryDetail(memory, history, sources)
+    return MemoryDetail(memory, history, stored_events(db, memory.source_event_ids))
 
 
 def timeline(
@@ -186,7 +179,6 @@ def reflect_creators(database: Database, embedder: Embedder | None, creator_id: 
     for one in creators:
         assert one is not None
         with database.transaction() as db:
-            db.merge(MemorySubjectState(creator_id=one, pending_importance=0.0))
             written += reflect(db, one, embedder=cached)
     return written
 
