@@ -17,8 +17,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from tests.conftest import PASSWORD, log_in, make_admin, new_client, sign_up
-from tests.eventkit import form_memories
+from tests.factories import PASSWORD, form_memories, log_in, make_admin, new_client, sign_up
 from veri.models.memory import Memory
 
 ROLES = ("anon", "creator_a", "creator_b", "brand_a", "brand_b", "admin")

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from fastapi import FastAPI
 
-from tests.conftest import new_client, sign_up
+from tests.factories import new_client, sign_up
 
 
 def _brand_with_campaign(app: FastAPI) -> tuple[object, str]:

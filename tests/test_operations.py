@@ -10,7 +10,7 @@ import redis
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from tests.conftest import REDIS_URL, log_in, make_settings, new_client, require_service, sign_up
+from tests.factories import REDIS_URL, log_in, make_settings, new_client, require_service, sign_up
 from veri.app import create_app
 from veri.config import RedisSettings
 from veri.db.engine import Database

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from tests.conftest import new_client, sign_up
+from tests.factories import new_client, sign_up
 
 
 def test_brand_opens_campaign_and_creator_applies(app: FastAPI) -> None:

@@ -15,13 +15,13 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from veri import __version__
-from veri.accounts.csrf import csrf_cookie_middleware
-from veri.accounts.ratelimit import PostgresRateLimiter, RedisRateLimiter
+from veri import __version__, wiring
 from veri.config import Settings, get_settings
 from veri.db.engine import Database, open_database
 from veri.errors import Unauthorized, VeriError
 from veri.flags import Flag, is_enabled
+from veri.identity.csrf import csrf_cookie_middleware
+from veri.identity.ratelimit import PostgresRateLimiter, RedisRateLimiter
 from veri.observability import configure_logging, metrics_response, record_request
 
 __all__ = ["create_app"]
@@ -105,19 +105,14 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
             upgrade(db.engine)
         db.detect_capabilities()
         app.state.db = db
-        app.state.redis = None
-        if settings.redis.redis_url:
-            import redis
-
-            app.state.redis = redis.Redis.from_url(settings.redis.redis_url)
+        app.state.redis = wiring.redis_client(settings)
         from veri.analytics.cache import AnalyticsCache
-        from veri.events.worker import default_handlers
 
         app.state.analytics_cache = AnalyticsCache(app.state.redis) if app.state.redis is not None else None
-        app.state.handlers = default_handlers(app.state.redis, settings)
-        from veri.memory.embeddings import get_embedder, warm_up
+        app.state.handlers = wiring.handlers(settings, app.state.redis)
+        from veri.memory.embeddings import warm_up
 
-        app.state.embedder = get_embedder(settings.memory.embedder)
+        app.state.embedder = wiring.embedder(settings)
         if app.state.embedder is not None and is_enabled(Flag.HYBRID_SEARCH):
             warm_up(app.state.embedder)  # the first search should not wait for the model to load
         app.state.rate_limiter = (

@@ -122,10 +122,10 @@ def create_admin(
     """Create an admin account (the only way to get one)."""
     from pydantic import EmailStr, TypeAdapter, ValidationError
 
-    from veri.accounts import service
     from veri.accounts.schemas import Password
     from veri.db import migrate
     from veri.errors import VeriError
+    from veri.identity import service
     from veri.models.accounts import Role
 
     for field, adapter, value in (
@@ -197,22 +197,20 @@ def _start_worker(
     consumers: bool = True,
     groups: list[str] | None = None,
 ) -> Worker:
-    from veri.events.bus.factory import open_bus
-    from veri.events.worker import Worker, default_handlers
+    from veri import wiring
+    from veri.events.worker import Worker
 
-    redis_client = None
-    if settings.redis.redis_url:
-        import redis
-
-        redis_client = redis.Redis.from_url(settings.redis.redis_url)
-    bus = open_bus(settings.events, database)
-    if settings.events.event_bus == "kafka":
-        from veri.events.bus.kafka import KafkaBus
-
-        assert isinstance(bus, KafkaBus)
-        bus.ensure_topics()
-    handlers = [h for h in default_handlers(redis_client, settings) if not groups or h.group in groups]
-    worker = Worker(database, bus, handlers, settings, relay=relay, consumers=consumers)
+    bus = wiring.bus(settings, database)
+    handlers = [h for h in wiring.handlers(settings, wiring.redis_client(settings)) if not groups or h.group in groups]
+    worker = Worker(
+        database,
+        bus,
+        handlers,
+        settings,
+        relay=relay,
+        consumers=consumers,
+        chores=wiring.chores(settings, database),
+    )
     worker.start()
     return worker
 
@@ -231,9 +229,9 @@ def worker_command(
     `--group` runs a slow group (memory) on its own workers."""
     if role not in ("all", "relay", "consumers"):
         raise typer.BadParameter("use all, relay or consumers", param_hint="--role")
-    from veri.events.worker import default_handlers
+    from veri.wiring import group_names
 
-    known = {h.group for h in default_handlers(None, get_settings())}
+    known = set(group_names())
     if group and not set(group) <= known:
         raise typer.BadParameter(f"unknown group; the groups are {', '.join(sorted(known))}", param_hint="--group")
     import signal
@@ -351,12 +349,12 @@ def dlq_replay(
 ) -> None:
     """Apply dead-lettered events again, once each, with the current handlers."""
     from veri.events.service import dead_letters, replay_dead_letter
-    from veri.events.worker import default_handlers
+    from veri.wiring import handlers_by_group
 
     if (letter_id is None) == (not all_):
         raise typer.BadParameter("give a dead letter id or --all")
     database = _database(get_settings())
-    handlers = {h.group: h for h in default_handlers()}
+    handlers = handlers_by_group()
     results: dict[str, str] = {}
     try:
         if all_:
@@ -390,10 +388,10 @@ def events_replay(
     from veri.events.outbox import cursor_at
     from veri.events.relay import get_cursor, set_cursor
     from veri.events.service import replay_group
-    from veri.events.worker import default_handlers
+    from veri.wiring import handlers_by_group
 
     settings = get_settings()
-    handler = {h.group: h for h in default_handlers()}.get(group)
+    handler = handlers_by_group(settings).get(group)
     if handler is None:
         raise typer.BadParameter(f"unknown group {group!r}", param_hint="--group")
     position, moment = _parse_from(from_)
@@ -435,7 +433,7 @@ def events_republish(
 @events_app.command("lag")
 def events_lag(as_json: JsonOption = False) -> None:
     """Consumer lag per group and partition, as the workers last measured it."""
-    from veri.events.lag import lag_snapshot
+    from veri.events.service import pipeline_status
 
     database = _database(get_settings())
     try:
@@ -448,7 +446,7 @@ def events_lag(as_json: JsonOption = False) -> None:
                     "owner": r.owner,
                     "measured_at": r.measured_at.isoformat(),
                 }
-                for r in lag_snapshot(db)
+                for r in pipeline_status(db).lag
             ]
     finally:
         database.dispose()
@@ -564,7 +562,7 @@ def demo_world(
     import time as clock
 
     from veri.db import migrate
-    from veri.demo import WORLD_PROGRESS, load_world
+    from veri.demo import load_world, world_progress
 
     settings = get_settings()
     database = _database(settings)
@@ -586,16 +584,16 @@ def demo_world(
         task = bar.add_task("Loading the world", total=days, events=0)
         loader.start()
         while loader.is_alive():
-            bar.update(task, completed=WORLD_PROGRESS.days_done, events=WORLD_PROGRESS.events)
+            bar.update(task, completed=world_progress().days_done, events=world_progress().events)
             clock.sleep(0.2)
-        bar.update(task, completed=WORLD_PROGRESS.days_done, events=WORLD_PROGRESS.events)
+        bar.update(task, completed=world_progress().days_done, events=world_progress().events)
     database.dispose()
     _emit(
-        {"state": WORLD_PROGRESS.state, "events": WORLD_PROGRESS.events, "error": WORLD_PROGRESS.error},
+        {"state": world_progress().state, "events": world_progress().events, "error": world_progress().error},
         as_json,
         "World",
     )
-    if WORLD_PROGRESS.state != "done":
+    if world_progress().state != "done":
         raise typer.Exit(1)
 
 
@@ -834,10 +832,10 @@ def run(
     """Serve the API and the web pages (migrating the database first)."""
     import uvicorn
 
-    from veri.accounts.repository import AccountRepository
     from veri.app import create_app
     from veri.db import migrate
     from veri.demo import ADMIN_EMAIL, DEMO_PASSWORD, MARKER_EMAIL, DemoSummary, load_demo
+    from veri.identity import service as identity_service
 
     settings = get_settings()
     if host:
@@ -850,11 +848,11 @@ def run(
     if demo:
         with console.status("Loading the demo world...") as status, database.transaction() as db:
             # Only into an empty database: a real one is never mixed with demo data.
-            if AccountRepository(db).has_users():
+            if identity_service.has_users(db):
                 summary = DemoSummary(created=False, users=0, campaigns=0, deals=0, content=0)
             else:
                 summary = load_demo(db, progress=lambda step: status.update(f"Loading demo {step}..."))
-            is_demo_database = AccountRepository(db).user_by_email(MARKER_EMAIL) is not None
+            is_demo_database = identity_service.user_by_email(db, email=MARKER_EMAIL) is not None
         if summary.created:
             console.print(
                 f"Demo data loaded: {summary.users} users, {summary.campaigns} campaigns, {summary.deals} deals."

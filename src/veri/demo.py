@@ -16,8 +16,6 @@ import structlog
 from sqlalchemy.orm import Session
 
 from veri.accounts import service as account_service
-from veri.accounts.principal import Principal
-from veri.accounts.repository import AccountRepository
 from veri.accounts.schemas import SignupIn
 from veri.brands import service as brand_service
 from veri.brands.schemas import BrandUpdate
@@ -31,11 +29,13 @@ from veri.db.engine import Database
 from veri.deals import service as deal_service
 from veri.deals.negotiation import Action
 from veri.deals.schemas import DealCreate, OfferIn
+from veri.identity import service as identity_service
+from veri.identity.principal import Principal
 from veri.models.accounts import Role
 from veri.models.campaigns import CampaignStatus
 from veri.models.creators import Platform
 
-__all__ = ["DEMO_PASSWORD", "WORLD_PROGRESS", "DemoSummary", "WorldProgress", "load_demo", "load_world"]
+__all__ = ["DEMO_PASSWORD", "DemoSummary", "WorldProgress", "load_demo", "load_world", "world_progress"]
 
 log = structlog.get_logger(__name__)
 
@@ -76,11 +76,13 @@ class DemoSummary:
 
 def load_demo(db: Session, *, progress: Callable[[str], None] | None = None) -> DemoSummary:
     note = progress or (lambda _message: None)
-    if AccountRepository(db).user_by_email(MARKER_EMAIL) is not None:
+    if identity_service.user_by_email(db, email=MARKER_EMAIL) is not None:
         return DemoSummary(created=False, users=0, campaigns=0, deals=0, content=0)
     rng = random.Random(2026)
     now = datetime.now(UTC)
-    account_service.create_user(db, email=ADMIN_EMAIL, password=DEMO_PASSWORD, display_name="Operator", role=Role.ADMIN)
+    identity_service.create_user(
+        db, email=ADMIN_EMAIL, password=DEMO_PASSWORD, display_name="Operator", role=Role.ADMIN
+    )
 
     note("brands")
     brands: list[Principal] = []
@@ -96,7 +98,7 @@ def load_demo(db: Session, *, progress: Callable[[str], None] | None = None) -> 
                 brand_name=name,
             ),
         )
-        principal = account_service.principal_for(db, user, via="session")
+        principal = identity_service.principal_for(db, user, via="session")
         brand_service.update_brand(
             db,
             principal=principal,
@@ -118,7 +120,7 @@ def load_demo(db: Session, *, progress: Callable[[str], None] | None = None) -> 
                 handle=handle,
             ),
         )
-        principal = account_service.principal_for(db, user, via="session")
+        principal = identity_service.principal_for(db, user, via="session")
         platforms = rng.sample([Platform.TIKTOK, Platform.YOUTUBE, Platform.INSTAGRAM], k=rng.randint(1, 3))
         audience = int(rng.lognormvariate(11, 1.2))
         young = round(rng.uniform(0.2, 0.5), 2)
@@ -315,7 +317,14 @@ class WorldProgress:
     error: str = ""
 
 
-WORLD_PROGRESS = WorldProgress()
+# One demo world loads per process (`veri run`, `veri demo world`); its progress is read by the
+# admin page and the CLI's progress bar while it loads.
+_WORLD_PROGRESS = WorldProgress()
+
+
+def world_progress() -> WorldProgress:
+    """How far this process's demo world has loaded."""
+    return _WORLD_PROGRESS
 
 
 def load_world(
@@ -336,7 +345,7 @@ def load_world(
     from veri.events.service import ingest
     from veri.simulate.engine import Identities, Simulation, SimulationParams
 
-    progress = WORLD_PROGRESS
+    progress = _WORLD_PROGRESS
     progress.state, progress.days, progress.days_done, progress.events, progress.error = "loading", days, 0, 0, ""
     try:
         with database.sessions() as db:

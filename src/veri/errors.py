@@ -47,6 +47,9 @@ class Conflict(VeriError):
 
 
 class Invalid(VeriError):
+    """A field is wrong: `Invalid("email", "is not an address")`; several at once with
+    `Invalid.fields(message, detail)`, each detail naming its field and reason."""
+
     status_code = 422
     code = "invalid"
 
@@ -54,6 +57,12 @@ class Invalid(VeriError):
         super().__init__(f"{field}: {reason}", detail=[{"field": field, "reason": reason}])
         self.field = field
         self.reason = reason
+
+    @classmethod
+    def fields(cls, message: str, detail: list[dict[str, Any]]) -> Invalid:
+        error = cls(str(detail[0]["field"]), str(detail[0]["reason"]))
+        error.message, error.detail, error.args = message, detail, (message,)
+        return error
 
 
 class RateLimited(VeriError):

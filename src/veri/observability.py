@@ -98,22 +98,16 @@ DEAD_LETTERS = Gauge("veri_dead_letters_open", "Dead letters not yet replayed, p
 
 def _refresh_pipeline_gauges(database: Database) -> None:
     """Workers write their lag to the database; every API process exports what they wrote."""
-    from sqlalchemy import func, select
-
-    from veri.models.events import ConsumerLag, DeadLetter, OutboxEvent
+    from veri.events.service import pipeline_status
 
     with database.sessions() as db:
-        for row in db.scalars(select(ConsumerLag)):
-            CONSUMER_LAG.labels(row.group_name, str(row.partition)).set(row.lag)
-        OUTBOX_EVENTS.set(db.scalar(select(func.max(OutboxEvent.position))) or 0)
-        open_letters = db.execute(
-            select(DeadLetter.group_name, func.count())
-            .where(DeadLetter.replayed_at.is_(None))
-            .group_by(DeadLetter.group_name)
-        ).all()
-        DEAD_LETTERS.clear()
-        for group, count in open_letters:
-            DEAD_LETTERS.labels(group).set(count)
+        status = pipeline_status(db)
+    for row in status.lag:
+        CONSUMER_LAG.labels(row.group, str(row.partition)).set(row.lag)
+    OUTBOX_EVENTS.set(status.events)
+    DEAD_LETTERS.clear()
+    for group, count in status.dead_letters_by_group.items():
+        DEAD_LETTERS.labels(group).set(count)
 
 
 def metrics_response(database: Database | None = None) -> Response:

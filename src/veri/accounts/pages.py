@@ -8,12 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from veri.accounts import service
-from veri.accounts.csrf import verify_form_csrf
-from veri.accounts.deps import CurrentPrincipal, Limiter, OptionalPrincipal, Sessions
-from veri.accounts.principal import Principal
-from veri.accounts.repository import AccountRepository
-from veri.accounts.routes import client_ip, end_session, start_session
+from veri.accounts import service as account_service
 from veri.accounts.schemas import (
     ApiKeyCreate,
     LoginIn,
@@ -24,6 +19,11 @@ from veri.accounts.schemas import (
 )
 from veri.dependencies import DbSession, SettingsDep
 from veri.errors import VeriError
+from veri.identity import service
+from veri.identity.cookies import client_ip, end_session, start_session
+from veri.identity.csrf import verify_form_csrf
+from veri.identity.deps import CurrentPrincipal, Limiter, OptionalPrincipal, Sessions
+from veri.identity.principal import Principal
 from veri.models.accounts import Role
 from veri.web.forms import FormErrors, errors_from, form_values, parse_form
 from veri.web.render import redirect, render
@@ -114,7 +114,7 @@ async def signup_submit(request: Request, db: DbSession, sessions: Sessions, set
     if data is not None:
         try:
             with db.begin_nested():
-                user = service.sign_up(db, data=data)
+                user = account_service.sign_up(db, data=data)
         except VeriError as exc:
             errors = errors_from(exc)
         else:
@@ -144,7 +144,7 @@ def _settings_page(
     new_key: str | None = None,
     status_code: int = 200,
 ) -> Response:
-    keys = AccountRepository(db).api_keys_of(principal.user.id)
+    keys = service.api_keys_of(db, user=principal.user)
     return render(
         request,
         "settings.html",

@@ -7,10 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response, status
 
-from veri.accounts import service
-from veri.accounts.csrf import rotate_csrf
-from veri.accounts.deps import AdminPrincipal, CurrentPrincipal, Limiter, Sessions
-from veri.accounts.repository import AccountRepository
+from veri.accounts import service as account_service
 from veri.accounts.schemas import (
     ApiKeyCreate,
     ApiKeyCreated,
@@ -22,45 +19,16 @@ from veri.accounts.schemas import (
     SignupIn,
     UserOut,
 )
-from veri.config import Settings
 from veri.dependencies import DbSession, SettingsDep
-from veri.errors import NotFound
+from veri.identity import service
+from veri.identity.cookies import client_ip, end_session, start_session
+from veri.identity.deps import AdminPrincipal, CurrentPrincipal, Limiter, Sessions
 from veri.models.accounts import Role, User
 from veri.pagination import Page, Paging
 
-__all__ = ["client_ip", "router", "start_session"]
+__all__ = ["router"]
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"])
-
-
-def client_ip(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
-
-
-def start_session(request: Request, response: Response, sessions: Sessions, settings: Settings, user: User) -> None:
-    """Log in: a brand-new session token (never reuse one from before log-in) and CSRF token."""
-    old = request.cookies.get(settings.security.session_cookie)
-    if old:
-        sessions.delete(old)
-    token = sessions.create(user.id, ip=client_ip(request), user_agent=request.headers.get("user-agent"))
-    response.set_cookie(
-        settings.security.session_cookie,
-        token,
-        max_age=settings.security.session_ttl_seconds,
-        httponly=True,
-        samesite="lax",
-        secure=settings.security.cookie_secure,
-        path="/",
-    )
-    rotate_csrf(request)
-
-
-def end_session(request: Request, response: Response, sessions: Sessions, settings: Settings) -> None:
-    token = request.cookies.get(settings.security.session_cookie)
-    if token:
-        sessions.delete(token)
-    response.delete_cookie(settings.security.session_cookie, path="/")
-    rotate_csrf(request)
 
 
 @router.post("/auth/signup", status_code=status.HTTP_201_CREATED, response_model=UserOut)
@@ -72,7 +40,7 @@ def signup(
     sessions: Sessions,
     settings: SettingsDep,
 ) -> User:
-    user = service.sign_up(db, data=data)
+    user = account_service.sign_up(db, data=data)
     start_session(request, response, sessions, settings, user)
     return user
 
@@ -149,7 +117,7 @@ def confirm_password_reset(data: PasswordResetConfirmIn, db: DbSession, sessions
 
 @router.get("/api-keys", response_model=list[ApiKeyOut])
 def list_api_keys(principal: CurrentPrincipal, db: DbSession) -> object:
-    return AccountRepository(db).api_keys_of(principal.user.id)
+    return service.api_keys_of(db, user=principal.user)
 
 
 @router.post("/api-keys", status_code=status.HTTP_201_CREATED, response_model=ApiKeyCreated)
@@ -171,13 +139,10 @@ def list_users(
     role: Role | None = None,
     q: Annotated[str | None, Query(max_length=100)] = None,
 ) -> object:
-    users, total = AccountRepository(db).list_users(role=role, query=q, limit=paging.limit, offset=paging.offset)
+    users, total = service.list_users(db, role=role, query=q, limit=paging.limit, offset=paging.offset)
     return Page[UserOut](items=[UserOut.model_validate(u) for u in users], total=total, **paging.model_dump())
 
 
 @router.get("/users/{user_id}", response_model=UserOut)
 def get_user(user_id: uuid.UUID, principal: AdminPrincipal, db: DbSession) -> User:
-    user = AccountRepository(db).user_by_id(user_id)
-    if user is None:
-        raise NotFound("no such user")
-    return user
+    return service.get_user(db, user_id=user_id)

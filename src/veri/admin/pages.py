@@ -8,15 +8,15 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from veri import __version__
-from veri.accounts.csrf import verify_form_csrf
-from veri.accounts.deps import AdminPrincipal
-from veri.accounts.repository import AccountRepository
-from veri.campaigns.repository import CampaignRepository
+from veri.campaigns import service as campaign_service
 from veri.db.migrate import current_revision, head_revision
-from veri.demo import WORLD_PROGRESS
+from veri.demo import world_progress
 from veri.dependencies import DbSession
-from veri.events.lag import pipeline_status
+from veri.events.service import pipeline_status
 from veri.flags import all_flags
+from veri.identity import service as identity_service
+from veri.identity.csrf import verify_form_csrf
+from veri.identity.deps import AdminPrincipal
 from veri.models.accounts import Role
 from veri.pagination import Page, Paging
 from veri.web.render import render
@@ -36,9 +36,7 @@ def admin_page(
     q: Annotated[str | None, Query(max_length=100)] = None,
 ) -> Response:
     database = request.app.state.db
-    users, total = AccountRepository(db).list_users(
-        role=role, query=q or None, limit=paging.limit, offset=paging.offset
-    )
+    users, total = identity_service.list_users(db, role=role, query=q or None, limit=paging.limit, offset=paging.offset)
     health = {
         "version": __version__,
         "database": "embedded PostgreSQL"
@@ -55,12 +53,12 @@ def admin_page(
         "admin.html",
         principal,
         pipeline=pipeline,
-        world=WORLD_PROGRESS,
+        world=world_progress(),
         users=users,
         page=Page[object](items=[], total=total, limit=paging.limit, offset=paging.offset),
         filters={"role": role.value if role else "", "q": q or ""},
         roles=[r.value for r in Role],
         flags=all_flags(),
         health=health,
-        campaign_counts=CampaignRepository(db).count_by_status(None),
+        campaign_counts=campaign_service.count_by_status(db, principal=principal),
     )

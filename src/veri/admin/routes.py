@@ -5,8 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter
 from pydantic import BaseModel
 
-from veri.accounts.deps import AdminPrincipal
 from veri.flags import all_flags
+from veri.identity.deps import AdminPrincipal
 
 __all__ = ["router"]
 

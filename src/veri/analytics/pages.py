@@ -11,7 +11,6 @@ import plotly
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
 
-from veri.accounts.deps import CurrentPrincipal
 from veri.analytics import service
 from veri.analytics.schemas import Scope
 from veri.brands import service as brand_service
@@ -19,6 +18,7 @@ from veri.campaigns import service as campaign_service
 from veri.creators import service as creator_service
 from veri.dependencies import DbSession
 from veri.errors import Invalid
+from veri.identity.deps import CurrentPrincipal
 from veri.models.accounts import Role
 from veri.web.render import render
 

@@ -7,10 +7,10 @@ from datetime import date
 
 from fastapi import APIRouter, Request
 
-from veri.accounts.deps import CurrentPrincipal
 from veri.analytics import service
 from veri.analytics.schemas import Scope, SeriesOut
 from veri.dependencies import DbSession
+from veri.identity.deps import CurrentPrincipal
 
 __all__ = ["router"]
 

@@ -8,12 +8,12 @@ from datetime import date, timedelta
 
 from sqlalchemy.orm import Session
 
-from veri.accounts.principal import Principal
 from veri.analytics.cache import AnalyticsCache
 from veri.analytics.repository import AnalyticsRepository
 from veri.analytics.schemas import DayOut, Scope, SeriesOut
 from veri.campaigns import service as campaign_service
 from veri.errors import Invalid, NotFound
+from veri.identity.principal import Principal
 
 __all__ = ["MAX_DAYS", "resolve_range", "series"]
 

@@ -20,9 +20,6 @@ class BrandRepository:
     def get(self, brand_id: uuid.UUID) -> Brand | None:
         return self.db.get(Brand, brand_id)
 
-    def id_of_owner(self, user_id: uuid.UUID) -> uuid.UUID | None:
-        return self.db.scalar(select(Brand.id).where(Brand.owner_id == user_id))
-
     def by_name(self, name: str) -> Brand | None:
         return self.db.scalar(select(Brand).where(func.lower(Brand.name) == name.lower()))
 

@@ -7,10 +7,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from veri.accounts.deps import BrandPrincipal, CurrentPrincipal
 from veri.brands import service
 from veri.brands.schemas import BrandOut, BrandUpdate
 from veri.dependencies import DbSession
+from veri.identity.deps import BrandPrincipal, CurrentPrincipal
 from veri.models.brands import Brand
 from veri.pagination import Page, Paging
 

@@ -7,14 +7,13 @@ import uuid
 
 from sqlalchemy.orm import Session
 
-from veri.accounts.principal import Principal
 from veri.brands.repository import BrandRepository
 from veri.brands.schemas import BrandUpdate
 from veri.errors import Conflict, Forbidden, NotFound
+from veri.identity.principal import Principal
 from veri.models.brands import Brand
 
 __all__ = [
-    "brand_id_of_user",
     "create_brand",
     "get_brand",
     "list_brands",
@@ -34,10 +33,6 @@ def create_brand(db: Session, *, owner_id: uuid.UUID, name: str, **fields: str) 
     db.add(brand)
     db.flush()
     return brand
-
-
-def brand_id_of_user(db: Session, *, user_id: uuid.UUID) -> uuid.UUID | None:
-    return BrandRepository(db).id_of_owner(user_id)
 
 
 def get_brand(db: Session, *, brand_id: uuid.UUID) -> Brand:

@@ -9,18 +9,16 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
-from veri.accounts.csrf import verify_form_csrf
-from veri.accounts.deps import BrandPrincipal, CurrentPrincipal
-from veri.accounts.principal import Principal
 from veri.brands import service as brand_service
 from veri.campaigns import lifecycle, service
-from veri.campaigns.repository import CampaignRepository
 from veri.campaigns.schemas import CampaignIn
 from veri.deals import service as deal_service
-from veri.deals.repository import DealRepository
 from veri.deals.schemas import DealCreate
 from veri.dependencies import DbSession
 from veri.errors import Invalid, VeriError
+from veri.identity.csrf import verify_form_csrf
+from veri.identity.deps import BrandPrincipal, CurrentPrincipal
+from veri.identity.principal import Principal
 from veri.models.accounts import Role
 from veri.models.campaigns import CampaignStatus
 from veri.models.creators import Platform
@@ -39,7 +37,7 @@ DELIVERABLE_KINDS = ("video", "short", "post", "story", "stream")
 def brand_dashboard(request: Request, principal: BrandPrincipal, db: DbSession) -> Response:
     brand = brand_service.own_brand(db, principal=principal)
     campaigns, total = service.list_campaigns(db, principal=principal, limit=50)
-    counts = CampaignRepository(db).count_by_status(principal.brand_id)
+    counts = service.count_by_status(db, principal=principal)
     deals, deal_total = deal_service.list_deals(db, principal=principal, limit=10)
     return render(
         request,
@@ -152,8 +150,8 @@ def _detail_page(
     if manages:
         rows, _ = deal_service.list_deals(db, principal=principal, campaign_id=campaign.id, limit=200)
         deals = [deal_service.deal_out(db, principal=principal, deal=d) for d in rows]
-    elif principal.creator_id is not None:
-        my_deal = DealRepository(db).for_pair(campaign.id, principal.creator_id)
+    else:
+        my_deal = deal_service.own_deal_on(db, principal=principal, campaign_id=campaign.id)
     return render(
         request,
         "campaign_detail.html",

@@ -7,10 +7,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
-from veri.accounts.deps import CurrentPrincipal
 from veri.campaigns import lifecycle, service
 from veri.campaigns.schemas import CampaignIn, CampaignOut, CampaignTransitionIn, CampaignUpdate
 from veri.dependencies import DbSession
+from veri.identity.deps import CurrentPrincipal
 from veri.models.campaigns import Campaign, CampaignStatus
 from veri.models.creators import Platform
 from veri.pagination import Page, Paging

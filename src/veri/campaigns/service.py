@@ -9,17 +9,18 @@ import uuid
 import structlog
 from sqlalchemy.orm import Session
 
-from veri.accounts.principal import Principal
 from veri.campaigns import lifecycle
 from veri.campaigns.repository import CampaignRepository
 from veri.campaigns.schemas import CampaignIn, CampaignUpdate
 from veri.errors import Conflict, Forbidden, NotFound
 from veri.events.service import emit
 from veri.events.types import CampaignCreated, CampaignStatusChanged
+from veri.identity.principal import Principal
 from veri.models.accounts import Role
 from veri.models.campaigns import Campaign, CampaignStatus
 
 __all__ = [
+    "count_by_status",
     "create_campaign",
     "get_campaign",
     "list_campaigns",
@@ -49,6 +50,15 @@ def _managed_campaign(db: Session, *, principal: Principal, campaign_id: uuid.UU
     if principal.role is Role.CREATOR:
         raise Forbidden("only the campaign's brand can change it")
     return get_campaign(db, principal=principal, campaign_id=campaign_id, for_update=True)
+
+
+def count_by_status(db: Session, *, principal: Principal) -> dict[CampaignStatus, int]:
+    """How many campaigns are in each status: a brand's own, or every brand's for an admin."""
+    if principal.role is Role.BRAND:
+        return CampaignRepository(db).count_by_status(principal.brand_id)
+    if principal.is_admin:
+        return CampaignRepository(db).count_by_status(None)
+    raise Forbidden("only brands and admins see campaign counts")
 
 
 def list_campaigns(

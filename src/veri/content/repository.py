@@ -9,8 +9,9 @@ from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.orm import Session
 
 from veri.db.paging import fetch_page
-from veri.models.campaigns import Campaign, Deal
+from veri.models.campaigns import Campaign
 from veri.models.content import ContentItem, MetricSnapshot
+from veri.models.deals import Deal
 
 __all__ = ["ContentRepository"]
 

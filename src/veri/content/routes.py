@@ -6,10 +6,10 @@ import uuid
 
 from fastapi import APIRouter, status
 
-from veri.accounts.deps import CreatorPrincipal, CurrentPrincipal
 from veri.content import service
 from veri.content.schemas import ContentIn, ContentOut, MetricsIn, MetricsOut
 from veri.dependencies import DbSession
+from veri.identity.deps import CreatorPrincipal, CurrentPrincipal
 from veri.models.creators import Platform
 from veri.pagination import Page, Paging
 

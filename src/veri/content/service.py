@@ -8,7 +8,6 @@ import uuid
 
 from sqlalchemy.orm import Session
 
-from veri.accounts.principal import Principal
 from veri.content.repository import ContentRepository
 from veri.content.schemas import ContentIn, ContentOut, MetricsIn, MetricsOut
 from veri.creators import service as creator_service
@@ -16,6 +15,7 @@ from veri.deals import service as deal_service
 from veri.errors import Conflict, Forbidden, Invalid, NotFound
 from veri.events.service import emit
 from veri.events.types import ContentMetricsSnapshot, ContentPublished
+from veri.identity.principal import Principal
 from veri.models.content import ContentItem, MetricSnapshot
 
 __all__ = [

@@ -8,17 +8,17 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
-from veri.accounts.csrf import verify_form_csrf
-from veri.accounts.deps import CreatorPrincipal, CurrentPrincipal
 from veri.content import service as content_service
 from veri.creators import service
 from veri.creators.schemas import CreatorUpdate, SocialAccountIn
 from veri.deals import service as deal_service
 from veri.dependencies import DbSession
 from veri.errors import Forbidden, VeriError
+from veri.identity.csrf import verify_form_csrf
+from veri.identity.deps import CreatorPrincipal, CurrentPrincipal
 from veri.models.accounts import Role
-from veri.models.campaigns import DealStatus
 from veri.models.creators import Platform
+from veri.models.deals import DealStatus
 from veri.pagination import Page, Paging
 from veri.web.forms import FormErrors, errors_from, form_values, parse_form
 from veri.web.render import redirect, render

@@ -23,9 +23,6 @@ class CreatorRepository:
     def by_user(self, user_id: uuid.UUID) -> Creator | None:
         return self.db.scalar(select(Creator).where(Creator.user_id == user_id))
 
-    def id_of_user(self, user_id: uuid.UUID) -> uuid.UUID | None:
-        return self.db.scalar(select(Creator.id).where(Creator.user_id == user_id))
-
     def by_handle(self, handle: str) -> Creator | None:
         return self.db.scalar(select(Creator).where(Creator.handle == handle))
 

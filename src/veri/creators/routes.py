@@ -7,10 +7,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
-from veri.accounts.deps import CreatorPrincipal, CurrentPrincipal
 from veri.creators import service
 from veri.creators.schemas import CreatorOut, CreatorUpdate, SocialAccountIn, SocialAccountOut
 from veri.dependencies import DbSession
+from veri.identity.deps import CreatorPrincipal, CurrentPrincipal
 from veri.models.creators import Creator, Platform
 from veri.pagination import Page, Paging
 

@@ -8,19 +8,18 @@ import uuid
 
 from sqlalchemy.orm import Session
 
-from veri.accounts.principal import Principal
 from veri.creators.repository import CreatorRepository
 from veri.creators.schemas import CreatorUpdate, SocialAccountIn
 from veri.errors import Conflict, Forbidden, NotFound
 from veri.events.service import emit
 from veri.events.types import CreatorUpdated
+from veri.identity.principal import Principal
 from veri.models.accounts import Role
 from veri.models.creators import Creator, SocialAccount
 
 __all__ = [
     "add_social_account",
     "create_profile",
-    "creator_id_of_user",
     "get_creator",
     "list_creators",
     "list_social_accounts",
@@ -54,10 +53,6 @@ def _emit_updated(db: Session, creator: Creator, *, actor: str) -> None:
         subject=f"creator:{creator.id}",
         actor=actor,
     )
-
-
-def creator_id_of_user(db: Session, *, user_id: uuid.UUID) -> uuid.UUID | None:
-    return CreatorRepository(db).id_of_user(user_id)
 
 
 def _visible(principal: Principal, creator: Creator) -> bool:

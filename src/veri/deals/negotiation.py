@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import enum
 
-from veri.models.campaigns import DealStatus, Party
+from veri.models.deals import DealStatus, Party
 
 __all__ = ["Action", "allowed_actions", "next_status"]
 

@@ -7,14 +7,14 @@ import uuid
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
-from veri.accounts.csrf import verify_form_csrf
-from veri.accounts.deps import CurrentPrincipal
-from veri.accounts.principal import Principal
 from veri.deals import service
 from veri.deals.negotiation import Action
 from veri.deals.schemas import MessageIn, OfferIn
 from veri.dependencies import DbSession
 from veri.errors import Invalid
+from veri.identity.csrf import verify_form_csrf
+from veri.identity.deps import CurrentPrincipal
+from veri.identity.principal import Principal
 from veri.web.forms import FormErrors, dollars_to_cents, form_values, parse_form
 from veri.web.render import redirect, render
 

@@ -8,7 +8,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, joinedload
 
 from veri.db.paging import fetch_page
-from veri.models.campaigns import Campaign, Deal, DealMessage, DealOffer, DealStatus
+from veri.models.campaigns import Campaign
+from veri.models.deals import Deal, DealMessage, DealOffer, DealStatus
 
 __all__ = ["DealRepository"]
 

@@ -6,12 +6,12 @@ import uuid
 
 from fastapi import APIRouter, status
 
-from veri.accounts.deps import CurrentPrincipal
 from veri.deals import service
 from veri.deals.negotiation import Action
 from veri.deals.schemas import ActionIn, DealCreate, DealOut, MessageIn, MessageOut, OfferIn
 from veri.dependencies import DbSession
-from veri.models.campaigns import DealStatus
+from veri.identity.deps import CurrentPrincipal
+from veri.models.deals import DealStatus
 from veri.pagination import Page, Paging
 
 __all__ = ["router"]

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from veri.campaigns.schemas import Deliverable
-from veri.models.campaigns import DealStatus, Party
+from veri.models.deals import DealStatus, Party
 
 __all__ = ["ActionIn", "DealCreate", "DealOut", "MessageIn", "MessageOut", "OfferIn", "OfferOut"]
 

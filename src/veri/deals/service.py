@@ -8,7 +8,6 @@ import uuid
 import structlog
 from sqlalchemy.orm import Session
 
-from veri.accounts.principal import Principal
 from veri.campaigns import service as campaign_service
 from veri.creators import service as creator_service
 from veri.deals.negotiation import Action, allowed_actions, next_status
@@ -18,9 +17,11 @@ from veri.errors import Conflict, Forbidden, Invalid, NotFound
 from veri.events.registry import EventPayload
 from veri.events.service import emit
 from veri.events.types import DealCreated, DealOfferMade, DealStatusChanged, MessageSent
+from veri.identity.principal import Principal
 from veri.models.accounts import Role
 from veri.models.base import utcnow
-from veri.models.campaigns import CampaignStatus, Deal, DealMessage, DealOffer, DealStatus, Party
+from veri.models.campaigns import CampaignStatus
+from veri.models.deals import Deal, DealMessage, DealOffer, DealStatus, Party
 
 __all__ = [
     "act_on_deal",
@@ -29,6 +30,7 @@ __all__ = [
     "get_deal",
     "list_deals",
     "list_messages",
+    "own_deal_on",
     "party_of",
     "post_message",
 ]
@@ -94,6 +96,13 @@ def get_deal(db: Session, *, principal: Principal, deal_id: uuid.UUID, for_updat
     if deal is None or not (principal.is_admin or party_of(principal, deal) is not None):
         raise NotFound("no such deal")
     return deal
+
+
+def own_deal_on(db: Session, *, principal: Principal, campaign_id: uuid.UUID) -> Deal | None:
+    """The creator's own deal on a campaign, if they applied or were invited."""
+    if principal.creator_id is None:
+        return None
+    return DealRepository(db).for_pair(campaign_id, principal.creator_id)
 
 
 def list_deals(

@@ -14,7 +14,7 @@ from veri.db.engine import Database
 from veri.events.bus.base import BusConsumer
 from veri.models.events import ConsumerLag, DeadLetter, OutboxEvent, RelayCursor
 
-__all__ = ["LagRow", "PipelineStatus", "lag_snapshot", "pipeline_status", "record_lag"]
+__all__ = ["LagRow", "PipelineStatus", "pipeline_status", "record_lag"]
 
 
 def record_lag(database: Database, consumer: BusConsumer) -> dict[int, int]:
@@ -68,8 +68,13 @@ class PipelineStatus:
     events: int
     relay_position: int | None
     relay_published: int | None
-    dead_letters_open: int
+    # Dead letters not yet replayed, per consumer group.
+    dead_letters_by_group: dict[str, int]
     lag: list[LagRow]
+
+    @property
+    def dead_letters_open(self) -> int:
+        return sum(self.dead_letters_by_group.values())
 
     @property
     def total_lag(self) -> int:
@@ -77,12 +82,17 @@ class PipelineStatus:
 
 
 def pipeline_status(db: Session) -> PipelineStatus:
-    """What the admin page shows about the event pipeline."""
+    """The event pipeline's state, as the admin page, `/metrics` and `veri events lag` show it."""
     relay = db.execute(select(RelayCursor.position, RelayCursor.published).where(RelayCursor.name == "kafka")).first()
+    open_letters = db.execute(
+        select(DeadLetter.group_name, func.count())
+        .where(DeadLetter.replayed_at.is_(None))
+        .group_by(DeadLetter.group_name)
+    ).all()
     return PipelineStatus(
         events=int(db.scalar(select(func.max(OutboxEvent.position))) or 0),
         relay_position=int(relay[0]) if relay else None,
         relay_published=int(relay[1]) if relay else None,
-        dead_letters_open=int(db.scalar(select(func.count()).where(DeadLetter.replayed_at.is_(None))) or 0),
+        dead_letters_by_group={group: int(count) for group, count in open_letters},
         lag=lag_snapshot(db),
     )

@@ -6,15 +6,13 @@ from dataclasses import asdict
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, status
-from fastapi.responses import JSONResponse
 
-from veri.accounts.deps import AdminPrincipal, CurrentPrincipal
 from veri.dependencies import DbSession, SettingsDep
 from veri.errors import Conflict, Forbidden, Invalid, NotFound
 from veri.events import service
-from veri.events.lag import lag_snapshot
 from veri.events.registry import REGISTRY
 from veri.events.schemas import DeadLetterOut, EventBatchIn, EventTypeOut, IngestOut, LagOut
+from veri.identity.deps import AdminPrincipal, CurrentPrincipal
 
 __all__ = ["router"]
 
@@ -40,13 +38,9 @@ def ingest_events(
     result = service.ingest(db, batch.events, partial=partial, partitions=settings.events.event_partitions)
     rejected = [e.as_dict() for e in result.rejected]
     if rejected and not partial:
-        return JSONResponse(
-            {
-                "error": "invalid",
-                "message": f"{len(rejected)} invalid field(s); nothing was written (?partial=true keeps the rest)",
-                "detail": [{"field": e["field"], "reason": e["reason"], "index": e["index"]} for e in rejected],
-            },
-            status_code=422,
+        raise Invalid.fields(
+            f"{len(rejected)} invalid field(s); nothing was written (?partial=true keeps the rest)",
+            [{"field": e["field"], "reason": e["reason"], "index": e["index"]} for e in rejected],
         )
     return IngestOut(accepted=result.accepted, duplicates=result.duplicates, rejected=rejected)
 
@@ -89,4 +83,4 @@ def replay_dead_letter(letter_id: int, principal: AdminPrincipal, request: Reque
 
 @router.get("/lag", response_model=list[LagOut])
 def consumer_lag(principal: AdminPrincipal, db: DbSession) -> list[LagOut]:
-    return [LagOut(**asdict(row)) for row in lag_snapshot(db)]
+    return [LagOut(**asdict(row)) for row in service.pipeline_status(db).lag]

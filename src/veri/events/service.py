@@ -15,6 +15,7 @@ from veri.config import get_settings
 from veri.db.engine import Database
 from veri.events.envelope import Event, FieldError, validate_batch
 from veri.events.handlers import Handler
+from veri.events.lag import PipelineStatus, pipeline_status
 from veri.events.outbox import Cursor, append, stored_event
 from veri.events.registry import EventPayload
 from veri.models.base import utcnow
@@ -22,8 +23,10 @@ from veri.models.events import ConsumerOffset, DeadLetter, OutboxEvent, Processe
 
 __all__ = [
     "IngestResult",
+    "PipelineStatus",
     "emit",
     "ingest",
+    "pipeline_status",
     "replay_dead_letter",
     "replay_group",
 ]

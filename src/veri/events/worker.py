@@ -8,7 +8,6 @@ import os
 import socket
 import threading
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
 
 import structlog
 
@@ -19,43 +18,9 @@ from veri.events.handlers import Handler
 from veri.events.relay import Relay
 from veri.events.runtime import ConsumerLoop, RetryPolicy
 
-if TYPE_CHECKING:
-    from redis import Redis
-
-    from veri.signals.llm import MessageExtractor
-
-__all__ = ["Worker", "default_handlers"]
+__all__ = ["Worker"]
 
 log = structlog.get_logger(__name__)
-
-
-def default_handlers(redis: Redis | None = None, settings: Settings | None = None) -> list[Handler]:
-    from veri.analytics.cache import AnalyticsCache
-    from veri.analytics.handlers import AnalyticsHandler
-    from veri.config import get_settings
-    from veri.memory.embeddings import get_embedder
-    from veri.memory.handlers import MemoryHandler
-
-    settings = settings or get_settings()
-    return [
-        AnalyticsHandler(AnalyticsCache(redis) if redis is not None else None),
-        MemoryHandler(get_embedder(settings.memory.embedder), extractor=message_extractor(settings)),
-    ]
-
-
-def message_extractor(settings: Settings) -> MessageExtractor | None:
-    """The LLM extractor when configured; None: the rules."""
-    memory = settings.memory
-    if memory.message_extractor != "llm" or memory.anthropic_api_key is None:
-        return None
-    import anthropic
-
-    from veri.signals.llm import LLMMessageExtractor
-
-    client = anthropic.Anthropic(
-        api_key=memory.anthropic_api_key.get_secret_value(), base_url=memory.anthropic_base_url, max_retries=1
-    )
-    return LLMMessageExtractor(client, memory.anthropic_model)
 
 
 class Worker:
@@ -70,6 +35,7 @@ class Worker:
         lag_interval: float = 5.0,
         relay: bool = True,
         consumers: bool = True,
+        chores: Sequence[Callable[[], None]] = (),
     ):
         self.database = database
         self.bus = bus
@@ -80,6 +46,8 @@ class Worker:
         # Scale out by running several workers; a relay waits while another one runs.
         self.run_relay = relay
         self.run_consumers = consumers
+        # Periodic jobs that belong to no consumer group (the composition root chooses them).
+        self.chores = list(chores)
         self.stop_event = threading.Event()
         self.loops: list[ConsumerLoop] = []
         self._threads: list[threading.Thread] = []
@@ -103,7 +71,7 @@ class Worker:
             )
             self.loops.append(loop)
             self._spawn(f"consumer-{handler.group}", functools.partial(loop.run, self.stop_event))
-        if self.run_consumers:
+        if self.run_consumers and self.chores:
             self._spawn("housekeeping", self._housekeeping)
         log.info(
             "worker_started",
@@ -118,19 +86,13 @@ class Worker:
         self._threads.append(thread)
 
     def _housekeeping(self) -> None:
-        """Periodic chores that belong to no consumer group: expired sessions; memory decay (with
-        MEMORY_DECAY) and embeddings that failed at formation."""
-        from veri.accounts.service import purge_expired_sessions
-        from veri.memory.service import memory_chores
-
         every = self.settings.memory.memory_chores_seconds
         while not self.stop_event.wait(every):
-            try:
-                with self.database.transaction() as db:
-                    purge_expired_sessions(db)
-                memory_chores(self.database, self.settings)
-            except Exception as exc:  # a chore must not stop the worker
-                log.warning("housekeeping_failed", error=str(exc))
+            for chore in self.chores:
+                try:
+                    chore()
+                except Exception as exc:  # a chore must not stop the worker; the next round retries
+                    log.warning("housekeeping_failed", chore=getattr(chore, "__name__", "?"), error=str(exc))
 
     def stop(self, timeout: float = 15.0) -> None:
         """Finish the batches in flight, give partitions back, stop."""

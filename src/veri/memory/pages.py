@@ -10,10 +10,10 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
-from veri.accounts.deps import CurrentPrincipal
 from veri.creators import service as creator_service
 from veri.dependencies import DbSession
 from veri.flags import Flag, is_enabled
+from veri.identity.deps import CurrentPrincipal
 from veri.memory import service
 from veri.memory.retrieval import SearchQuery
 from veri.memory.schemas import MemoryOut

@@ -8,9 +8,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 
-from veri.accounts.deps import CurrentPrincipal
 from veri.dependencies import DbSession
 from veri.flags import Flag, is_enabled
+from veri.identity.deps import CurrentPrincipal
 from veri.memory import service
 from veri.memory.retrieval import SearchQuery
 from veri.memory.schemas import HitOut, MemoryDetailOut, MemoryOut, SearchOut, SourceOut
@@ -69,17 +69,16 @@ def search_memories(
     )
 
 
-@router.get("/memories", response_model=Page[MemoryOut])
-def list_memories(
-    principal: CurrentPrincipal,
+def _timeline_page(
     db: DbSession,
+    principal: CurrentPrincipal,
     paging: Paging,
-    types: Types = None,
-    creator_id: uuid.UUID | None = None,
-    as_of: datetime | None = None,
-    include_archived: bool = False,
+    *,
+    types: Types,
+    creator_id: uuid.UUID | None,
+    as_of: datetime | None,
+    include_archived: bool,
 ) -> Page[MemoryOut]:
-    """Memories newest first: a timeline, as it stood `as_of` a time when given."""
     rows, total = service.timeline(
         db,
         principal=principal,
@@ -93,6 +92,22 @@ def list_memories(
     return Page[MemoryOut](items=[MemoryOut.of(m) for m in rows], total=total, **paging.model_dump())
 
 
+@router.get("/memories", response_model=Page[MemoryOut])
+def list_memories(
+    principal: CurrentPrincipal,
+    db: DbSession,
+    paging: Paging,
+    types: Types = None,
+    creator_id: uuid.UUID | None = None,
+    as_of: datetime | None = None,
+    include_archived: bool = False,
+) -> Page[MemoryOut]:
+    """Memories newest first: a timeline, as it stood `as_of` a time when given."""
+    return _timeline_page(
+        db, principal, paging, types=types, creator_id=creator_id, as_of=as_of, include_archived=include_archived
+    )
+
+
 @router.get("/creators/{creator_id}/memories", response_model=Page[MemoryOut])
 def creator_timeline(
     creator_id: uuid.UUID,
@@ -104,7 +119,9 @@ def creator_timeline(
     include_archived: bool = False,
 ) -> Page[MemoryOut]:
     """A creator's memory timeline (only what the caller may see of it)."""
-    return list_memories(principal, db, paging, types, creator_id, as_of, include_archived)
+    return _timeline_page(
+        db, principal, paging, types=types, creator_id=creator_id, as_of=as_of, include_archived=include_archived
+    )
 
 
 @router.get("/memories/{memory_id}", response_model=MemoryDetailOut)

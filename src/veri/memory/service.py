@@ -16,13 +16,13 @@ import structlog
 from sqlalchemy import ColumnElement, func, select, text, update
 from sqlalchemy.orm import Session
 
-from veri.accounts.principal import Principal
 from veri.config import Settings
 from veri.db.engine import Database
 from veri.db.paging import fetch_page
 from veri.errors import Forbidden, NotFound
 from veri.events.outbox import LogRecord, stored_events
 from veri.flags import Flag, is_enabled
+from veri.identity.principal import Principal
 from veri.memory.decay import DecayResult, decay
 from veri.memory.embeddings import CachedEmbedder, Embedder, get_embedder
 from veri.memory.reflection import reflect

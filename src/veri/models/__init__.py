@@ -11,9 +11,10 @@ from veri.models.accounts import (
 from veri.models.analytics import AnalyticsDaily, ContentDaily, ContentFact, DealFact
 from veri.models.base import Base
 from veri.models.brands import Brand
-from veri.models.campaigns import Campaign, CampaignStatus, Deal, DealMessage, DealOffer, DealStatus
+from veri.models.campaigns import Campaign, CampaignStatus
 from veri.models.content import ContentItem, MetricSnapshot
 from veri.models.creators import Creator, Platform, SocialAccount, SocialAccountStatus
+from veri.models.deals import Deal, DealMessage, DealOffer, DealStatus
 from veri.models.events import (
     ConsumerLag,
     ConsumerLease,

@@ -11,7 +11,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 
-from veri.accounts.principal import Principal
+from veri.identity.principal import Principal
 
 __all__ = ["redirect", "render", "render_error", "templates"]
 

@@ -9,7 +9,7 @@ from veri.events.registry import REGISTRY
 
 
 def test_event_docs_are_up_to_date() -> None:
-    path = Path(__file__).resolve().parent.parent / "docs" / "events.md"
+    path = Path(__file__).resolve().parents[2] / "docs" / "events.md"
     assert path.read_text() == render_event_docs(), "run `veri events docs`"
 
 

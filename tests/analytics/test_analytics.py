@@ -9,8 +9,7 @@ import pytest
 import redis
 from fastapi import FastAPI
 
-from tests.conftest import REDIS_URL, make_settings, new_client, require_service, sign_up
-from tests.eventkit import drain
+from tests.factories import REDIS_URL, drain, make_settings, new_client, require_service, sign_up
 from veri.analytics.cache import AnalyticsCache
 from veri.analytics.enrichment import engagement_rate, normalise_metrics
 from veri.analytics.handlers import AnalyticsHandler

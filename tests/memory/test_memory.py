@@ -13,72 +13,26 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import func, select, text
 
-from tests.conftest import admin_key, new_client, sign_up
-from tests.eventkit import envelope, form_memories
-from veri.config import get_settings
+from tests.factories import (
+    CONVERSATION,
+    START,
+    admin_key,
+    conversation,
+    envelope,
+    find,
+    form_memories,
+    memories,
+    message,
+    new_client,
+    put,
+    sign_up,
+)
 from veri.db.engine import Database
-from veri.events.service import ingest, replay_group
+from veri.events.service import replay_group
 from veri.memory.embeddings import EmbedderUnavailable
 from veri.memory.handlers import MemoryHandler
-from veri.memory.retrieval import SearchQuery
-from veri.memory.service import embed_pending, get_memory, run_decay, search_memories
+from veri.memory.service import embed_pending, get_memory, run_decay
 from veri.models.memory import Memory, MemoryStatus, MemoryType
-
-START = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
-
-
-def message(
-    creator: uuid.UUID, text_: str, at: datetime, *, speaker: str = "Maya", role: str = "creator", **extra: Any
-) -> dict[str, Any]:
-    return envelope(
-        "message.sent",
-        {
-            "message_id": str(uuid.uuid4()),
-            "creator_id": str(creator),
-            "sender_role": role,
-            "sender_name": speaker,
-            "text": text_,
-            **extra,
-        },
-        subject=f"creator:{creator}",
-        at=at,
-    )
-
-
-def put(database: Database, events: Sequence[dict[str, Any]]) -> None:
-    with database.transaction() as db:
-        result = ingest(db, list(events), partial=False, partitions=get_settings().events.event_partitions)
-    assert not result.rejected, result.rejected
-
-
-def find(database: Database, question: str, **query: Any) -> list[Memory]:
-    embedder = query.pop("embedder", None)
-    with database.transaction() as db:
-        hits = search_memories(
-            db, SearchQuery(question, **query), principal=None, embedder=embedder, hybrid=embedder is not None
-        )
-    return [h.memory for h in hits]
-
-
-def memories(database: Database, *where: Any) -> list[Memory]:
-    with database.sessions() as db:
-        return list(db.scalars(select(Memory).where(*where).order_by(Memory.valid_from, Memory.recorded_at)).all())
-
-
-CONVERSATION = [
-    ("Lena", "brand", "Hi Maya, this is Lena from Peakform. We loved your home workout series."),
-    ("Maya", "creator", "Thanks! I mostly post short fitness videos on TikTok, about 3 a week."),
-    ("Lena", "brand", "Our budget for a first sponsored video is 1,200 dollars."),
-    ("Maya", "creator", "I usually charge 1,500 for a dedicated YouTube video."),
-    ("Lena", "brand", "Deal. Can you deliver the YouTube video by March 20?"),
-]
-
-
-def conversation(creator: uuid.UUID) -> list[dict[str, Any]]:
-    return [
-        message(creator, said, START + timedelta(minutes=5 * i), speaker=who, role=role)
-        for i, (who, role, said) in enumerate(CONVERSATION)
-    ]
 
 
 def test_messages_become_memories_with_provenance_and_facts(clean_db: Database) -> None:
@@ -379,7 +333,7 @@ def test_vector_search_finds_paraphrases_and_survives_an_embedder_outage(clean_d
 def test_the_workers_memory_chores_decay_only_with_the_flag(
     clean_db: Database, monkeypatch: pytest.MonkeyPatch, tmp_path: Any
 ) -> None:
-    from tests.conftest import make_settings
+    from tests.factories import make_settings
     from veri.memory.service import memory_chores
 
     put(clean_db, conversation(uuid.uuid4()))

@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tests.conftest import PASSWORD, csrf_headers, log_in, new_client, sign_up
+from tests.factories import PASSWORD, csrf_headers, log_in, new_client, sign_up
 from veri.models.accounts import EmailOutbox, User, UserSession
 
 
@@ -85,7 +85,7 @@ def test_login_rotates_the_session_and_logout_ends_it(app: FastAPI) -> None:
 
 
 def test_sessions_expire_and_are_purged(app: FastAPI, db: Session) -> None:
-    from veri.accounts.service import purge_expired_sessions
+    from veri.identity.service import purge_expired_sessions
 
     client = new_client(app)
     sign_up(client, "creator", "expiring")
@@ -204,7 +204,7 @@ def test_passwords_never_reach_the_logs(app: FastAPI, capfd: pytest.CaptureFixtu
 
 
 def test_secrets_are_encrypted_with_the_app_key() -> None:
-    from veri.accounts.security import SecretBox
+    from veri.identity.security import SecretBox
 
     box = SecretBox("one-key")
     sealed = box.encrypt("oauth-refresh-token")

@@ -14,14 +14,13 @@ import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from tests.eventkit import form_memories
-from tests.test_memory import conversation, memories, put
+from tests.factories import conversation, form_memories, memories, put
 from veri.cli import app as cli
 from veri.config import get_settings
 from veri.db.engine import Database
 from veri.models.memory import Memory, MemoryType
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 # The benchmark's own example beside the project, or the copy kept here for a lone clone.
 SAMPLE = next(
     p for p in (ROOT.parent / "shared/eval/sample.jsonl", ROOT / "tests/data/eval_sample.jsonl") if p.exists()

@@ -18,8 +18,7 @@ from fastapi import FastAPI
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from tests.conftest import admin_key, new_client, sign_up
-from tests.eventkit import MetricsWorld, count, creator_views, drain, envelope
+from tests.factories import MetricsWorld, admin_key, count, creator_views, drain, envelope, new_client, sign_up
 from veri.analytics.handlers import AnalyticsHandler
 from veri.db.engine import Database
 from veri.events.bus.embedded import EmbeddedLog

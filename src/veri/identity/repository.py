@@ -1,4 +1,4 @@
-"""All SQL of the accounts domain."""
+"""All SQL of identity: users, API keys, reset tokens, and which profile a user owns."""
 
 from __future__ import annotations
 
@@ -10,11 +10,13 @@ from sqlalchemy.orm import Session
 
 from veri.db.paging import fetch_page
 from veri.models.accounts import ApiKey, PasswordResetToken, Role, User
+from veri.models.brands import Brand
+from veri.models.creators import Creator
 
-__all__ = ["AccountRepository"]
+__all__ = ["IdentityRepository"]
 
 
-class AccountRepository:
+class IdentityRepository:
     def __init__(self, db: Session):
         self.db = db
 
@@ -60,3 +62,9 @@ class AccountRepository:
 
     def api_key(self, key_id: uuid.UUID) -> ApiKey | None:
         return self.db.get(ApiKey, key_id)
+
+    def creator_id_of(self, user_id: uuid.UUID) -> uuid.UUID | None:
+        return self.db.scalar(select(Creator.id).where(Creator.user_id == user_id))
+
+    def brand_id_of(self, user_id: uuid.UUID) -> uuid.UUID | None:
+        return self.db.scalar(select(Brand.id).where(Brand.owner_id == user_id))

@@ -12,8 +12,8 @@ from collections.abc import Awaitable, Callable
 from starlette.requests import Request
 from starlette.responses import Response
 
-from veri.accounts.security import new_token, tokens_equal
 from veri.errors import Forbidden
+from veri.identity.security import new_token, tokens_equal
 
 __all__ = ["CSRF_FIELD", "CSRF_HEADER", "check_csrf", "csrf_cookie_middleware", "verify_form_csrf"]
 

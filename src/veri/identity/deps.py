@@ -8,14 +8,13 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from veri.accounts import service
-from veri.accounts.csrf import CSRF_HEADER, SAFE_METHODS, check_csrf
-from veri.accounts.principal import Principal
-from veri.accounts.ratelimit import RateLimiter
-from veri.accounts.repository import AccountRepository
-from veri.accounts.sessions import PostgresSessionStore, RedisSessionStore, SessionStore
 from veri.dependencies import DbSession
 from veri.errors import Forbidden, Unauthorized
+from veri.identity import service
+from veri.identity.csrf import CSRF_HEADER, SAFE_METHODS, check_csrf
+from veri.identity.principal import Principal
+from veri.identity.ratelimit import RateLimiter
+from veri.identity.sessions import PostgresSessionStore, RedisSessionStore, SessionStore
 from veri.models.accounts import Role
 
 __all__ = [
@@ -67,7 +66,7 @@ def get_optional_principal(request: Request, db: DbSession, sessions: Sessions) 
     info = sessions.get(token)
     if info is None:
         return None
-    session_user = AccountRepository(db).user_by_id(info.user_id)
+    session_user = service.user_by_id(db, user_id=info.user_id)
     if session_user is None or not session_user.is_active:
         return None
     if request.url.path.startswith("/api/") and request.method not in SAFE_METHODS:

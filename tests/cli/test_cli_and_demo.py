@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
-from tests.conftest import log_in, new_client
+from tests.factories import log_in, new_client
 from veri.cli import app as cli
 from veri.config import get_settings
 from veri.db.engine import Database

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from sqlalchemy import delete
 
-from veri.accounts.security import hash_token, new_token
+from veri.identity.security import hash_token, new_token
 from veri.models.accounts import UserSession
 from veri.models.base import utcnow
 

@@ -13,14 +13,14 @@ from pathlib import Path
 import pytest
 import uvicorn
 
-from tests.conftest import IN_CI, PASSWORD, _open, make_settings
+from tests.factories import IN_CI, PASSWORD, make_settings, open_test_database
 from veri.app import create_app
 from veri.db.embedded import EmbeddedPostgres
 
 pytestmark = pytest.mark.browser
 
 CHROMIUM = Path("/usr/bin/chromium")
-ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
 
 
 def _free_port() -> int:
@@ -33,7 +33,7 @@ def _free_port() -> int:
 def live_url(embedded_server: EmbeddedPostgres, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     embedded_server.drop_database("veri_browser")
     embedded_server.ensure_database("veri_browser")
-    database = _open(embedded_server.url("veri_browser"), embedded_server)
+    database = open_test_database(embedded_server.url("veri_browser"), embedded_server)
     port = _free_port()
     settings = make_settings(tmp_path_factory.mktemp("live"), port=port)
     server = uvicorn.Server(
@@ -152,8 +152,7 @@ def test_brand_creates_a_campaign(browser: object, live_url: str) -> None:
 def test_creator_explores_memory(browser: object, live_url: str, embedded_server: EmbeddedPostgres) -> None:
     from datetime import timedelta
 
-    from tests.eventkit import form_memories
-    from tests.test_memory import START, conversation, message, put
+    from tests.factories import START, conversation, form_memories, message, put
 
     page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()  # type: ignore[attr-defined]
     page.goto(f"{live_url}/signup")
@@ -168,7 +167,7 @@ def test_creator_explores_memory(browser: object, live_url: str, embedded_server
     # Her conversations arrive as events and the memory consumer group forms what she sees.
     import uuid
 
-    database = _open(embedded_server.url("veri_browser"), embedded_server)
+    database = open_test_database(embedded_server.url("veri_browser"), embedded_server)
     try:
         me = uuid.UUID(creator)
         put(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from tests.conftest import PASSWORD, new_client, sign_up
+from tests.factories import PASSWORD, new_client, sign_up
 
 
 def test_form_post_without_or_with_a_wrong_token_is_refused(app: FastAPI) -> None:

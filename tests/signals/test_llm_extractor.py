@@ -14,8 +14,7 @@ from typing import Any
 import anthropic
 import pytest
 
-from tests.eventkit import form_memories
-from tests.test_memory import START, memories, message, put
+from tests.factories import START, form_memories, memories, message, put
 from veri.config import MemorySettings
 from veri.db.engine import Database
 from veri.memory.handlers import MemoryHandler

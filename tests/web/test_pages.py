@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from tests.conftest import PASSWORD, make_admin, new_client
+from tests.factories import PASSWORD, make_admin, new_client
 from veri.db.engine import Database
 
 HTML = {"accept": "text/html"}

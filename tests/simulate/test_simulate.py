@@ -12,7 +12,7 @@ import pytest
 from fastapi import FastAPI
 from typer.testing import CliRunner
 
-from tests.conftest import admin_key, new_client
+from tests.factories import admin_key, new_client
 from veri.cli import app as cli
 from veri.db.engine import Database
 from veri.events.envelope import validate_batch
@@ -22,7 +22,7 @@ from veri.simulate.questions import question_set
 from veri.simulate.sinks import ApiSink
 
 SMALL = ["--creators", "40", "--brands", "8", "--days", "60"]
-SRC = Path(__file__).resolve().parent.parent / "src" / "veri"
+SRC = Path(__file__).resolve().parents[2] / "src" / "veri"
 
 
 def test_same_seed_same_bytes_other_seed_other_world(tmp_path: Path) -> None:

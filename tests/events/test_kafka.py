@@ -10,8 +10,7 @@ from pathlib import Path
 import pytest
 from fastapi import FastAPI
 
-from tests.conftest import Tansu, admin_key, make_settings, new_client
-from tests.eventkit import MetricsWorld, count, creator_views
+from tests.factories import MetricsWorld, Tansu, admin_key, count, creator_views, make_settings, new_client
 from veri.analytics.handlers import AnalyticsHandler
 from veri.db.engine import Database
 from veri.events.bus.kafka import KafkaBus

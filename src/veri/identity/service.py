@@ -1,0 +1,274 @@
+"""Identity: who a request is (a principal), and how people prove it: users, log-in, passwords,
+resets, sessions and API keys. The base every domain stands on; it imports none of them. No HTTP
+here; callers own the transaction (services only flush)."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from datetime import timedelta
+from typing import Literal
+
+import structlog
+from sqlalchemy import delete
+from sqlalchemy.orm import Session
+
+from veri.config import SecuritySettings
+from veri.errors import Conflict, Invalid, NotFound, RateLimited, Unauthorized
+from veri.events.service import emit
+from veri.events.types import AccountCreated
+from veri.identity.principal import Principal
+from veri.identity.ratelimit import RateLimiter
+from veri.identity.repository import IdentityRepository
+from veri.identity.security import (
+    hash_password,
+    hash_token,
+    new_token,
+    password_needs_rehash,
+    tokens_equal,
+    verify_password,
+)
+from veri.identity.sessions import SessionStore
+from veri.models.accounts import ApiKey, EmailOutbox, PasswordResetToken, Role, User, UserSession
+from veri.models.base import utcnow
+
+__all__ = [
+    "api_keys_of",
+    "authenticate",
+    "authenticate_api_key",
+    "change_password",
+    "create_api_key",
+    "create_user",
+    "get_user",
+    "has_users",
+    "list_users",
+    "principal_for",
+    "purge_expired_sessions",
+    "request_password_reset",
+    "reset_password",
+    "revoke_api_key",
+    "user_by_email",
+    "user_by_id",
+]
+
+log = structlog.get_logger(__name__)
+
+API_KEY_PREFIX = "veri"
+
+
+def principal_for(
+    db: Session,
+    user: User,
+    *,
+    via: Literal["session", "api_key"],
+    scopes: frozenset[str] = frozenset({"read", "write"}),
+) -> Principal:
+    """The authenticated user with the profile they own, resolved once per request."""
+    creator_id = brand_id = None
+    if user.role is Role.CREATOR:
+        creator_id = IdentityRepository(db).creator_id_of(user.id)
+    elif user.role is Role.BRAND:
+        brand_id = IdentityRepository(db).brand_id_of(user.id)
+    return Principal(user=user, via=via, scopes=scopes, creator_id=creator_id, brand_id=brand_id)
+
+
+def create_user(db: Session, *, email: str, password: str, display_name: str, role: Role) -> User:
+    repo = IdentityRepository(db)
+    if repo.user_by_email(email) is not None:
+        raise Conflict(
+            "an account with this email already exists",
+            detail=[{"field": "email", "reason": "already registered"}],
+        )
+    user = User(
+        email=email.lower(),
+        display_name=display_name,
+        password_hash=hash_password(password),
+        role=role,
+    )
+    repo.add(user)
+    emit(
+        db,
+        AccountCreated(user_id=user.id, role=role.value, display_name=display_name),
+        subject=f"user:{user.id}",
+        actor=f"user:{user.id}",
+    )
+    log.info("user_created", user_id=str(user.id), role=role.value)
+    return user
+
+
+def authenticate(
+    db: Session,
+    limiter: RateLimiter,
+    security: SecuritySettings,
+    *,
+    email: str,
+    password: str,
+    ip: str,
+) -> User:
+    """Check a log-in, counting failures per account and per address."""
+    account_key = f"login:account:{email.lower()}"
+    ip_key = f"login:ip:{ip}"
+    window = security.login_window_seconds
+    if (
+        limiter.count(account_key, window) >= security.login_max_failures_per_account
+        or limiter.count(ip_key, window) >= security.login_max_failures_per_ip
+    ):
+        log.warning("login_rate_limited", ip=ip)
+        raise RateLimited(
+            "too many failed log-ins: wait a few minutes and try again",
+            headers={"Retry-After": str(window)},
+        )
+    repo = IdentityRepository(db)
+    user = repo.user_by_email(email)
+    valid = verify_password(user.password_hash if user else None, password)
+    if user is None or not valid or not user.is_active:
+        limiter.hit(account_key, window)
+        limiter.hit(ip_key, window)
+        log.info("login_failed", ip=ip)
+        raise Unauthorized("email or password is wrong")
+    limiter.reset(account_key)
+    if password_needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    user.last_login_at = utcnow()
+    db.flush()
+    log.info("login_succeeded", user_id=str(user.id))
+    return user
+
+
+def change_password(
+    db: Session, sessions: SessionStore, *, user: User, current_password: str, new_password: str
+) -> None:
+    """Every session of the user ends; the caller opens a fresh one for the current client."""
+    if not verify_password(user.password_hash, current_password):
+        raise Invalid("current_password", "is wrong")
+    if tokens_equal(current_password, new_password):
+        raise Invalid("new_password", "must differ from the current password")
+    user.password_hash = hash_password(new_password)
+    user.password_changed_at = utcnow()
+    db.flush()
+    sessions.delete_all_for_user(user.id)
+    log.info("password_changed", user_id=str(user.id))
+
+
+def request_password_reset(db: Session, security: SecuritySettings, *, email: str, base_url: str) -> None:
+    """Writes the reset mail to the outbox (and the log, in development). Answers the same way
+    whether or not the address is registered, so it cannot be used to find accounts."""
+    repo = IdentityRepository(db)
+    user = repo.user_by_email(email)
+    if user is None or not user.is_active:
+        log.info("password_reset_unknown_email")
+        return
+    token = new_token()
+    now = utcnow()
+    repo.add(
+        PasswordResetToken(
+            token_hash=hash_token(token),
+            user_id=user.id,
+            created_at=now,
+            expires_at=now + timedelta(seconds=security.password_reset_ttl_seconds),
+        )
+    )
+    link = f"{base_url}/password/reset/{token}"
+    body = (
+        f"Hello {user.display_name},\n\nSomeone asked to reset the password of your Veri "
+        f"account. To choose a new one, open:\n\n{link}\n\nThe link works for "
+        f"{security.password_reset_ttl_seconds // 60} minutes. If it wasn't you, ignore this mail."
+    )
+    repo.add(EmailOutbox(to_address=user.email, subject="Reset your Veri password", body=body))
+    log.info("email_outbox", to=user.email, subject="Reset your Veri password", link=link)
+
+
+def reset_password(db: Session, sessions: SessionStore, *, token: str, new_password: str) -> User:
+    repo = IdentityRepository(db)
+    row = repo.reset_token(hash_token(token))
+    now = utcnow()
+    if row is None or row.used_at is not None or row.expires_at <= now:
+        raise Invalid("token", "is invalid or has expired: ask for a new reset link")
+    user = repo.user_by_id(row.user_id)
+    if user is None or not user.is_active:
+        raise Invalid("token", "is invalid or has expired: ask for a new reset link")
+    user.password_hash = hash_password(new_password)
+    user.password_changed_at = now
+    repo.invalidate_reset_tokens(user.id, now)
+    db.flush()
+    sessions.delete_all_for_user(user.id)
+    log.info("password_reset", user_id=str(user.id))
+    return user
+
+
+def create_api_key(db: Session, *, user: User, name: str, scopes: list[str]) -> tuple[ApiKey, str]:
+    """Returns the key and its secret; the secret is never stored or shown again."""
+    prefix = secrets.token_hex(6)
+    secret = f"{API_KEY_PREFIX}_{prefix}_{new_token()}"
+    key = ApiKey(
+        user_id=user.id,
+        name=name,
+        prefix=prefix,
+        key_hash=hash_token(secret),
+        scopes=sorted(set(scopes)),
+    )
+    IdentityRepository(db).add(key)
+    log.info("api_key_created", user_id=str(user.id), key_id=str(key.id), scopes=key.scopes)
+    return key, secret
+
+
+def revoke_api_key(db: Session, *, principal: Principal, key_id: uuid.UUID) -> ApiKey:
+    key = IdentityRepository(db).api_key(key_id)
+    if key is None or (key.user_id != principal.user.id and not principal.is_admin):
+        raise NotFound("no such API key")
+    if key.revoked_at is None:
+        key.revoked_at = utcnow()
+        db.flush()
+        log.info("api_key_revoked", key_id=str(key.id))
+    return key
+
+
+def authenticate_api_key(db: Session, *, secret: str) -> tuple[ApiKey, User] | None:
+    parts = secret.split("_", 2)
+    if len(parts) != 3 or parts[0] != API_KEY_PREFIX:
+        return None
+    repo = IdentityRepository(db)
+    key = repo.api_key_by_prefix(parts[1])
+    if key is None or key.revoked_at is not None or not tokens_equal(key.key_hash, hash_token(secret)):
+        return None
+    user = repo.user_by_id(key.user_id)
+    if user is None or not user.is_active:
+        return None
+    key.last_used_at = utcnow()
+    return key, user
+
+
+def purge_expired_sessions(db: Session) -> int:
+    """Delete PostgreSQL sessions past their expiry (Redis expires its own). The worker runs
+    this periodically; an expired session is refused anyway, this only keeps the table small."""
+    removed = db.execute(delete(UserSession).where(UserSession.expires_at <= utcnow())).rowcount  # type: ignore[attr-defined]
+    if removed:
+        log.info("sessions_purged", count=removed)
+    return int(removed or 0)
+
+
+def api_keys_of(db: Session, *, user: User) -> list[ApiKey]:
+    return IdentityRepository(db).api_keys_of(user.id)
+
+
+def list_users(db: Session, *, role: Role | None, query: str | None, limit: int, offset: int) -> tuple[list[User], int]:
+    return IdentityRepository(db).list_users(role=role, query=query, limit=limit, offset=offset)
+
+
+def user_by_id(db: Session, *, user_id: uuid.UUID) -> User | None:
+    return IdentityRepository(db).user_by_id(user_id)
+
+
+def user_by_email(db: Session, *, email: str) -> User | None:
+    return IdentityRepository(db).user_by_email(email)
+
+
+def get_user(db: Session, *, user_id: uuid.UUID) -> User:
+    user = IdentityRepository(db).user_by_id(user_id)
+    if user is None:
+        raise NotFound("no such user")
+    return user
+
+
+def has_users(db: Session) -> bool:
+    return IdentityRepository(db).has_users()

@@ -1,0 +1,121 @@
+"""Composition: which handlers run in which consumer group, which adapters the settings choose,
+and which chores the worker runs. The app, the worker and the CLI all build Veri from here, so
+the infrastructure packages (`events/`, `db/`) depend on nothing above them; a new domain that
+consumes events or needs an adapter plugs in here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from veri.config import Settings, get_settings
+
+if TYPE_CHECKING:
+    from redis import Redis
+
+    from veri.db.engine import Database
+    from veri.events.bus.base import Bus
+    from veri.events.handlers import Handler
+    from veri.memory.embeddings import Embedder
+    from veri.signals.llm import MessageExtractor
+
+__all__ = [
+    "Chore",
+    "bus",
+    "chores",
+    "embedder",
+    "group_names",
+    "handlers",
+    "handlers_by_group",
+    "message_extractor",
+    "redis_client",
+]
+
+# A periodic job of the worker that belongs to no consumer group.
+Chore = Callable[[], None]
+
+
+def redis_client(settings: Settings) -> Redis | None:
+    """Redis when configured (`VERI_REDIS_URL`); None: Postgres and in-process stand in."""
+    if not settings.redis.redis_url:
+        return None
+    import redis
+
+    return redis.Redis.from_url(settings.redis.redis_url)
+
+
+def embedder(settings: Settings) -> Embedder | None:
+    """The configured embedder (`VERI_EMBEDDER`); None: memory is searched by full text only."""
+    from veri.memory.embeddings import get_embedder
+
+    return get_embedder(settings.memory.embedder)
+
+
+def message_extractor(settings: Settings) -> MessageExtractor | None:
+    """The LLM message extractor when configured; None: the rules."""
+    memory = settings.memory
+    if memory.message_extractor != "llm" or memory.anthropic_api_key is None:
+        return None
+    import anthropic
+
+    from veri.signals.llm import LLMMessageExtractor
+
+    client = anthropic.Anthropic(
+        api_key=memory.anthropic_api_key.get_secret_value(), base_url=memory.anthropic_base_url, max_retries=1
+    )
+    return LLMMessageExtractor(client, memory.anthropic_model)
+
+
+def handlers(settings: Settings | None = None, redis: Redis | None = None) -> list[Handler]:
+    """Every consumer group, in the order the worker starts them."""
+    from veri.analytics.cache import AnalyticsCache
+    from veri.analytics.handlers import AnalyticsHandler
+    from veri.memory.handlers import MemoryHandler
+
+    settings = settings or get_settings()
+    return [
+        AnalyticsHandler(AnalyticsCache(redis) if redis is not None else None),
+        MemoryHandler(embedder(settings), extractor=message_extractor(settings)),
+    ]
+
+
+def handlers_by_group(settings: Settings | None = None, redis: Redis | None = None) -> dict[str, Handler]:
+    return {h.group: h for h in handlers(settings, redis)}
+
+
+def group_names() -> list[str]:
+    """The consumer groups' names, without building their adapters (no model, no Redis)."""
+    from veri.analytics.handlers import AnalyticsHandler
+    from veri.memory.handlers import MemoryHandler
+
+    return [AnalyticsHandler.group, MemoryHandler.group]
+
+
+def bus(settings: Settings, database: Database) -> Bus:
+    """The event bus the settings choose, with its topics made when it is a broker."""
+    from veri.events.bus.factory import open_bus
+
+    chosen = open_bus(settings.events, database)
+    if settings.events.event_bus == "kafka":
+        from veri.events.bus.kafka import KafkaBus
+
+        assert isinstance(chosen, KafkaBus)
+        chosen.ensure_topics()
+    return chosen
+
+
+def chores(settings: Settings, database: Database) -> list[Chore]:
+    """The worker's periodic jobs: expired sessions; memory decay (with MEMORY_DECAY), embeddings
+    that failed at formation, and the lexeme statistics."""
+    from veri.identity.service import purge_expired_sessions
+    from veri.memory.service import memory_chores
+
+    def sessions() -> None:
+        with database.transaction() as db:
+            purge_expired_sessions(db)
+
+    def memory() -> None:
+        memory_chores(database, settings)
+
+    return [sessions, memory]
