@@ -45,9 +45,9 @@ from veri.events.runtime import ConsumerLoop, RetryPolicy
 from veri.events.service import ingest
 from veri.memory.drafts import embedding_text
 from veri.memory.embeddings import LocalEmbedder, vector_literal
-from veri.memory.evaluation import _envelopes, load_benchmark
+from veri.memory.evaluation import envelopes, load_benchmark
 from veri.memory.handlers import MemoryHandler
-from veri.memory.retrieval import SearchQuery, _query_vector, search
+from veri.memory.retrieval import SearchQuery, query_vector, search
 from veri.memory.service import refresh_lexeme_statistics
 from veri.simulate.engine import Simulation, SimulationParams
 from veri.simulate.questions import question_set
@@ -143,7 +143,7 @@ def fill(
 def latency(
     database: Database, size: int, questions: list[str], embedder: LocalEmbedder, rng: random.Random, creators: int
 ) -> dict[str, Any]:
-    vectors = {q: _query_vector(embedder, q) for q in questions}  # warms the engine's cache too
+    vectors = {q: query_vector(embedder, q) for q in questions}  # warms the engine's cache too
     # The same ids the SQL above gives: md5('creator' || n)::uuid.
     cases = [(q, uuid.UUID(hashlib.md5(f"creator{rng.randrange(creators)}".encode()).hexdigest())) for q in questions]
     out: dict[str, Any] = {}
@@ -222,7 +222,7 @@ def formation(database: Database, path: Path, embedder: LocalEmbedder, limit: in
     formation embedded (each memory's text with its surroundings, facts, insights)."""
     events, _ = load_benchmark(path)
     events = events[:limit]
-    raw, _ = _envelopes(events)
+    raw, _ = envelopes(events)
     embedder.embed(["warm up"] * 32)
     with database.transaction() as db:
         db.execute(text("TRUNCATE memories, memory_embedding_cache, processed_events, event_outbox, consumer_offsets"))

@@ -343,10 +343,10 @@ def test_the_workers_memory_chores_decay_only_with_the_flag(
     settings = make_settings(tmp_path)
 
     monkeypatch.setenv("MEMORY_DECAY", "false")
-    memory_chores(clean_db, settings)
+    memory_chores(clean_db, settings, None)
     assert {m.status for m in memories(clean_db)} == {MemoryStatus.ACTIVE}
     monkeypatch.setenv("MEMORY_DECAY", "true")
-    memory_chores(clean_db, settings)
+    memory_chores(clean_db, settings, None)
     assert {m.status for m in memories(clean_db)} == {MemoryStatus.ARCHIVED}
     with clean_db.sessions() as db:  # and the lexeme statistics of store-wide BM25 were recounted
         counted = db.scalar(text("SELECT documents FROM memory_lexeme_stats WHERE lexeme = 'budget'"))

@@ -8,15 +8,32 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import structlog
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Connection, Engine, create_engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from veri.config import Settings
 from veri.db.embedded import EmbeddedPostgres, start_embedded_postgres
 
-__all__ = ["Database", "open_database"]
+__all__ = ["Database", "open_database", "pgvector_enabled"]
 
 log = structlog.get_logger(__name__)
+
+
+_PGVECTOR: dict[str, bool] = {}
+
+
+def pgvector_enabled(bind: Engine | Connection, *, refresh: bool = False) -> bool:
+    """Whether vector search works in this database: pgvector is installed in it (the migrations
+    install it wherever the server ships it). Asked once per database URL; `refresh` asks again."""
+    url = bind.engine.url.render_as_string(hide_password=False)
+    if refresh or url not in _PGVECTOR:
+        installed = text("SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'vector')")
+        if isinstance(bind, Connection):
+            _PGVECTOR[url] = bool(bind.scalar(installed))
+        else:
+            with bind.connect() as conn:
+                _PGVECTOR[url] = bool(conn.scalar(installed))
+    return _PGVECTOR[url]
 
 
 @dataclass
@@ -42,7 +59,8 @@ class Database:
     def detect_capabilities(self) -> dict[str, bool]:
         with self.engine.connect() as conn:
             available = set(conn.scalars(text("SELECT name FROM pg_available_extensions")).all())
-        self.capabilities = {"pgvector": "vector" in available, "pg_trgm": "pg_trgm" in available}
+            vectors = pgvector_enabled(conn, refresh=True)
+        self.capabilities = {"pgvector": vectors, "pg_trgm": "pg_trgm" in available}
         if not self.capabilities["pgvector"]:
             log.warning(
                 "pgvector_unavailable",

@@ -1,6 +1,7 @@
 """Decay (`MEMORY_DECAY`): a memory's strength falls with the time since it was last used and
 rises with use and importance. It changes ranking, never deletes: below a threshold a memory is
-archived, still retrievable when asked for.
+archived, still retrievable when asked for. The curve is here, as a function of values; the store
+applies it to every memory in one UPDATE (`veri.memory.store.decay_memories`).
 
     strength = exp(-age / half_life * ln 2) * (1 + ln(1 + uses) / 2) * (0.5 + importance)
 
@@ -10,39 +11,29 @@ the half-life grows with importance: what matters fades slower.
 
 from __future__ import annotations
 
+import math
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
 
-from sqlalchemy import text
-from sqlalchemy.orm import Session
+from veri.models.memory import MemoryStatus
 
-from veri.models.base import utcnow
-
-__all__ = ["HALF_LIFE_DAYS", "DecayResult", "decay"]
+__all__ = ["ARCHIVE_BELOW", "HALF_LIFE_DAYS", "DecayResult", "status_after", "strength"]
 
 HALF_LIFE_DAYS = 30.0
 ARCHIVE_BELOW = 0.05
 
-_DECAY = text(
-    """
-    WITH scored AS (
-        SELECT id, LEAST(1.0,
-            exp(-ln(2) * (extract(epoch FROM (:now - COALESCE(last_accessed_at, recorded_at))) / 86400.0)
-                / (:half_life * (0.5 + importance)))
-            * (1 + ln(1 + access_count) / 2)
-            * (0.5 + importance)) AS strength
-        FROM memories
-        WHERE status <> 'superseded'
-    )
-    UPDATE memories m
-    SET strength = scored.strength,
-        status = CASE WHEN scored.strength < :archive_below THEN 'archived'
-                      WHEN m.status = 'archived' THEN 'active' ELSE m.status END
-    FROM scored
-    WHERE m.id = scored.id
-    RETURNING m.status
-    """
-)
+
+def strength(age_days: float, uses: int, importance: float, half_life_days: float = HALF_LIFE_DAYS) -> float:
+    """A memory's strength `age_days` after its last use (or its recording), used `uses` times."""
+    half_life = half_life_days * (0.5 + importance)
+    return min(1.0, math.exp(-math.log(2) * age_days / half_life) * (1 + math.log(1 + uses) / 2) * (0.5 + importance))
+
+
+def status_after(new_strength: float, status: MemoryStatus) -> MemoryStatus:
+    """Archive the weak, revive an archived memory use has made strong again."""
+    if new_strength < ARCHIVE_BELOW:
+        return MemoryStatus.ARCHIVED
+    return MemoryStatus.ACTIVE if status == MemoryStatus.ARCHIVED else status
 
 
 @dataclass(frozen=True)
@@ -50,10 +41,8 @@ class DecayResult:
     updated: int
     archived: int
 
-
-def decay(db: Session, *, now: datetime | None = None, half_life_days: float = HALF_LIFE_DAYS) -> DecayResult:
-    """Recompute every current memory's strength; archive the weak, revive the used."""
-    rows = db.execute(
-        _DECAY, {"now": now or utcnow(), "half_life": half_life_days, "archive_below": ARCHIVE_BELOW}
-    ).all()
-    return DecayResult(updated=len(rows), archived=sum(1 for (status,) in rows if status == "archived"))
+    @classmethod
+    def of(cls, statuses: Iterable[str]) -> DecayResult:
+        """From the statuses the memories were left in."""
+        left = list(statuses)
+        return cls(updated=len(left), archived=sum(1 for s in left if s == MemoryStatus.ARCHIVED))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -9,7 +10,17 @@ from typing import Any
 
 from veri.models.memory import MemoryType
 
-__all__ = ["Draft", "embedding_text"]
+__all__ = ["EMBEDDED_KINDS", "Draft", "content_hash", "embedding_text"]
+
+# A post's own memory (kind "state": platform, format, time, metrics) is found by its words and
+# numbers; what it means is in the insights reflection writes about the creator's posts, and
+# those are embedded. Embedding every post would double the model's work for little recall.
+EMBEDDED_KINDS = ("observation", "fact", "insight")
+
+
+def content_hash(text: str) -> bytes:
+    """What makes two texts the same, whitespace and case aside (consolidation, the embedding cache)."""
+    return hashlib.sha256(" ".join(text.split()).casefold().encode()).digest()
 
 
 def embedding_text(search_text: str, surroundings: str) -> str:

@@ -9,16 +9,16 @@ for one batch, two batches at once would only contend).
 
 from __future__ import annotations
 
-import hashlib
 import os
 import threading
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 import structlog
-from sqlalchemy import text as sql
 from sqlalchemy.orm import Session
 
+from veri.memory.drafts import content_hash
+from veri.memory.store.embeddings import cache_embeddings, cached_embeddings, vector_literal
 from veri.models.memory import EMBEDDING_DIMENSIONS
 
 if TYPE_CHECKING:
@@ -49,15 +49,6 @@ class Embedder(Protocol):
     def embed(self, texts: Sequence[str]) -> list[list[float]]:
         """One unit-length vector per text. Raises EmbedderUnavailable when it cannot."""
         ...
-
-
-def content_hash(text: str) -> bytes:
-    return hashlib.sha256(" ".join(text.split()).casefold().encode()).digest()
-
-
-def vector_literal(vector: Sequence[float]) -> str:
-    """pgvector's text form, so embeddings travel as one parameter each."""
-    return "[" + ",".join(f"{x:.6g}" for x in vector) + "]"
 
 
 class LocalEmbedder:
@@ -108,31 +99,14 @@ class CachedEmbedder:
 
     def embed_with(self, db: Session, texts: Sequence[str]) -> list[list[float]]:
         hashes = [content_hash(t) for t in texts]
-        rows = db.execute(
-            sql(
-                "SELECT content_hash, embedding::text FROM memory_embedding_cache "
-                "WHERE model = :model AND content_hash = ANY(:hashes)"
-            ),
-            {"model": self.model, "hashes": list(set(hashes))},
-        ).all()
-        known: dict[bytes, list[float]] = {bytes(h): _parse(v) for h, v in rows}
+        known = cached_embeddings(db, self.model, list(set(hashes)))
         missing = list({h: t for h, t in zip(hashes, texts, strict=True) if h not in known}.items())
         if missing:
             fresh = self.inner.embed([t for _, t in missing])
             new = {h: v for (h, _), v in zip(missing, fresh, strict=True)}
-            db.execute(
-                sql(
-                    "INSERT INTO memory_embedding_cache (content_hash, model, embedding, created_at) "
-                    "VALUES (:hash, :model, CAST(:embedding AS vector), now()) ON CONFLICT DO NOTHING"
-                ),
-                [{"hash": h, "model": self.model, "embedding": vector_literal(v)} for h, v in new.items()],
-            )
+            cache_embeddings(db, self.model, new)
             known |= new
         return [known[h] for h in hashes]
-
-
-def _parse(literal: str) -> list[float]:
-    return [float(x) for x in literal.strip("[]").split(",")]
 
 
 def warm_up(embedder: Embedder) -> None:

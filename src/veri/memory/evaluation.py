@@ -24,7 +24,7 @@ from typing import Any, Literal
 
 import orjson
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
-from sqlalchemy import create_engine, func, select
+from sqlalchemy import create_engine
 from sqlalchemy.orm import sessionmaker
 
 from veri.db import migrate
@@ -32,15 +32,15 @@ from veri.db.embedded import start_embedded_postgres
 from veri.db.engine import Database, normalise_url
 from veri.events.bus.embedded import EmbeddedLog
 from veri.events.envelope import new_event_id
+from veri.events.lag import pipeline_status
 from veri.events.runtime import ConsumerLoop, RetryPolicy
 from veri.events.service import ingest
 from veri.memory.embeddings import Embedder
 from veri.memory.handlers import MemoryHandler
 from veri.memory.retrieval import SearchQuery
 from veri.memory.service import search_memories
-from veri.models.events import DeadLetter
 
-__all__ = ["BenchmarkError", "RecallReport", "load_benchmark", "run_recall"]
+__all__ = ["BenchmarkError", "RecallReport", "envelopes", "load_benchmark", "run_recall"]
 
 PARTITIONS = 4
 _NAMESPACE = uuid.UUID("6f1c1a52-8d7e-4b8e-9a43-1f3a5d0c2e77")
@@ -172,7 +172,7 @@ def _is_subject(actor: str, subject: str) -> bool:
     return bool(first) and actor.casefold().split()[0] == first
 
 
-def _envelopes(events: list[EventLine]) -> tuple[list[dict[str, Any]], dict[uuid.UUID, tuple[str, str]]]:
+def envelopes(events: list[EventLine]) -> tuple[list[dict[str, Any]], dict[uuid.UUID, tuple[str, str]]]:
     """message.sent events, one per line, each (subject, id) with its own event id."""
     back: dict[uuid.UUID, tuple[str, str]] = {}
     raw: list[dict[str, Any]] = []
@@ -217,7 +217,7 @@ def run_recall(
 ) -> RecallReport:
     events, queries = load_benchmark(path)
     note = progress or (lambda stage, done, total: None)
-    raw, back = _envelopes(events)
+    raw, back = envelopes(events)
     with _temporary_store() as database:
         started = time.perf_counter()
         for start in range(0, len(raw), 1000):
@@ -234,7 +234,7 @@ def run_recall(
         ingest_seconds = time.perf_counter() - started
         with database.sessions() as db:
             # An event formation could not handle is parked, not lost: the report says so.
-            dead_letters = int(db.scalar(select(func.count()).select_from(DeadLetter)) or 0)
+            dead_letters = pipeline_status(db).dead_letters_open
 
         overall, by_category = _Scores(), defaultdict[str, _Scores](_Scores)
         latencies: list[float] = []

@@ -12,7 +12,7 @@ from veri.events.envelope import Event
 from veri.memory.embeddings import CachedEmbedder, Embedder
 from veri.memory.formation import MEMORY_EVENT_TYPES, Surroundings, drafts_for
 from veri.memory.reflection import reflect
-from veri.memory.repository import MemoryRepository
+from veri.memory.store import MemoryRepository
 from veri.signals.llm import MessageExtractor
 from veri.signals.messages import extract_message
 

@@ -12,17 +12,16 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from statistics import mean
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from veri.memory import store
 from veri.memory.drafts import Draft
 from veri.memory.embeddings import CachedEmbedder
 from veri.memory.formation import Names
-from veri.memory.repository import MemoryRepository
 from veri.models.base import utcnow
-from veri.models.memory import Memory, MemoryStatus, MemoryType
+from veri.models.memory import Memory, MemoryType
 
-__all__ = ["insights_for", "reflect"]
+__all__ = ["insights", "insights_for", "reflect"]
 
 # An insight cites at most this many sources: the strongest evidence first.
 MAX_SOURCES = 50
@@ -50,17 +49,15 @@ def _insight(
 
 
 def insights_for(db: Session, creator_id: uuid.UUID) -> list[Draft]:
+    """The insights a creator's memories support now, read from the store."""
     name = Names(db)
     name.load([creator_id])
-    who = name.of(creator_id, "This creator")
-    memories = db.scalars(
-        select(Memory).where(
-            Memory.creator_id == creator_id,
-            Memory.status == MemoryStatus.ACTIVE,
-            Memory.kind.in_(["observation", "state"]),
-            Memory.type.in_([MemoryType.CAMPAIGN_EPISODIC, MemoryType.CONTENT_KNOWLEDGE]),
-        )
-    ).all()
+    return insights(name.of(creator_id, "This creator"), creator_id, store.reflection_material(db, creator_id))
+
+
+def insights(who: str, creator_id: uuid.UUID, memories: Sequence[Memory]) -> list[Draft]:
+    """The insights these memories of a creator (`who`, by name) support: outcomes by niche,
+    reliability, what engages on each platform."""
     drafts: list[Draft] = []
     outcomes = [m for m in memories if m.type is MemoryType.CAMPAIGN_EPISODIC and "roi" in m.attributes]
     by_niche: dict[str, list[Memory]] = defaultdict(list)
@@ -128,7 +125,7 @@ def insights_for(db: Session, creator_id: uuid.UUID) -> list[Draft]:
 
 def reflect(db: Session, creator_id: uuid.UUID, *, embedder: CachedEmbedder | None) -> int:
     """Write a creator's insights now; returns how many changed."""
-    repo = MemoryRepository(db)
+    repo = store.MemoryRepository(db)
     applied = repo.apply(insights_for(db, creator_id))
     repo.embed_and_write(applied.created, embedder)
     repo.reflected(creator_id, utcnow())

@@ -13,31 +13,33 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import structlog
-from sqlalchemy import ColumnElement, func, select, text, update
 from sqlalchemy.orm import Session
 
 from veri.config import Settings
 from veri.db.engine import Database
-from veri.db.paging import fetch_page
 from veri.errors import Forbidden, NotFound
 from veri.events.outbox import LogRecord, stored_events
 from veri.flags import Flag, is_enabled
 from veri.identity.principal import Principal
-from veri.memory.decay import DecayResult, decay
-from veri.memory.embeddings import CachedEmbedder, Embedder, get_embedder
+from veri.memory import store
+from veri.memory.decay import DecayResult
+from veri.memory.embeddings import CachedEmbedder, Embedder
 from veri.memory.reflection import reflect
-from veri.memory.repository import MemoryRepository
 from veri.memory.retrieval import Hit, SearchQuery, search
 from veri.models.base import utcnow
-from veri.models.memory import Memory, MemoryStatus, MemoryType
+from veri.models.memory import Memory, MemoryType
 
 __all__ = [
     "MemoryDetail",
+    "embed_pending",
     "get_memory",
+    "hybrid_search_enabled",
     "memory_chores",
     "reflect_creators",
+    "refresh_lexeme_statistics",
     "run_decay",
     "search_memories",
+    "time_range",
     "timeline",
 ]
 
@@ -51,20 +53,23 @@ def _visible(principal: Principal) -> tuple[uuid.UUID | None, uuid.UUID | None]:
     return scope
 
 
-def _limited_to(principal: Principal | None, creator_id: uuid.UUID | None) -> list[ColumnElement[bool]]:
-    """Conditions for what `principal` may see (all for None), and only `creator_id`'s when given."""
-    conditions: list[ColumnElement[bool]] = []
-    creator, brand = _visible(principal) if principal is not None else (None, None)
-    for column, value in ((Memory.creator_id, creator), (Memory.brand_id, brand), (Memory.creator_id, creator_id)):
-        if value is not None:
-            conditions.append(column == value)
-    return conditions
+def _visible_or_all(principal: Principal | None) -> tuple[uuid.UUID | None, uuid.UUID | None]:
+    """What `principal` may see as (creator, brand), None meaning any; everything for None."""
+    return _visible(principal) if principal is not None else (None, None)
 
 
 def _check(principal: Principal, memory: Memory) -> None:
     creator, brand = _visible(principal)
     if (creator is not None and memory.creator_id != creator) or (brand is not None and memory.brand_id != brand):
         raise NotFound("memory")
+
+
+def hybrid_search_enabled(embedder: Embedder | None, requested: bool | None = None) -> bool:
+    """Whether a search fuses vector candidates: as `requested` when given, else as the
+    HYBRID_SEARCH flag says; never without an embedder."""
+    if embedder is None:
+        return False
+    return is_enabled(Flag.HYBRID_SEARCH) if requested is None else requested
 
 
 def search_memories(
@@ -85,17 +90,12 @@ def search_memories(
         db,
         query,
         embedder=embedder,
-        hybrid=is_enabled(Flag.HYBRID_SEARCH) if hybrid is None else hybrid,
+        hybrid=hybrid_search_enabled(embedder, hybrid),
         use_strength=is_enabled(Flag.MEMORY_DECAY),
         now=now,
     )
     if hits and record_access:
-        db.execute(
-            update(Memory)
-            .where(Memory.id.in_([h.memory.id for h in hits]))
-            .values(access_count=Memory.access_count + 1, last_accessed_at=utcnow())
-            .execution_options(synchronize_session=False)
-        )
+        store.count_access(db, [h.memory.id for h in hits], utcnow())
     return hits
 
 
@@ -108,18 +108,14 @@ class MemoryDetail:
 
 
 def get_memory(db: Session, memory_id: uuid.UUID, *, principal: Principal | None) -> MemoryDetail:
-    memory = db.get(Memory, memory_id)
+    memory = store.memory_by_id(db, memory_id)
     if memory is None:
         raise NotFound("memory")
     if principal is not None:
         _check(principal, memory)
     history = [memory]
     if memory.kind in {"fact", "insight"}:
-        statement = select(Memory).where(Memory.key == memory.key, Memory.type == memory.type)
-        statement = statement.where(
-            Memory.creator_id == memory.creator_id if memory.creator_id else Memory.creator_id.is_(None)
-        )
-        history = list(db.scalars(statement.order_by(Memory.valid_from, Memory.recorded_at)).all())
+        history = store.versions(db, memory)
     return MemoryDetail(memory, history, stored_events(db, memory.source_event_ids))
 
 
@@ -136,48 +132,37 @@ def timeline(
 ) -> tuple[list[Memory], int]:
     """Memories newest first (in world time), as they stood at `as_of` when given; and how many
     there are in all."""
-    statement = select(Memory).where(Memory.kind != "metrics", *_limited_to(principal, creator_id))
-    if types:
-        statement = statement.where(Memory.type.in_(types))
-    if as_of is not None:
-        # World time, as in retrieval: what held then.
-        statement = statement.where(
-            Memory.valid_from <= as_of,
-            (Memory.valid_to.is_(None)) | (Memory.valid_to > as_of),
-            Memory.status != MemoryStatus.ARCHIVED if not include_archived else Memory.status.is_not(None),
-        )
-    else:
-        statuses = [MemoryStatus.ACTIVE, MemoryStatus.ARCHIVED] if include_archived else [MemoryStatus.ACTIVE]
-        statement = statement.where(Memory.status.in_(statuses))
-    return fetch_page(db, statement, order_by=(Memory.valid_from.desc(), Memory.id), limit=limit, offset=offset)
+    return store.timeline_page(
+        db,
+        visible=_visible_or_all(principal),
+        creator_id=creator_id,
+        types=types,
+        as_of=as_of,
+        include_archived=include_archived,
+        limit=limit,
+        offset=offset,
+    )
 
 
 def time_range(
     db: Session, *, principal: Principal | None, creator_id: uuid.UUID | None = None
 ) -> tuple[datetime | None, datetime | None]:
     """The first and last moment of the memories the caller may see (the explorer's slider)."""
-    statement = select(func.min(Memory.valid_from), func.max(Memory.valid_from))
-    first, last = db.execute(statement.where(*_limited_to(principal, creator_id))).one()
-    return first, last
+    return store.time_range(db, visible=_visible_or_all(principal), creator_id=creator_id)
 
 
 def run_decay(database: Database, *, now: datetime | None = None) -> DecayResult:
     with database.transaction() as db:
-        return decay(db, now=now)
+        return store.decay_memories(db, now=now or utcnow())
 
 
 def reflect_creators(database: Database, embedder: Embedder | None, creator_id: uuid.UUID | None = None) -> int:
     """Reflect now for one creator, or for every creator with memories; returns insights written."""
     with database.sessions() as db:
-        creators = (
-            [creator_id]
-            if creator_id
-            else list(db.scalars(select(Memory.creator_id).where(Memory.creator_id.is_not(None)).distinct()))
-        )
+        creators = [creator_id] if creator_id else store.creators_with_memories(db)
     cached = CachedEmbedder(embedder) if embedder is not None else None
     written = 0
     for one in creators:
-        assert one is not None
         with database.transaction() as db:
             written += reflect(db, one, embedder=cached)
     return written
@@ -188,24 +173,23 @@ def embed_pending(database: Database, embedder: Embedder | None, *, limit: int =
     if embedder is None:
         return 0
     with database.transaction() as db:
-        repo = MemoryRepository(db)
+        repo = store.MemoryRepository(db)
         return repo.embed_and_write(repo.unembedded(limit), CachedEmbedder(embedder))
 
 
 def refresh_lexeme_statistics(database: Database) -> float:
     """Recount every lexeme's document frequency (BM25 over the whole store); returns seconds."""
     started = time.perf_counter()
-    with database.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.execute(text("REFRESH MATERIALIZED VIEW CONCURRENTLY memory_lexeme_stats"))
+    store.refresh_lexeme_statistics(database.engine)
     return time.perf_counter() - started
 
 
 _statistics_refreshed: dict[str, float] = {}  # database URL -> monotonic time
 
 
-def memory_chores(database: Database, settings: Settings) -> None:
-    """The worker's periodic memory work."""
-    embedded = embed_pending(database, get_embedder(settings.memory.embedder))
+def memory_chores(database: Database, settings: Settings, embedder: Embedder | None) -> None:
+    """The worker's periodic memory work, with the embedder the composition root chose."""
+    embedded = embed_pending(database, embedder)
     result = run_decay(database) if is_enabled(Flag.MEMORY_DECAY) else None
     statistics_seconds = None
     last = _statistics_refreshed.get(database.url)

@@ -1,0 +1,29 @@
+"""The `veri` command line (Typer + Rich): the root app and one sub-app per domain. Each
+command imports what it needs when it runs, so `veri --help` stays fast."""
+
+from __future__ import annotations
+
+import typer
+
+from veri.cli.db import app as db_app
+from veri.cli.demo import app as demo_app
+from veri.cli.eval import app as eval_app
+from veri.cli.events import app as events_app
+from veri.cli.memory import app as memory_app
+from veri.cli.serve import run
+from veri.cli.simulate import app as simulate_app
+from veri.cli.users import app as users_app
+from veri.cli.worker import worker_command
+
+__all__ = ["app"]
+
+app = typer.Typer(help="Veri: memory-driven creator monetization.", no_args_is_help=True)
+app.command("worker")(worker_command)
+app.command("run")(run)
+app.add_typer(db_app, name="db")
+app.add_typer(users_app, name="users")
+app.add_typer(demo_app, name="demo")
+app.add_typer(events_app, name="events")
+app.add_typer(simulate_app, name="simulate")
+app.add_typer(memory_app, name="memory")
+app.add_typer(eval_app, name="eval")

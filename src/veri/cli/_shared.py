@@ -1,0 +1,63 @@
+"""What every `veri` command shares: the database a command opens and disposes, the `--json`
+option, and the way results are printed (tables on stdout, messages and progress on stderr)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import Progress, TextColumn
+from rich.table import Table
+
+if TYPE_CHECKING:
+    from veri.config import Settings
+    from veri.db.engine import Database
+
+__all__ = ["JsonOption", "console", "emit", "event_progress", "open_database_for", "show"]
+
+# Messages, prompts and progress; stdout is kept for results.
+console = Console(stderr=True)
+JsonOption = Annotated[bool, typer.Option("--json", help="Print the result as JSON on stdout.")]
+
+
+@contextmanager
+def open_database_for(settings: Settings, *, upgrade: bool = False) -> Iterator[Database]:
+    """The database for one command, with logging configured as the settings say; migrated to
+    head first with `upgrade`, and disposed when the command is done, however it ends."""
+    from veri.db import migrate
+    from veri.db.engine import open_database
+    from veri.observability import configure_logging
+
+    configure_logging(settings.log_level, json=settings.log_json)
+    database = open_database(settings)
+    try:
+        if upgrade:
+            migrate.upgrade(database.engine)
+        yield database
+    finally:
+        database.dispose()
+
+
+def show(table: Table) -> None:
+    """Print a result table on stdout (a console made now, so it writes to the current stdout)."""
+    Console().print(table)
+
+
+def emit(data: dict[str, Any], as_json: bool, title: str) -> None:
+    """A flat result: one JSON object on stdout with `--json`, else a two-column table."""
+    if as_json:
+        typer.echo(json.dumps(data, default=str))
+        return
+    table = Table(title=title, show_header=False)
+    for key, value in data.items():
+        table.add_row(key, str(value))
+    show(table)
+
+
+def event_progress() -> Progress:
+    """A progress bar over simulated days that also counts events."""
+    return Progress(*Progress.get_default_columns(), TextColumn("{task.fields[events]:,} events"), console=console)

@@ -1,0 +1,66 @@
+"""All of memory's SQL: the memories table and its companions (embedding cache, lexeme
+statistics, reflection tallies). Everything else in `veri.memory` reasons over values."""
+
+from veri.memory.store.embeddings import (
+    cache_embeddings,
+    cached_embeddings,
+    parse_vector,
+    vector_literal,
+    vectors_enabled,
+)
+from veri.memory.store.memories import (
+    REFLECTION_THRESHOLD,
+    MemoryRepository,
+    count_access,
+    creators_with_memories,
+    decay_memories,
+    display_names,
+    latest_turn,
+    memory_by_id,
+    reflection_material,
+    time_range,
+    timeline_page,
+    versions,
+)
+from veri.memory.store.search import (
+    Scope,
+    Statistics,
+    lexical_candidates,
+    memories_by_id,
+    nearest,
+    query_lexemes,
+    refresh_lexeme_statistics,
+    scope,
+    scoped_statistics,
+    store_statistics,
+)
+
+__all__ = [
+    "REFLECTION_THRESHOLD",
+    "MemoryRepository",
+    "Scope",
+    "Statistics",
+    "cache_embeddings",
+    "cached_embeddings",
+    "count_access",
+    "creators_with_memories",
+    "decay_memories",
+    "display_names",
+    "latest_turn",
+    "lexical_candidates",
+    "memories_by_id",
+    "memory_by_id",
+    "nearest",
+    "parse_vector",
+    "query_lexemes",
+    "reflection_material",
+    "refresh_lexeme_statistics",
+    "scope",
+    "scoped_statistics",
+    "store_statistics",
+    "time_range",
+    "timeline_page",
+    "vector_literal",
+    "vectors_enabled",
+    "versions",
+]
