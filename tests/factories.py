@@ -8,18 +8,21 @@ import os
 import random
 import socket
 import subprocess
+import threading
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+import uvicorn
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, func, select
+from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from veri.config import DatabaseSettings, SecuritySettings, Settings, get_settings
@@ -31,6 +34,7 @@ from veri.events.runtime import ConsumerLoop
 from veri.events.service import ingest
 from veri.memory.retrieval import SearchQuery
 from veri.memory.service import search_memories
+from veri.models import Base
 from veri.models.analytics import AnalyticsDaily
 from veri.models.memory import Memory
 
@@ -69,21 +73,31 @@ def open_test_database(url: str, embedded: EmbeddedPostgres | None = None) -> Da
 
 
 def make_settings(tmp_path: Path, **overrides: object) -> Settings:
-    return Settings(
-        env="test",
-        log_json=True,
-        db=DatabaseSettings(database_url="unused://", data_dir=tmp_path),
-        security=SecuritySettings(secret_key="test-secret-key-not-for-production"),
-        **overrides,  # type: ignore[arg-type]
-    )
+    values: dict[str, object] = {
+        "env": "test",
+        "log_json": True,
+        "db": DatabaseSettings(database_url="unused://", data_dir=tmp_path),
+        "security": SecuritySettings(secret_key="test-secret-key-not-for-production"),
+    }
+    return Settings(**(values | overrides))  # type: ignore[arg-type]
+
+
+TABLES = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+
+
+def empty_tables(database: Database) -> None:
+    """Every table emptied: each test starts from nothing (the schema stays)."""
+    with database.engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {TABLES} RESTART IDENTITY CASCADE"))
 
 
 # -- people and clients ------------------------------------------------------------------------
 
 
-def new_client(app: FastAPI) -> TestClient:
-    """A fresh browser: its own cookie jar, started with the app's lifespan."""
-    test_client = TestClient(app)
+def new_client(app: FastAPI, address: str = "testclient") -> TestClient:
+    """A fresh browser: its own cookie jar, started with the app's lifespan; `address` is the
+    client's IP as the server sees it."""
+    test_client = TestClient(app, client=(address, 50000))
     test_client.__enter__()
     return test_client
 
@@ -134,6 +148,24 @@ def admin_key(app: FastAPI, database: Database) -> str:
     log_in(client, "ingest@example.com")
     key = client.post("/api/v1/api-keys", json={"name": "ingest", "scopes": ["read", "write"]}).json()["key"]
     return str(key)
+
+
+@contextmanager
+def served(app: FastAPI) -> Iterator[int]:
+    """The app behind a real uvicorn server on a free port (browsers and keep-alive need one)."""
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.05)
+    try:
+        yield port
+    finally:
+        server.should_exit = True
+        thread.join(10)
 
 
 # -- the test broker ---------------------------------------------------------------------------

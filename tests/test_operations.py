@@ -10,17 +10,19 @@ import redis
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from tests.factories import REDIS_URL, log_in, make_settings, new_client, require_service, sign_up
+from tests.factories import REDIS_URL, log_in, make_admin, make_settings, new_client, require_service, sign_up
 from veri.app import create_app
 from veri.config import RedisSettings
 from veri.db.engine import Database
 
 
-def test_health_readiness_and_metrics(client: TestClient) -> None:
+def test_health_readiness_and_metrics(client: TestClient, database: Database) -> None:
     assert client.get("/healthz").json() == {"status": "ok"}
     ready = client.get("/readyz")
     assert ready.status_code == 200 and ready.json()["checks"] == {"database": "ok"}
     client.get("/api/v1/campaigns")
+    make_admin(database, "ops@example.com")
+    log_in(client, "ops@example.com")  # metrics are for operators
     metrics = client.get("/metrics").text
     assert 'veri_http_requests_total{method="GET",route="/api/v1/campaigns",status="401"}' in metrics
     assert "veri_http_request_duration_seconds_bucket" in metrics

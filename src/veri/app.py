@@ -2,32 +2,39 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+import fastapi_offline
 import structlog
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from veri import __version__, wiring
 from veri.config import Settings, get_settings
 from veri.db.engine import Database, open_database
 from veri.errors import Unauthorized, VeriError
-from veri.flags import Flag, is_enabled
 from veri.identity.csrf import csrf_cookie_middleware
+from veri.identity.deps import MetricsReader
 from veri.identity.ratelimit import PostgresRateLimiter, RedisRateLimiter
 from veri.observability import configure_logging, metrics_response, record_request
+from veri.web.edge import EmptyQueryValuesMeanNoFilter, SecurityHeaders, reject_nul_characters
 
 __all__ = ["create_app"]
 
 log = structlog.get_logger(__name__)
 STATIC_DIR = Path(__file__).parent / "web" / "static"
+# Swagger UI's bundle as the fastapi-offline wheel ships it: the docs page needs no CDN.
+SWAGGER_DIR = Path(fastapi_offline.__file__).parent / "static"
 
 
 def _wants_json(request: Request) -> bool:
@@ -49,6 +56,9 @@ def _field_errors(exc: RequestValidationError) -> list[dict[str, str]]:
             location = location[1:]
         out.append({"field": ".".join(location) or "body", "reason": str(error.get("msg", "invalid"))})
     return out
+
+
+_HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}
 
 
 def _install_error_handlers(app: FastAPI) -> None:
@@ -77,16 +87,53 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         message = str(exc.detail)
+        if exc.status_code == 413:
+            message = f"the request body is larger than {request.app.state.settings.max_body_bytes} bytes"
         if _wants_json(request):
-            return JSONResponse(_error_body("http_error", message), status_code=exc.status_code, headers=exc.headers)
+            code = _HTTP_CODES.get(exc.status_code, "http_error")
+            return JSONResponse(_error_body(code, message), status_code=exc.status_code, headers=exc.headers)
         return render_error(request, exc.status_code, message)
 
-    @app.exception_handler(Exception)
-    async def unexpected(request: Request, exc: Exception) -> Response:
-        log.exception("unhandled_error", path=request.url.path)
+
+async def _catch_unexpected(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+    """A bug answers a clean 500 with the request id, logged once here; the exception is not
+    re-raised to the server, which would drop the client's keep-alive connection."""
+    try:
+        return await call_next(request)
+    except Exception:
+        request_id = structlog.contextvars.get_contextvars().get("request_id", "")
+        log.exception("unhandled_error", method=request.method, path=request.url.path)
+        message = f"something went wrong on our side (request id {request_id})"
         if _wants_json(request):
-            return JSONResponse(_error_body("internal", "something went wrong on our side"), status_code=500)
-        return render_error(request, 500, "Something went wrong on our side.")
+            return JSONResponse(_error_body("internal", message, {"request_id": request_id}), status_code=500)
+        from veri.web.render import render_error
+
+        return render_error(request, 500, message[0].upper() + message[1:] + ".")
+
+
+class ErrorOut(BaseModel):
+    """Every error Veri answers: a code, a sentence, and (for invalid input) each field with why."""
+
+    error: str
+    message: str
+    detail: list[dict[str, Any]] | dict[str, Any] | None = None
+
+
+def _document_errors(app: FastAPI) -> None:
+    """FastAPI documents its own 422 body; Veri's handler answers `ErrorOut` instead, so the
+    OpenAPI document says so (clients and the fuzzer validate against it)."""
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+            components = schema.setdefault("components", {}).setdefault("schemas", {})
+            components["HTTPValidationError"] = ErrorOut.model_json_schema(ref_template="#/components/schemas/{model}")
+            components["HTTPValidationError"]["title"] = "ErrorOut"
+            components.pop("ValidationError", None)
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def create_app(settings: Settings | None = None, *, database: Database | None = None) -> FastAPI:
@@ -111,9 +158,10 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         app.state.analytics_cache = AnalyticsCache(app.state.redis) if app.state.redis is not None else None
         app.state.handlers = wiring.handlers(settings, app.state.redis)
         from veri.memory.embeddings import warm_up
+        from veri.memory.service import hybrid_search_enabled
 
         app.state.embedder = wiring.embedder(settings)
-        if app.state.embedder is not None and is_enabled(Flag.HYBRID_SEARCH):
+        if hybrid_search_enabled(app.state.embedder):
             warm_up(app.state.embedder)  # the first search should not wait for the model to load
         app.state.rate_limiter = (
             RedisRateLimiter(app.state.redis) if app.state.redis is not None else PostgresRateLimiter(db.engine)
@@ -137,17 +185,26 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         version=__version__,
         description=("Memory-driven creator monetization: accounts, creators, brands, campaigns, deals and content."),
         lifespan=lifespan,
-        docs_url="/api/docs",
+        dependencies=[Depends(reject_nul_characters)],
+        # Larger bodies are a 413 before they are read, announced or streamed.
+        max_body_size=settings.max_body_bytes,
+        docs_url=None,  # served below with Swagger UI's assets from this origin
         openapi_url="/api/openapi.json",
         redoc_url=None,
     )
     app.state.settings = settings
+    # Outermost last: headers on every response, then the edge's limits, then the request's log
+    # line and id, then the guard that turns a bug into a clean 500.
     app.middleware("http")(csrf_cookie_middleware)
+    app.middleware("http")(_catch_unexpected)
     app.middleware("http")(record_request)
+    app.add_middleware(EmptyQueryValuesMeanNoFilter)
+    app.add_middleware(SecurityHeaders, production=settings.env == "production")
     _install_error_handlers(app)
 
     from veri.accounts import pages as account_pages
     from veri.accounts import routes as account_routes
+    from veri.admin import event_routes
     from veri.admin import pages as admin_pages
     from veri.admin import routes as admin_routes
     from veri.analytics import pages as analytics_pages
@@ -160,7 +217,6 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     from veri.creators import routes as creator_routes
     from veri.deals import pages as deal_pages
     from veri.deals import routes as deal_routes
-    from veri.events import routes as event_routes
     from veri.memory import pages as memory_pages
     from veri.memory import routes as memory_routes
 
@@ -209,9 +265,22 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
             status_code=200 if ready else 503,
         )
 
-    @app.get("/metrics", include_in_schema=False)
+    @app.get("/metrics", include_in_schema=False, dependencies=[MetricsReader])
     def metrics(request: Request) -> Response:
         return metrics_response(request.app.state.db)
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.mount("/vendor/swagger", StaticFiles(directory=SWAGGER_DIR), name="swagger")
+
+    @app.get("/api/docs", include_in_schema=False)
+    def api_docs() -> Response:
+        return get_swagger_ui_html(
+            openapi_url="/api/openapi.json",
+            title="Veri API",
+            swagger_js_url="/vendor/swagger/swagger-ui-bundle.js",
+            swagger_css_url="/vendor/swagger/swagger-ui.css",
+            swagger_favicon_url="/static/favicon.svg",
+        )
+
+    _document_errors(app)
     return app

@@ -11,7 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, IPvAnyNetwork, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = [
@@ -90,9 +90,21 @@ class SecuritySettings(BaseSettings):
     session_cookie: str = "veri_session"
     csrf_cookie: str = "veri_csrf"
     cookie_secure: bool = False
-    login_max_failures_per_account: int = 5
+    # Log-in throttling never locks the owner out: failures count per (account, address) pair,
+    # with longer waits as they go on (5 in 15 minutes, then 10 in an hour, 20 in a day), and
+    # per address across accounts; a password reset clears the account's pairs.
+    login_max_failures_per_pair: int = 5
     login_max_failures_per_ip: int = 30
     login_window_seconds: int = 15 * 60
+    # Failures on one account from every address before the log says it is under attack.
+    login_account_alert_failures: int = 50
+    # Only from these proxies are X-Forwarded-For / X-Forwarded-Proto believed (uvicorn's
+    # forwarded_allow_ips); empty: the socket's peer address is the client.
+    trusted_proxies: list[str] = Field(default_factory=list)
+    # /metrics: an admin session, or `Authorization: Bearer <metrics_token>`, or a client address
+    # in `metrics_networks` (CIDR, e.g. the Prometheus host).
+    metrics_token: SecretStr | None = None
+    metrics_networks: list[IPvAnyNetwork] = Field(default_factory=list)
     password_reset_ttl_seconds: int = 60 * 60
 
 
@@ -102,6 +114,9 @@ class Settings(BaseSettings):
     env: Literal["development", "test", "production"] = "development"
     host: str = "127.0.0.1"
     port: int = 8000
+    # Larger request bodies are refused with 413 before they are parsed (a batch of 1,000
+    # events is ~0.5 MB).
+    max_body_bytes: int = Field(4 * 1024 * 1024, ge=1024)
     log_level: str = "INFO"
     log_json: bool = True
     db: DatabaseSettings = Field(default_factory=DatabaseSettings)
@@ -116,6 +131,9 @@ class Settings(BaseSettings):
             if self.env == "production":
                 raise ValueError("VERI_SECRET_KEY must be set in production")
             self.security.secret_key = _development_secret(self.db.data_dir)
+        if self.env == "production":
+            # Production is served over HTTPS (HSTS says so): cookies never travel in clear.
+            self.security.cookie_secure = True
         return self
 
     @property

@@ -340,8 +340,8 @@ def load_world(
     """Play a simulated world through event ingestion, with the demo accounts in some of its
     parts, so that analytics and the pipeline have months of history. Idempotent (event ids
     are deterministic): an interrupted load is simply run again."""
-    from veri.brands.repository import BrandRepository
-    from veri.creators.repository import CreatorRepository
+    from veri.brands.service import list_brands
+    from veri.creators.service import list_creators
     from veri.events.service import ingest
     from veri.simulate.engine import Identities, Simulation, SimulationParams
 
@@ -349,10 +349,8 @@ def load_world(
     progress.state, progress.days, progress.days_done, progress.events, progress.error = "loading", days, 0, 0, ""
     try:
         with database.sessions() as db:
-            known_creators, _ = CreatorRepository(db).search(
-                only_id=None, niche=None, platform=None, min_audience=None, query=None, limit=creators, offset=0
-            )
-            known_brands, _ = BrandRepository(db).search(category=None, query=None, limit=brands, offset=0)
+            known_creators, _ = list_creators(db, principal=None, limit=creators)
+            known_brands, _ = list_brands(db, limit=brands)
             identities = Identities(
                 creators=[(str(c.id), c.handle, c.display_name, list(c.niches)) for c in known_creators],
                 brands=[(str(b.id), b.name, b.category) for b in known_brands],

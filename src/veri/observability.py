@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+import re
 import sys
 import time
+import uuid
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import TYPE_CHECKING, Any
 
@@ -12,7 +14,6 @@ import structlog
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Match
 
 if TYPE_CHECKING:
     from veri.db.engine import Database
@@ -65,17 +66,33 @@ def configure_logging(level: str = "INFO", *, json: bool = True) -> None:
 
 
 def _route_template(request: Request) -> str:
-    """Label metrics by route template, not by raw path, so ids don't explode cardinality."""
-    for route in request.app.router.routes:
-        match, _ = route.matches(request.scope)
-        if match == Match.FULL:
-            return str(getattr(route, "path", request.url.path))
-    return "unmatched"
+    """Label metrics by route template, not by raw path, so ids neither leak into the series nor
+    grow them without bound. The router leaves the matched route in the scope."""
+    route = request.scope.get("route")
+    template = getattr(route, "path_format", None) or getattr(route, "path", None)
+    return str(template) if template else "unmatched"
+
+
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+
+
+def request_id_of(request: Request) -> str:
+    """The caller's X-Request-ID when it is a sane token (a proxy's trace id), else a new one."""
+    given = request.headers.get("x-request-id", "")
+    return given if _REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
 
 
 async def record_request(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+    """Time and count the request, and give it an id that every log line of it carries and the
+    response returns (X-Request-ID)."""
+    request_id = request_id_of(request)
+    structlog.contextvars.bind_contextvars(request_id=request_id)
     started = time.perf_counter()
-    response = await call_next(request)
+    try:
+        response = await call_next(request)
+    finally:
+        structlog.contextvars.unbind_contextvars("request_id")
+    response.headers["X-Request-ID"] = request_id
     elapsed = time.perf_counter() - started
     route = _route_template(request)
     REQUESTS.labels(request.method, route, str(response.status_code)).inc()
@@ -87,6 +104,7 @@ async def record_request(request: Request, call_next: Callable[[Request], Awaita
             path=request.url.path,
             status=response.status_code,
             ms=round(elapsed * 1000, 1),
+            request_id=request_id,
         )
     return response
 

@@ -115,7 +115,9 @@ def chores(settings: Settings, database: Database) -> list[Chore]:
         with database.transaction() as db:
             purge_expired_sessions(db)
 
+    chosen = embedder(settings)
+
     def memory() -> None:
-        memory_chores(database, settings)
+        memory_chores(database, settings, chosen)
 
     return [sessions, memory]

@@ -1,19 +1,16 @@
 """End to end in Debian's Chromium (headless, driven by Playwright): a creator signs up, logs
-out and in again and opens the dashboard; a brand signs up and creates a campaign. Screenshots
-go to artifacts/ for a person to look at."""
+out and in again and opens the dashboard; a brand signs up, creates a campaign, invites a creator
+from the directory and sees the answer arrive without a reload; the pages on a phone; the API
+docs. Screenshots (desktop and phone) go to artifacts/ for a person to look at."""
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 
-from tests.factories import IN_CI, PASSWORD, make_settings, open_test_database
+from tests.factories import IN_CI, PASSWORD, make_settings, open_test_database, served
 from veri.app import create_app
 from veri.db.embedded import EmbeddedPostgres
 
@@ -23,36 +20,14 @@ CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def live_url(embedded_server: EmbeddedPostgres, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     embedded_server.drop_database("veri_browser")
     embedded_server.ensure_database("veri_browser")
     database = open_test_database(embedded_server.url("veri_browser"), embedded_server)
-    port = _free_port()
-    settings = make_settings(tmp_path_factory.mktemp("live"), port=port)
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(settings, database=database),
-            host="127.0.0.1",
-            port=port,
-            log_level="warning",
-        )
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "server did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(10)
+    settings = make_settings(tmp_path_factory.mktemp("live"))
+    with served(create_app(settings, database=database)) as port:
+        yield f"http://127.0.0.1:{port}"
     database.dispose()
 
 
@@ -89,7 +64,10 @@ def _shot(page: object, name: str) -> None:
 def test_creator_signs_up_logs_in_and_sees_the_dashboard(browser: object, live_url: str) -> None:
     page = browser.new_context(viewport={"width": 1280, "height": 860}).new_page()  # type: ignore[attr-defined]
     page.goto(f"{live_url}/")
-    assert page.url.endswith("/login")
+    assert "Brand deals that remember" in page.get_by_role("heading", level=1).inner_text()
+    _shot(page, "00-landing")
+    page.get_by_role("link", name="Log in").first.click()
+    page.wait_for_url(f"{live_url}/login")
     _shot(page, "01-login")
     page.get_by_role("link", name="Create an account").click()
     page.get_by_label("Your name").fill("Maya Ortiz")
@@ -212,3 +190,117 @@ def test_creator_explores_memory(browser: object, live_url: str, embedded_server
     timeline = page.locator("ul.timeline").inner_text()
     assert "Porto" in timeline and "Lisbon" not in timeline
     _shot(page, "10-memory-as-of")
+
+
+def _sign_up(context: object, live_url: str, role: str, name: str, handle_or_brand: str) -> object:
+    page = context.new_page()  # type: ignore[attr-defined]
+    page.goto(f"{live_url}/signup?role={role}")
+    if role == "brand":
+        page.get_by_label("a brand").check()
+    page.get_by_label("Your name").fill(name)
+    page.get_by_label("Email").fill(f"{handle_or_brand.lower().replace(' ', '')}@example.com")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_label("Brand name" if role == "brand" else "Creator handle").fill(handle_or_brand)
+    page.get_by_role("button", name="Create account").click()
+    page.wait_for_url(f"{live_url}/{role}")
+    return page
+
+
+def _api(page: object, method: str, url: str, body: dict[str, object]) -> dict[str, object]:
+    """Call the API as the page's logged-in person (cookie session + CSRF header)."""
+    token = next(c["value"] for c in page.context.cookies() if c["name"] == "veri_csrf")  # type: ignore[attr-defined]
+    response = page.request.fetch(url, method=method, data=body, headers={"X-CSRF-Token": token})  # type: ignore[attr-defined]
+    assert response.ok, response.text()
+    return dict(response.json())
+
+
+def test_brand_invites_a_creator_and_sees_the_answer_live(browser: object, live_url: str) -> None:
+    creator = _sign_up(
+        browser.new_context(viewport={"width": 1280, "height": 860}), live_url, "creator", "Noa Lind", "noa.cooks"
+    )  # type: ignore[attr-defined]
+    creator_page = creator
+    _api(creator_page, "PATCH", f"{live_url}/api/v1/creators/me", {"niches": ["cooking"], "bio": "Weeknight recipes."})
+    brand = _sign_up(
+        browser.new_context(viewport={"width": 1280, "height": 900}), live_url, "brand", "Ada Verde", "Verde Kitchen"
+    )  # type: ignore[attr-defined]
+    campaign = _api(brand, "POST", f"{live_url}/api/v1/campaigns", {"title": "Spring recipes", "budget_cents": 300_000})
+    _api(brand, "POST", f"{live_url}/api/v1/campaigns/{campaign['id']}/transition", {"to": "open"})
+
+    brand.get_by_role("link", name="Creators").click()  # type: ignore[attr-defined]
+    brand.get_by_label("Niche").fill("cooking")  # type: ignore[attr-defined]
+    brand.get_by_role("button", name="Filter").click()  # type: ignore[attr-defined]
+    brand.get_by_role("link", name="Noa Lind").click()  # type: ignore[attr-defined]
+    assert "Weeknight recipes." in brand.inner_text("main")  # type: ignore[attr-defined]
+    brand.get_by_label("Your offer").fill("900")  # type: ignore[attr-defined]
+    brand.get_by_label("Message").fill("Two reels for our spring range?")  # type: ignore[attr-defined]
+    _shot(brand, "11-creator-profile-invite")
+    brand.get_by_role("button", name="Send the offer").click()  # type: ignore[attr-defined]
+    brand.wait_for_url(f"{live_url}/deals/*")  # type: ignore[attr-defined]
+    assert brand.locator("#deal-status").inner_text() == "proposed"  # type: ignore[attr-defined]
+
+    # The creator answers from the dashboard, where the moves are buttons.
+    creator_page.goto(f"{live_url}/creator")  # type: ignore[attr-defined]
+    creator_page.get_by_role("button", name="Accept: Spring recipes").click()  # type: ignore[attr-defined]
+    creator_page.wait_for_url(f"{live_url}/deals/*")  # type: ignore[attr-defined]
+
+    # The brand's open page shows it without a reload, and the negotiation lists every move.
+    from playwright.sync_api import expect
+
+    expect(brand.locator("#deal-status")).to_have_text("accepted", timeout=20_000)  # type: ignore[attr-defined]
+    history = brand.locator("#deal-history").inner_text()  # type: ignore[attr-defined]
+    assert "offered $900" in history and "accepted $900" in history
+    _shot(brand, "12-deal-accepted-live")
+
+
+def test_error_pages_keep_the_header_and_the_api_docs_load(browser: object, live_url: str) -> None:
+    page = _sign_up(
+        browser.new_context(viewport={"width": 1280, "height": 860}), live_url, "creator", "Lee Park", "lee.park"
+    )  # type: ignore[attr-defined]
+    response = page.goto(f"{live_url}/deals/00000000-0000-0000-0000-000000000000")  # type: ignore[attr-defined]
+    assert response.status == 404
+    assert page.get_by_role("button", name="Log out").is_visible()  # type: ignore[attr-defined]
+    page.goto(f"{live_url}/api/docs")  # type: ignore[attr-defined]
+    page.wait_for_selector(".swagger-ui .opblock", timeout=20_000)  # type: ignore[attr-defined]
+    assert page.locator(".swagger-ui .opblock").count() > 20  # type: ignore[attr-defined]
+    _shot(page, "13-api-docs")
+
+
+PHONE = {"width": 390, "height": 844}
+
+
+def _fits_the_screen(page: object) -> bool:
+    return bool(page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"))  # type: ignore[attr-defined]
+
+
+def test_pages_on_a_phone(browser: object, live_url: str) -> None:
+    context = browser.new_context(viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True)  # type: ignore[attr-defined]
+    page = context.new_page()
+    page.goto(f"{live_url}/")
+    assert _fits_the_screen(page)
+    _shot(page, "mobile-01-landing")
+    page.goto(f"{live_url}/login")
+    assert _fits_the_screen(page)
+    _shot(page, "mobile-02-login")
+    page = _sign_up(context, live_url, "brand", "Mo Reyes", "Reyes Outdoors")
+    nav = page.get_by_role("navigation", name="Main")
+    assert not nav.is_visible()  # folded behind the toggle
+    page.get_by_text("Menu").click()
+    assert nav.is_visible()
+    _shot(page, "mobile-03-menu-open")
+    campaign = _api(
+        page,
+        "POST",
+        f"{live_url}/api/v1/campaigns",
+        {
+            "title": "A campaign with a rather long title for a phone",
+            "budget_cents": 150_000,
+            "niches": ["outdoors", "travel", "hiking"],
+        },
+    )
+    for path in ("/brand", f"/campaigns/{campaign['id']}", "/creators", "/analytics", "/memories", "/settings"):
+        page.goto(f"{live_url}{path}")
+        assert _fits_the_screen(page), path
+    page.goto(f"{live_url}/brand")
+    _shot(page, "mobile-04-brand-dashboard")
+    page.goto(f"{live_url}/analytics")
+    _shot(page, "mobile-05-analytics")

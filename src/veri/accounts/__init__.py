@@ -1,1 +1,1 @@
-"""Accounts: sign-up, log-in, server-side sessions, roles, CSRF, rate limits and API keys."""
+"""Accounts: sign-up and the log-in, password and API-key pages and API, over the identity core."""

@@ -44,9 +44,12 @@ def _safe_next(target: str | None) -> str | None:
     return None
 
 
-@router.get("/")
-def home(principal: OptionalPrincipal) -> RedirectResponse:
-    return RedirectResponse(home_for(principal) if principal else "/login", status_code=303)
+@router.get("/", response_class=HTMLResponse)
+def home(request: Request, principal: OptionalPrincipal) -> Response:
+    """What Veri is, for someone not logged in; one's own dashboard otherwise."""
+    if principal:
+        return RedirectResponse(home_for(principal), status_code=303)
+    return render(request, "landing.html", None)
 
 
 @router.get("/login", response_class=HTMLResponse)
@@ -104,7 +107,9 @@ def signup_page(request: Request, principal: OptionalPrincipal, role: str = "cre
 
 
 @router.post("/signup", response_class=HTMLResponse)
-async def signup_submit(request: Request, db: DbSession, sessions: Sessions, settings: SettingsDep) -> Response:
+async def signup_submit(
+    request: Request, db: DbSession, sessions: Sessions, settings: SettingsDep, limiter: Limiter
+) -> Response:
     values = form_values(await request.form())
     if values.get("role") == "creator":
         values.pop("brand_name", None)
@@ -114,7 +119,7 @@ async def signup_submit(request: Request, db: DbSession, sessions: Sessions, set
     if data is not None:
         try:
             with db.begin_nested():
-                user = account_service.sign_up(db, data=data)
+                user = account_service.sign_up(db, data=data, limiter=limiter, ip=client_ip(request))
         except VeriError as exc:
             errors = errors_from(exc)
         else:
@@ -179,11 +184,16 @@ async def settings_password(
                     user=principal.user,
                     current_password=data.current_password,
                     new_password=data.new_password,
+                    revoke_api_keys=data.revoke_api_keys,
                 )
         except VeriError as exc:
             errors = errors_from(exc)
         else:
-            response = redirect("/settings", flash="Password changed. Other sessions were logged out.")
+            response = redirect(
+                "/settings",
+                flash="Password changed. Other sessions were logged out"
+                + (", and your API keys revoked." if data.revoke_api_keys else "."),
+            )
             start_session(request, response, sessions, settings, principal.user)
             return response
     return _settings_page(request, principal, db, errors=errors, status_code=422)
@@ -194,7 +204,7 @@ async def settings_create_key(request: Request, principal: CurrentPrincipal, db:
     data, errors = parse_form(ApiKeyCreate, form_values(await request.form(), lists=("scopes",)))
     if data is None:
         return _settings_page(request, principal, db, errors=errors, status_code=422)
-    _, secret = service.create_api_key(db, user=principal.user, name=data.name, scopes=list(data.scopes))
+    _, secret = service.create_api_key(db, principal=principal, name=data.name, scopes=list(data.scopes))
     return _settings_page(request, principal, db, new_key=secret)
 
 
@@ -223,7 +233,9 @@ async def forgot_submit(request: Request, db: DbSession, settings: SettingsDep) 
             sent=False,
             status_code=422,
         )
-    service.request_password_reset(db, settings.security, email=str(data.email), base_url=settings.base_url)
+    service.request_password_reset(
+        db, settings.security, email=str(data.email), base_url=settings.base_url, log_link=settings.env == "development"
+    )
     return render(request, "password_forgot.html", None, errors={}, values={}, sent=True)
 
 
@@ -233,13 +245,13 @@ def reset_page(request: Request, token: str) -> Response:
 
 
 @router.post("/password/reset/{token}", response_class=HTMLResponse)
-async def reset_submit(request: Request, token: str, db: DbSession, sessions: Sessions) -> Response:
+async def reset_submit(request: Request, token: str, db: DbSession, sessions: Sessions, limiter: Limiter) -> Response:
     values = form_values(await request.form())
     data, errors = parse_form(PasswordResetConfirmIn, {**values, "token": token})
     if data is not None:
         try:
             with db.begin_nested():
-                service.reset_password(db, sessions, token=data.token, new_password=data.new_password)
+                service.reset_password(db, sessions, limiter, token=data.token, new_password=data.new_password)
         except VeriError as exc:
             errors = errors_from(exc)
         else:

@@ -39,8 +39,9 @@ def signup(
     db: DbSession,
     sessions: Sessions,
     settings: SettingsDep,
+    limiter: Limiter,
 ) -> User:
-    user = account_service.sign_up(db, data=data)
+    user = account_service.sign_up(db, data=data, limiter=limiter, ip=client_ip(request))
     start_session(request, response, sessions, settings, user)
     return user
 
@@ -99,6 +100,7 @@ def change_password(
         user=principal.user,
         current_password=data.current_password,
         new_password=data.new_password,
+        revoke_api_keys=data.revoke_api_keys,
     )
     if principal.via == "session":
         start_session(request, response, sessions, settings, principal.user)
@@ -106,13 +108,15 @@ def change_password(
 
 @router.post("/auth/password-reset", status_code=status.HTTP_202_ACCEPTED)
 def request_password_reset(data: PasswordResetRequestIn, db: DbSession, settings: SettingsDep) -> dict[str, str]:
-    service.request_password_reset(db, settings.security, email=str(data.email), base_url=settings.base_url)
+    service.request_password_reset(
+        db, settings.security, email=str(data.email), base_url=settings.base_url, log_link=settings.env == "development"
+    )
     return {"status": "if the address is registered, a reset link is on its way"}
 
 
 @router.post("/auth/password-reset/confirm", status_code=status.HTTP_204_NO_CONTENT)
-def confirm_password_reset(data: PasswordResetConfirmIn, db: DbSession, sessions: Sessions) -> None:
-    service.reset_password(db, sessions, token=data.token, new_password=data.new_password)
+def confirm_password_reset(data: PasswordResetConfirmIn, db: DbSession, sessions: Sessions, limiter: Limiter) -> None:
+    service.reset_password(db, sessions, limiter, token=data.token, new_password=data.new_password)
 
 
 @router.get("/api-keys", response_model=list[ApiKeyOut])
@@ -122,7 +126,7 @@ def list_api_keys(principal: CurrentPrincipal, db: DbSession) -> object:
 
 @router.post("/api-keys", status_code=status.HTTP_201_CREATED, response_model=ApiKeyCreated)
 def create_api_key(data: ApiKeyCreate, principal: CurrentPrincipal, db: DbSession) -> ApiKeyCreated:
-    key, secret = service.create_api_key(db, user=principal.user, name=data.name, scopes=list(data.scopes))
+    key, secret = service.create_api_key(db, principal=principal, name=data.name, scopes=list(data.scopes))
     return ApiKeyCreated(**ApiKeyOut.model_validate(key).model_dump(), key=secret)
 
 

@@ -7,7 +7,18 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    StringConstraints,
+    ValidationError,
+    model_validator,
+)
+from pydantic_core import InitErrorDetails, PydanticCustomError
+from zxcvbn import zxcvbn
 
 from veri.models.accounts import Role
 
@@ -28,9 +39,19 @@ __all__ = [
 SCOPES = ("read", "write")
 
 
+# The weakest password accepted, on zxcvbn's 0-4 scale ("safely unguessable" against an
+# online attack, a throttled one, starts at 3).
+PASSWORD_MIN_SCORE = 3
+
+
 def _strong_enough(password: str) -> str:
-    if len(set(password)) < 4:
-        raise ValueError("is too repetitive")
+    """zxcvbn's estimate of how hard the password is to guess (common passwords, keyboard walks,
+    repeats, dates...), with its own advice in the message."""
+    estimate = zxcvbn(password[:100])
+    if estimate["score"] < PASSWORD_MIN_SCORE:
+        feedback = estimate["feedback"]
+        advice = feedback.get("warning") or " ".join(feedback.get("suggestions") or []) or "add more words"
+        raise ValueError(f"is too easy to guess: {advice.rstrip('.')}")
     return password
 
 
@@ -61,6 +82,24 @@ class SignupIn(BaseModel):
     handle: Handle | None = Field(None, description="A creator's public handle (creators only).")
     brand_name: Name | None = Field(None, description="The brand's name (brands only).")
 
+    @model_validator(mode="after")
+    def _password_not_made_of_who_you_are(self) -> SignupIn:
+        about_you = [str(self.email).split("@")[0], self.display_name, self.handle or "", self.brand_name or ""]
+        if zxcvbn(self.password[:100], user_inputs=[w for w in about_you if w])["score"] < PASSWORD_MIN_SCORE:
+            raise ValidationError.from_exception_data(
+                type(self).__name__,
+                [
+                    InitErrorDetails(
+                        type=PydanticCustomError(
+                            "weak_password", "is too easy to guess: it contains your name or email"
+                        ),
+                        loc=("password",),
+                        input=self.password,
+                    )
+                ],
+            )
+        return self
+
 
 class LoginIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -74,6 +113,8 @@ class PasswordChangeIn(BaseModel):
 
     current_password: Annotated[str, Field(min_length=1, max_length=128)]
     new_password: Password
+    # A changed password often means a leaked one: the settings page offers this, checked.
+    revoke_api_keys: bool = False
 
 
 class PasswordResetRequestIn(BaseModel):

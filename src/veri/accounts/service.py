@@ -8,15 +8,38 @@ from sqlalchemy.orm import Session
 from veri.accounts.schemas import SignupIn
 from veri.brands import service as brand_service
 from veri.creators import service as creator_service
-from veri.errors import Invalid
+from veri.errors import Conflict, Invalid, RateLimited
+from veri.identity.ratelimit import RateLimiter
 from veri.identity.service import create_user
 from veri.models.accounts import Role, User
 
 __all__ = ["sign_up"]
 
 
-def sign_up(db: Session, *, data: SignupIn) -> User:
+# Sign-up must say when an address is taken (there is no account to log in to otherwise), so
+# asking is throttled per address of the asker, as log-ins are: finding out which of a list of
+# emails have accounts takes hours, not seconds. (Password reset never says.)
+TAKEN_EMAILS_PER_WINDOW = 5
+TAKEN_WINDOW_SECONDS = 15 * 60
+
+
+def sign_up(db: Session, *, data: SignupIn, limiter: RateLimiter | None = None, ip: str = "") -> User:
     """A new creator or brand account with its profile. Admins are made with the CLI only."""
+    key = f"signup:taken:{ip}"
+    if limiter is not None and limiter.count(key, TAKEN_WINDOW_SECONDS) >= TAKEN_EMAILS_PER_WINDOW:
+        raise RateLimited(
+            "too many sign-ups with addresses that already have an account: try again later",
+            headers={"Retry-After": str(TAKEN_WINDOW_SECONDS)},
+        )
+    try:
+        return _create_account(db, data)
+    except Conflict:
+        if limiter is not None:
+            limiter.hit(key, TAKEN_WINDOW_SECONDS)
+        raise
+
+
+def _create_account(db: Session, data: SignupIn) -> User:
     if data.role == "creator" and not data.handle:
         raise Invalid("handle", "is required for a creator account")
     if data.role == "brand" and not data.brand_name:

@@ -1,4 +1,6 @@
-"""Events API: batch ingestion for machine clients, and the operator's view of the pipeline."""
+"""The event pipeline's API: batch ingestion for integration accounts, and the operator's view of
+the pipeline (event types, dead letters, lag). It lives with the operator's other pages, above the
+event infrastructure it calls."""
 
 from __future__ import annotations
 

@@ -12,6 +12,7 @@ from veri.analytics.cache import AnalyticsCache
 from veri.analytics.enrichment import enrich_snapshot, latest_per_day
 from veri.analytics.repository import AnalyticsRepository, DealState, Key, PublishedContent
 from veri.events.envelope import Event
+from veri.events.registry import REGISTRY
 from veri.events.types import (
     ContentMetricsSnapshot,
     ContentPublished,
@@ -50,7 +51,7 @@ def _fold_deals(events: Sequence[Event]) -> list[DealState]:
 
 class AnalyticsHandler:
     group = "analytics"
-    types = frozenset({"content.published", "content.metrics_snapshot", "deal.created", "deal.status_changed"})
+    types = REGISTRY.names_of(ContentPublished, ContentMetricsSnapshot, DealCreated, DealStatusChanged)
 
     def __init__(self, cache: AnalyticsCache | None = None):
         self.cache = cache

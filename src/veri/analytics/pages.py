@@ -4,7 +4,6 @@ and admins, a choice of what to look at."""
 from __future__ import annotations
 
 import uuid
-from datetime import date
 from pathlib import Path
 
 import plotly
@@ -18,6 +17,7 @@ from veri.campaigns import service as campaign_service
 from veri.creators import service as creator_service
 from veri.dependencies import DbSession
 from veri.errors import Invalid
+from veri.fields import Day
 from veri.identity.deps import CurrentPrincipal
 from veri.models.accounts import Role
 from veri.web.render import render
@@ -42,8 +42,8 @@ def analytics_page(
     db: DbSession,
     scope: Scope | None = None,
     id: uuid.UUID | None = None,
-    start: date | None = None,
-    end: date | None = None,
+    start: Day | None = None,
+    end: Day | None = None,
 ) -> Response:
     start, end = service.resolve_range(start, end)
     choices: list[tuple[str, str, str]] = []  # (scope, id, label)

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
 
 from fastapi import APIRouter, Request
 
 from veri.analytics import service
 from veri.analytics.schemas import Scope, SeriesOut
 from veri.dependencies import DbSession
+from veri.fields import Day
 from veri.identity.deps import CurrentPrincipal
 
 __all__ = ["router"]
@@ -24,8 +24,8 @@ def get_series(
     principal: CurrentPrincipal,
     db: DbSession,
     request: Request,
-    start: date | None = None,
-    end: date | None = None,
+    start: Day | None = None,
+    end: Day | None = None,
 ) -> SeriesOut:
     """Views, engagement, posts, deals and earnings per day (UTC), zero-filled; the last 30
     days by default."""

@@ -8,12 +8,12 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from veri.fields import Patch
+
 __all__ = ["BrandOut", "BrandUpdate"]
 
 
-class BrandUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class BrandUpdate(Patch):
     category: Annotated[str, StringConstraints(strip_whitespace=True, max_length=60)] | None = None
     website: (
         Annotated[

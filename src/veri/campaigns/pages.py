@@ -13,9 +13,9 @@ from veri.brands import service as brand_service
 from veri.campaigns import lifecycle, service
 from veri.campaigns.schemas import CampaignIn
 from veri.deals import service as deal_service
-from veri.deals.schemas import DealCreate
+from veri.deals.forms import open_deal_from_form
 from veri.dependencies import DbSession
-from veri.errors import Invalid, VeriError
+from veri.errors import Invalid
 from veri.identity.csrf import verify_form_csrf
 from veri.identity.deps import BrandPrincipal, CurrentPrincipal
 from veri.identity.principal import Principal
@@ -23,7 +23,7 @@ from veri.models.accounts import Role
 from veri.models.campaigns import CampaignStatus
 from veri.models.creators import Platform
 from veri.pagination import Page, Paging
-from veri.web.forms import FormErrors, dollars_to_cents, errors_from, form_values, parse_form
+from veri.web.forms import FormErrors, dollars_to_cents, form_values, parse_form
 from veri.web.render import redirect, render
 
 __all__ = ["router"]
@@ -189,17 +189,7 @@ async def campaign_transition(
 async def campaign_apply(
     request: Request, campaign_id: uuid.UUID, principal: CurrentPrincipal, db: DbSession
 ) -> Response:
-    values = form_values(await request.form())
-    dollars_to_cents(values, "fee", "fee_cents")
-    data, errors = parse_form(DealCreate, {**values, "campaign_id": str(campaign_id)})
-    if "fee_cents" in errors:
-        errors["fee"] = errors.pop("fee_cents")
-    if data is not None:
-        try:
-            with db.begin_nested():
-                deal = deal_service.create_deal(db, principal=principal, data=data)
-        except VeriError as exc:
-            errors = errors_from(exc)
-        else:
-            return redirect(f"/deals/{deal.id}", flash="Application sent.")
+    deal, errors = open_deal_from_form(db, principal, form_values(await request.form()), campaign_id=str(campaign_id))
+    if deal is not None:
+        return redirect(f"/deals/{deal.id}", flash="Application sent.")
     return _detail_page(request, principal, db, campaign_id, errors=errors, status_code=422)

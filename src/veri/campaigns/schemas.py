@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from veri.fields import CurrencyCode, Day, Patch, PositiveCents
 from veri.models.campaigns import CampaignStatus
 from veri.models.creators import Platform
 
@@ -22,7 +23,6 @@ __all__ = [
 
 Niche = Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True, min_length=2, max_length=40)]
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=160)]
-MAX_BUDGET_CENTS = 100_000_000_00
 
 
 class Deliverable(BaseModel):
@@ -34,8 +34,8 @@ class Deliverable(BaseModel):
 
 
 class _Dates(BaseModel):
-    starts_on: date | None = None
-    ends_on: date | None = None
+    starts_on: Day | None = None
+    ends_on: Day | None = None
 
     @model_validator(mode="after")
     def _ends_after_start(self) -> Any:
@@ -49,19 +49,19 @@ class CampaignIn(_Dates):
 
     title: Title
     brief: Annotated[str, Field(max_length=5000)] = ""
-    budget_cents: Annotated[int, Field(ge=0, le=MAX_BUDGET_CENTS)]
-    currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")] = "USD"
+    budget_cents: PositiveCents
+    currency: CurrencyCode = "USD"
     niches: Annotated[list[Niche], Field(max_length=10)] = Field(default_factory=list)
     platforms: Annotated[list[Platform], Field(max_length=5)] = Field(default_factory=list)
     deliverables: Annotated[list[Deliverable], Field(max_length=20)] = Field(default_factory=list)
 
 
-class CampaignUpdate(_Dates):
-    model_config = ConfigDict(extra="forbid")
+class CampaignUpdate(_Dates, Patch):
+    clearable = frozenset({"starts_on", "ends_on"})
 
     title: Title | None = None
     brief: Annotated[str, Field(max_length=5000)] | None = None
-    budget_cents: Annotated[int, Field(ge=0, le=MAX_BUDGET_CENTS)] | None = None
+    budget_cents: PositiveCents | None = None
     niches: Annotated[list[Niche], Field(max_length=10)] | None = None
     platforms: Annotated[list[Platform], Field(max_length=5)] | None = None
     deliverables: Annotated[list[Deliverable], Field(max_length=20)] | None = None

@@ -27,7 +27,8 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print the result as JS
 @contextmanager
 def open_database_for(settings: Settings, *, upgrade: bool = False) -> Iterator[Database]:
     """The database for one command, with logging configured as the settings say; migrated to
-    head first with `upgrade`, and disposed when the command is done, however it ends."""
+    head first with `upgrade`, and disposed when the command is done, however it ends (the
+    embedded server it started is stopped unless another process still uses it)."""
     from veri.db import migrate
     from veri.db.engine import open_database
     from veri.observability import configure_logging
@@ -40,6 +41,10 @@ def open_database_for(settings: Settings, *, upgrade: bool = False) -> Iterator[
         yield database
     finally:
         database.dispose()
+        if database.embedded is not None:
+            # Stop the embedded server now (it stays up while another Veri process uses it),
+            # rather than trust an exit hook to run after Ctrl-C.
+            database.embedded.stop()
 
 
 def show(table: Table) -> None:

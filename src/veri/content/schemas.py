@@ -6,13 +6,12 @@ import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
+from veri.fields import AwareMoment, Count
 from veri.models.creators import Platform
 
 __all__ = ["ContentIn", "ContentOut", "MetricsIn", "MetricsOut"]
-
-Count = Annotated[int, Field(ge=0, le=100_000_000_000)]
 
 
 def _not_in_future(value: datetime) -> datetime:
@@ -29,7 +28,7 @@ class ContentIn(BaseModel):
     kind: Literal["video", "short", "post", "story", "stream"]
     title: Annotated[str, Field(max_length=300)] = ""
     url: Annotated[str, StringConstraints(max_length=500, pattern=r"^(https?://\S+)?$")] = ""
-    published_at: AwareDatetime
+    published_at: AwareMoment
     deal_id: uuid.UUID | None = None
 
     _published = field_validator("published_at")(_not_in_future)
@@ -38,7 +37,7 @@ class ContentIn(BaseModel):
 class MetricsIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    captured_at: AwareDatetime
+    captured_at: AwareMoment
     views: Count = 0
     likes: Count = 0
     comments: Count = 0

@@ -1,4 +1,5 @@
-"""Creator pages: the dashboard, the profile editor, and the creator directory for brands."""
+"""Creator pages: the dashboard, the profile editor, and, for brands, the creator directory and a
+creator's profile with an invitation to a campaign."""
 
 from __future__ import annotations
 
@@ -8,15 +9,19 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
+from veri.campaigns import service as campaign_service
 from veri.content import service as content_service
 from veri.creators import service
 from veri.creators.schemas import CreatorUpdate, SocialAccountIn
 from veri.deals import service as deal_service
+from veri.deals.forms import open_deal_from_form
 from veri.dependencies import DbSession
 from veri.errors import Forbidden, VeriError
 from veri.identity.csrf import verify_form_csrf
-from veri.identity.deps import CreatorPrincipal, CurrentPrincipal
+from veri.identity.deps import BrandPrincipal, CreatorPrincipal, CurrentPrincipal
+from veri.identity.principal import Principal
 from veri.models.accounts import Role
+from veri.models.campaigns import CampaignStatus
 from veri.models.creators import Platform
 from veri.models.deals import DealStatus
 from veri.pagination import Page, Paging
@@ -153,3 +158,54 @@ def directory(
         },
         platforms=[p.value for p in Platform],
     )
+
+
+def _public_profile(
+    request: Request,
+    principal: Principal,
+    db: DbSession,
+    creator_id: uuid.UUID,
+    *,
+    errors: FormErrors | None = None,
+    values: dict[str, object] | None = None,
+    status_code: int = 200,
+) -> Response:
+    if principal.role is Role.CREATOR:
+        raise Forbidden("creator profiles are for brands")
+    creator = service.get_creator(db, principal=principal, creator_id=creator_id)
+    deals, _ = deal_service.list_deals(db, principal=principal, limit=200)
+    with_them = [deal_service.deal_out(db, principal=principal, deal=d) for d in deals if d.creator_id == creator.id]
+    invitable = []
+    if principal.role is Role.BRAND:
+        taken = {d.campaign_id for d in with_them}
+        campaigns, _ = campaign_service.list_campaigns(db, principal=principal, limit=200)
+        invitable = [
+            c for c in campaigns if c.status in (CampaignStatus.OPEN, CampaignStatus.ACTIVE) and c.id not in taken
+        ]
+    return render(
+        request,
+        "creator_public.html",
+        principal,
+        creator=creator,
+        deals=with_them,
+        campaigns=invitable,
+        errors=errors or {},
+        values=values or {},
+        status_code=status_code,
+    )
+
+
+@router.get("/creators/{creator_id}", response_class=HTMLResponse)
+def public_profile(request: Request, creator_id: uuid.UUID, principal: CurrentPrincipal, db: DbSession) -> Response:
+    """A creator as a brand sees them: the profile, the deals with them, and an invitation."""
+    return _public_profile(request, principal, db, creator_id)
+
+
+@router.post("/creators/{creator_id}/invite", response_class=HTMLResponse)
+async def invite(request: Request, creator_id: uuid.UUID, principal: BrandPrincipal, db: DbSession) -> Response:
+    """The brand's first offer to a creator on one of its open campaigns."""
+    values = form_values(await request.form())
+    deal, errors = open_deal_from_form(db, principal, values, creator_id=str(creator_id))
+    if deal is not None:
+        return redirect(f"/deals/{deal.id}", flash="Offer sent: the creator answers on this page.")
+    return _public_profile(request, principal, db, creator_id, errors=errors, values=values, status_code=422)

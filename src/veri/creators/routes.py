@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query, status
 from veri.creators import service
 from veri.creators.schemas import CreatorOut, CreatorUpdate, SocialAccountIn, SocialAccountOut
 from veri.dependencies import DbSession
+from veri.fields import MAX_COUNT
 from veri.identity.deps import CreatorPrincipal, CurrentPrincipal
 from veri.models.creators import Creator, Platform
 from veri.pagination import Page, Paging
@@ -26,7 +27,7 @@ def list_creators(
     paging: Paging,
     niche: Annotated[str | None, Query(max_length=40)] = None,
     platform: Platform | None = None,
-    min_audience: Annotated[int | None, Query(ge=0)] = None,
+    min_audience: Annotated[int | None, Query(ge=0, le=MAX_COUNT)] = None,
     q: Annotated[str | None, Query(max_length=100)] = None,
 ) -> object:
     rows, total = service.list_creators(

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
+from veri.fields import Count, Patch
 from veri.models.creators import Platform, SocialAccountStatus
 
 __all__ = ["CreatorOut", "CreatorUpdate", "Demographics", "SocialAccountIn", "SocialAccountOut"]
@@ -34,15 +35,13 @@ class Demographics(BaseModel):
         return value
 
 
-class CreatorUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class CreatorUpdate(Patch):
     display_name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)] | None = None
     bio: Annotated[str, Field(max_length=2000)] | None = None
     location: Annotated[str, StringConstraints(strip_whitespace=True, max_length=120)] | None = None
     niches: Annotated[list[Niche], Field(max_length=10)] | None = None
     platforms: Annotated[list[Platform], Field(max_length=5)] | None = None
-    audience_size: Annotated[int, Field(ge=0, le=10_000_000_000)] | None = None
+    audience_size: Count | None = None
     demographics: Demographics | None = None
 
 
@@ -66,7 +65,7 @@ class SocialAccountIn(BaseModel):
 
     platform: Platform
     handle: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80)]
-    followers: Annotated[int, Field(ge=0)] = 0
+    followers: Count = 0
 
 
 class SocialAccountOut(BaseModel):

@@ -78,7 +78,7 @@ def own_creator(db: Session, *, principal: Principal) -> Creator:
 def list_creators(
     db: Session,
     *,
-    principal: Principal,
+    principal: Principal | None,
     niche: str | None = None,
     platform: str | None = None,
     min_audience: int | None = None,
@@ -86,8 +86,11 @@ def list_creators(
     limit: int = 50,
     offset: int = 0,
 ) -> tuple[list[Creator], int]:
-    only_id = principal.creator_id if principal.role is Role.CREATOR else None
-    if principal.role is Role.CREATOR and only_id is None:
+    """The creators `principal` may see (a creator only themself); every creator for None (the
+    system: the CLI and the demo)."""
+    is_creator = principal is not None and principal.role is Role.CREATOR
+    only_id = principal.creator_id if principal is not None and is_creator else None
+    if is_creator and only_id is None:
         return [], 0
     return CreatorRepository(db).search(
         only_id=only_id,

@@ -40,6 +40,7 @@ class EmbeddedPostgres:
         self._server.psql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE);')
 
     def stop(self) -> None:
+        """Let go of the server: it stops if no other process holds it (pgserver counts them)."""
         self._server.cleanup()
 
 

@@ -11,7 +11,7 @@ import enum
 
 from veri.models.deals import DealStatus, Party
 
-__all__ = ["Action", "allowed_actions", "next_status"]
+__all__ = ["CLOSED", "Action", "allowed_actions", "next_status", "who_moved"]
 
 
 class Action(enum.StrEnum):
@@ -22,6 +22,10 @@ class Action(enum.StrEnum):
     DELIVER = "deliver"
     COMPLETE = "complete"
     CANCEL = "cancel"
+
+
+# A deal in one of these states is over: nothing more happens in it, its thread included.
+CLOSED = frozenset({DealStatus.DECLINED, DealStatus.WITHDRAWN, DealStatus.COMPLETED, DealStatus.CANCELLED})
 
 
 def allowed_actions(status: DealStatus, last_offer_by: Party, party: Party) -> tuple[Action, ...]:
@@ -49,3 +53,14 @@ _RESULT = {
 
 def next_status(action: Action) -> DealStatus:
     return _RESULT[action]
+
+
+def who_moved(status: DealStatus, last_offer_by: Party) -> Party:
+    """Who moved a deal into `status`, from the rules alone: the other party accepts or declines
+    an offer, its maker withdraws it, the creator delivers, the brand completes or cancels."""
+    other = Party.BRAND if last_offer_by is Party.CREATOR else Party.CREATOR
+    if status in (DealStatus.ACCEPTED, DealStatus.DECLINED):
+        return other
+    if status is DealStatus.WITHDRAWN or status is DealStatus.PROPOSED:
+        return last_offer_by
+    return Party.CREATOR if status is DealStatus.DELIVERED else Party.BRAND

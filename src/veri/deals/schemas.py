@@ -11,7 +11,16 @@ from pydantic import BaseModel, ConfigDict, Field
 from veri.campaigns.schemas import Deliverable
 from veri.models.deals import DealStatus, Party
 
-__all__ = ["ActionIn", "DealCreate", "DealOut", "MessageIn", "MessageOut", "OfferIn", "OfferOut"]
+__all__ = [
+    "ActionIn",
+    "DealCreate",
+    "DealOut",
+    "HistoryEntry",
+    "MessageIn",
+    "MessageOut",
+    "OfferIn",
+    "OfferOut",
+]
 
 FeeCents = Annotated[int, Field(ge=0, le=10_000_000_00)]
 Message = Annotated[str, Field(max_length=2000)]
@@ -68,6 +77,16 @@ class OfferOut(BaseModel):
     created_at: datetime
 
 
+class HistoryEntry(BaseModel):
+    """One move in a deal's life: an offer, or a change of status, by whom and when."""
+
+    at: datetime
+    by: Party | None
+    kind: str  # "offer" or the status the deal moved to
+    fee_cents: int | None = None
+    message: str = ""
+
+
 class DealOut(BaseModel):
     id: uuid.UUID
     campaign_id: uuid.UUID
@@ -83,5 +102,7 @@ class DealOut(BaseModel):
     accepted_fee_cents: int | None
     allowed_actions: list[str]
     offers: list[OfferOut] | None = None
+    # Every move, oldest first: offers and counter-offers, acceptance, delivery, completion...
+    history: list[HistoryEntry] | None = None
     created_at: datetime
     updated_at: datetime

@@ -10,9 +10,9 @@ from sqlalchemy.orm import Session
 
 from veri.campaigns import service as campaign_service
 from veri.creators import service as creator_service
-from veri.deals.negotiation import Action, allowed_actions, next_status
+from veri.deals.negotiation import CLOSED, Action, allowed_actions, next_status, who_moved
 from veri.deals.repository import DealRepository
-from veri.deals.schemas import DealCreate, DealOut, OfferIn, OfferOut
+from veri.deals.schemas import DealCreate, DealOut, HistoryEntry, OfferIn, OfferOut
 from veri.errors import Conflict, Forbidden, Invalid, NotFound
 from veri.events.registry import EventPayload
 from veri.events.service import emit
@@ -72,6 +72,8 @@ def post_message(db: Session, *, principal: Principal, deal_id: uuid.UUID, body:
     party = party_of(principal, deal)
     if party is None:
         raise Forbidden("only the creator or the brand of this deal can write in its thread")
+    if deal.status in CLOSED:
+        raise Conflict(f"this deal is {deal.status.value}: its thread is closed")
     message = _record_message(db, principal, deal, party, body)
     if message is None:
         raise Invalid("body", "must not be blank")
@@ -252,9 +254,10 @@ def act_on_deal(
 def deal_out(db: Session, *, principal: Principal, deal: Deal, with_offers: bool = False) -> DealOut:
     party = party_of(principal, deal)
     actions = allowed_actions(deal.status, deal.last_offer_by, party) if party else ()
-    offers = None
+    offers = history = None
     if with_offers:
         offers = [OfferOut.model_validate(o) for o in DealRepository(db).offers(deal.id)]
+        history = _history(deal, offers)
     return DealOut(
         id=deal.id,
         campaign_id=deal.campaign_id,
@@ -270,9 +273,31 @@ def deal_out(db: Session, *, principal: Principal, deal: Deal, with_offers: bool
         accepted_fee_cents=deal.accepted_fee_cents,
         allowed_actions=[a.value for a in actions],
         offers=offers,
+        history=history,
         created_at=deal.created_at,
         updated_at=deal.updated_at,
     )
+
+
+def _history(deal: Deal, offers: list[OfferOut]) -> list[HistoryEntry]:
+    """The deal's moves, oldest first: its offers, then each status it reached (when it did)."""
+    entries = [
+        HistoryEntry(at=o.created_at, by=o.by, kind="offer", fee_cents=o.fee_cents, message=o.message) for o in offers
+    ]
+    reached = [
+        (DealStatus.ACCEPTED, deal.accepted_at),
+        (DealStatus.DELIVERED, deal.delivered_at),
+        (DealStatus.COMPLETED, deal.completed_at),
+    ]
+    if deal.status in CLOSED and deal.status is not DealStatus.COMPLETED:
+        reached.append((deal.status, deal.updated_at))
+    for status, at in reached:
+        if at is not None:
+            fee = deal.accepted_fee_cents if status is DealStatus.ACCEPTED else None
+            entries.append(
+                HistoryEntry(at=at, by=who_moved(status, deal.last_offer_by), kind=status.value, fee_cents=fee)
+            )
+    return sorted(entries, key=lambda e: e.at)
 
 
 def earnings_cents(db: Session, *, creator_id: uuid.UUID) -> int:

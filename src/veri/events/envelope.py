@@ -11,10 +11,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 import uuid_utils
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 import veri.events.types  # noqa: F401 - registers the event types
 from veri.events.registry import REGISTRY, EventPayload, UnknownEventType
+from veri.fields import AwareMoment, nul_paths
 
 __all__ = ["Event", "EventIn", "FieldError", "new_event_id", "partition_of", "validate_batch"]
 
@@ -95,7 +96,7 @@ class EventIn(BaseModel):
     id: uuid.UUID = Field(description="UUIDv7 chosen by the client; a repeated id is ignored.")
     type: str = Field(max_length=80)
     version: int | None = Field(None, ge=1, le=1000, description="Defaults to the newest version.")
-    occurred_at: AwareDatetime
+    occurred_at: AwareMoment
     subject: str = Field(max_length=120, description="creator:<id>, brand:<id>, campaign:<id>, user:<id>")
     actor: str = Field(max_length=120)
     payload: dict[str, Any]
@@ -105,6 +106,13 @@ class EventIn(BaseModel):
     def _uuid7(cls, value: uuid.UUID) -> uuid.UUID:
         if value.version != 7:
             raise ValueError("must be a UUIDv7")
+        return value
+
+    @field_validator("actor", "type")
+    @classmethod
+    def _no_nul(cls, value: str) -> str:
+        if any(nul_paths(value)):
+            raise ValueError("must not contain NUL characters")
         return value
 
     @field_validator("subject")

@@ -8,7 +8,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, model_validator
+
+from veri.fields import nul_paths
 
 __all__ = ["REGISTRY", "EventPayload", "EventType", "Registry", "UnknownEventType"]
 
@@ -18,6 +20,14 @@ Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
 
 class EventPayload(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_nul_characters(cls, data: Any) -> Any:
+        # PostgreSQL's JSONB refuses NUL; an event carrying one is invalid, not a failed write.
+        for path in nul_paths(data):
+            raise ValueError(f"{path}: must not contain NUL characters")
+        return data
 
 
 class UnknownEventType(LookupError):
@@ -98,6 +108,15 @@ class Registry:
             model = following.payload.model_validate(following.upcast_from_previous(model.model_dump(mode="json")))
             current = following
         return current, model
+
+    def names_of(self, *payloads: type[EventPayload]) -> frozenset[str]:
+        """The type names these payload models are registered under: a consumer group declares
+        what it handles by the models it reads, never by a second list of strings."""
+        by_model = {t.payload: t.name for t in self._types.values()}
+        missing = [p.__name__ for p in payloads if p not in by_model]
+        if missing:
+            raise UnknownEventType(f"not registered as event payloads: {', '.join(missing)}")
+        return frozenset(by_model[p] for p in payloads)
 
     def names(self) -> list[str]:
         return sorted({name for name, _ in self._types})

@@ -11,9 +11,10 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, Field
+from pydantic import Field
 
 from veri.events.registry import REGISTRY, EventPayload
+from veri.fields import AwareMoment, Cents, Count
 
 __all__ = [
     "AccountCreated",
@@ -31,8 +32,6 @@ __all__ = [
     "TaskProofSubmitted",
 ]
 
-Cents = Annotated[int, Field(ge=0, le=10_000_000_000)]
-Count = Annotated[int, Field(ge=0, le=1_000_000_000_000)]
 Text = Annotated[str, Field(max_length=20_000)]
 
 
@@ -127,7 +126,7 @@ class ContentPublished(EventPayload):
     platform: str
     kind: str
     title: Annotated[str, Field(max_length=300)] = ""
-    published_at: AwareDatetime
+    published_at: AwareMoment
     deal_id: uuid.UUID | None = None
     campaign_id: uuid.UUID | None = None
     brand_id: uuid.UUID | None = None
@@ -143,7 +142,7 @@ class ContentMetricsSnapshotV1(EventPayload):
     content_id: uuid.UUID
     creator_id: uuid.UUID
     platform: str
-    captured_at: AwareDatetime
+    captured_at: AwareMoment
     views: Count = 0
     likes: Count = 0
     comments: Count = 0
@@ -166,7 +165,7 @@ class ContentMetricsSnapshot(EventPayload):
     content_id: uuid.UUID
     creator_id: uuid.UUID
     platform: str
-    captured_at: AwareDatetime
+    captured_at: AwareMoment
     metrics: dict[Annotated[str, Field(max_length=40)], Count] = Field(max_length=40)
     deal_id: uuid.UUID | None = None
     campaign_id: uuid.UUID | None = None

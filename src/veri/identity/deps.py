@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Callable
 from datetime import timedelta
+from ipaddress import IPv4Network, IPv6Network
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -14,6 +16,7 @@ from veri.identity import service
 from veri.identity.csrf import CSRF_HEADER, SAFE_METHODS, check_csrf
 from veri.identity.principal import Principal
 from veri.identity.ratelimit import RateLimiter
+from veri.identity.security import tokens_equal
 from veri.identity.sessions import PostgresSessionStore, RedisSessionStore, SessionStore
 from veri.models.accounts import Role
 
@@ -23,6 +26,7 @@ __all__ = [
     "CreatorPrincipal",
     "CurrentPrincipal",
     "Limiter",
+    "MetricsReader",
     "OptionalPrincipal",
     "Sessions",
     "require_role",
@@ -97,6 +101,36 @@ def require_role(*roles: Role) -> Callable[[Principal], Principal]:
 
     return guard
 
+
+def require_metrics_reader(request: Request, db: DbSession, sessions: Sessions) -> None:
+    """Who may read /metrics: a scraper with the configured bearer token or from a configured
+    network, or an admin. The series name routes and groups, which are nobody else's business."""
+    security = request.app.state.settings.security
+    authorization = request.headers.get("authorization", "")
+    token = security.metrics_token
+    if token is not None and authorization.lower().startswith("bearer "):
+        if tokens_equal(authorization[7:].strip(), token.get_secret_value()):
+            return
+        raise Unauthorized("the metrics token is wrong")
+    host = request.client.host if request.client else ""
+    if host and _in_networks(host, security.metrics_networks):
+        return
+    principal = get_optional_principal(request, db, sessions)
+    if principal is None:
+        raise Unauthorized("log in as an admin, or scrape with the metrics token")
+    if principal.role is not Role.ADMIN:
+        raise Forbidden("metrics are for operators")
+
+
+def _in_networks(host: str, networks: list[IPv4Network | IPv6Network]) -> bool:
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:  # not an address (a test client's made-up host)
+        return False
+    return any(address in network for network in networks)
+
+
+MetricsReader = Depends(require_metrics_reader)
 
 CreatorPrincipal = Annotated[Principal, Depends(require_role(Role.CREATOR))]
 BrandPrincipal = Annotated[Principal, Depends(require_role(Role.BRAND))]

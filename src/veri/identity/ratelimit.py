@@ -33,6 +33,10 @@ class RateLimiter(Protocol):
 
     def reset(self, key: str) -> None: ...
 
+    def reset_prefix(self, prefix: str) -> None:
+        """Forget every key that starts with `prefix` (all of an account's pairs, say)."""
+        ...
+
 
 class PostgresRateLimiter:
     def __init__(self, engine: Engine):
@@ -69,6 +73,10 @@ class PostgresRateLimiter:
         with self._engine.begin() as conn:
             conn.execute(delete(RateLimitHit).where(RateLimitHit.key == key))
 
+    def reset_prefix(self, prefix: str) -> None:
+        with self._engine.begin() as conn:
+            conn.execute(delete(RateLimitHit).where(RateLimitHit.key.startswith(prefix, autoescape=True)))
+
 
 class RedisRateLimiter:
     def __init__(self, redis: Redis, prefix: str = "veri:ratelimit:"):
@@ -91,5 +99,14 @@ class RedisRateLimiter:
         return int(count)
 
     def reset(self, key: str) -> None:
-        for redis_key in self._redis.scan_iter(f"{self._prefix}{key}:*"):
+        for redis_key in self._redis.scan_iter(f"{self._prefix}{_glob_escape(key)}:*"):
             self._redis.delete(redis_key)
+
+    def reset_prefix(self, prefix: str) -> None:
+        for redis_key in self._redis.scan_iter(f"{self._prefix}{_glob_escape(prefix)}*"):
+            self._redis.delete(redis_key)
+
+
+def _glob_escape(text: str) -> str:
+    """Keys hold emails, which may hold Redis glob characters."""
+    return "".join(f"\\{c}" if c in "*?[]\\" else c for c in text)

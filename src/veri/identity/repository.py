@@ -60,6 +60,12 @@ class IdentityRepository:
             self.db.scalars(select(ApiKey).where(ApiKey.user_id == user_id).order_by(ApiKey.created_at.desc())).all()
         )
 
+    def revoke_api_keys_of(self, user_id: uuid.UUID, now: datetime) -> int:
+        result = self.db.execute(
+            update(ApiKey).where(ApiKey.user_id == user_id, ApiKey.revoked_at.is_(None)).values(revoked_at=now)
+        )
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
     def api_key(self, key_id: uuid.UUID) -> ApiKey | None:
         return self.db.get(ApiKey, key_id)
 

@@ -5,6 +5,7 @@ here; callers own the transaction (services only flush)."""
 from __future__ import annotations
 
 import secrets
+import time
 import uuid
 from datetime import timedelta
 from typing import Literal
@@ -14,7 +15,7 @@ from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from veri.config import SecuritySettings
-from veri.errors import Conflict, Invalid, NotFound, RateLimited, Unauthorized
+from veri.errors import Conflict, Forbidden, Invalid, NotFound, RateLimited, Unauthorized
 from veri.events.service import emit
 from veri.events.types import AccountCreated
 from veri.identity.principal import Principal
@@ -96,6 +97,21 @@ def create_user(db: Session, *, email: str, password: str, display_name: str, ro
     return user
 
 
+_PAIR_PREFIX = "login:pair:"
+
+
+def _pair_limits(security: SecuritySettings) -> list[tuple[int, int]]:
+    """(failures, window seconds) of a pair: the first step, then twice the failures over an hour
+    and four times over a day."""
+    first = security.login_max_failures_per_pair
+    return [(first, security.login_window_seconds), (2 * first, 3600), (4 * first, 86_400)]
+
+
+def _seconds_left(window: int) -> int:
+    now = int(time.time())
+    return window - now % window
+
+
 def authenticate(
     db: Session,
     limiter: RateLimiter,
@@ -105,28 +121,31 @@ def authenticate(
     password: str,
     ip: str,
 ) -> User:
-    """Check a log-in, counting failures per account and per address."""
-    account_key = f"login:account:{email.lower()}"
-    ip_key = f"login:ip:{ip}"
-    window = security.login_window_seconds
-    if (
-        limiter.count(account_key, window) >= security.login_max_failures_per_account
-        or limiter.count(ip_key, window) >= security.login_max_failures_per_ip
-    ):
-        log.warning("login_rate_limited", ip=ip)
-        raise RateLimited(
-            "too many failed log-ins: wait a few minutes and try again",
-            headers={"Retry-After": str(window)},
-        )
+    """Check a log-in. Failures are counted per (account, address) pair, with a longer wait each
+    time the pair keeps failing, and per address across accounts; never per account alone, so
+    nobody elsewhere can lock the owner out by guessing."""
+    pair = f"{_PAIR_PREFIX}{email.lower()}:{ip}"
+    limits = [(f"{pair}:{window}", threshold, window) for threshold, window in _pair_limits(security)]
+    limits.append((f"login:ip:{ip}", security.login_max_failures_per_ip, security.login_window_seconds))
+    for key, threshold, window in limits:
+        if limiter.count(key, window) >= threshold:
+            log.warning("login_rate_limited", ip=ip)
+            raise RateLimited(
+                "too many failed log-ins from here: wait and try again, or reset your password",
+                headers={"Retry-After": str(_seconds_left(window))},
+            )
     repo = IdentityRepository(db)
     user = repo.user_by_email(email)
     valid = verify_password(user.password_hash if user else None, password)
     if user is None or not valid or not user.is_active:
-        limiter.hit(account_key, window)
-        limiter.hit(ip_key, window)
+        for key, _, window in limits:
+            limiter.hit(key, window)
+        account = f"login:account:{email.lower()}"
+        if limiter.hit(account, security.login_window_seconds) == security.login_account_alert_failures:
+            log.warning("login_account_under_attack", failures=security.login_account_alert_failures)
         log.info("login_failed", ip=ip)
         raise Unauthorized("email or password is wrong")
-    limiter.reset(account_key)
+    limiter.reset_prefix(pair)
     if password_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     user.last_login_at = utcnow()
@@ -136,9 +155,17 @@ def authenticate(
 
 
 def change_password(
-    db: Session, sessions: SessionStore, *, user: User, current_password: str, new_password: str
-) -> None:
-    """Every session of the user ends; the caller opens a fresh one for the current client."""
+    db: Session,
+    sessions: SessionStore,
+    *,
+    user: User,
+    current_password: str,
+    new_password: str,
+    revoke_api_keys: bool = False,
+) -> int:
+    """Every session of the user ends (the caller opens a fresh one for the current client);
+    with `revoke_api_keys`, every key too, since a changed password often means a leaked one.
+    Returns how many keys were revoked."""
     if not verify_password(user.password_hash, current_password):
         raise Invalid("current_password", "is wrong")
     if tokens_equal(current_password, new_password):
@@ -147,12 +174,17 @@ def change_password(
     user.password_changed_at = utcnow()
     db.flush()
     sessions.delete_all_for_user(user.id)
-    log.info("password_changed", user_id=str(user.id))
+    revoked = IdentityRepository(db).revoke_api_keys_of(user.id, utcnow()) if revoke_api_keys else 0
+    log.info("password_changed", user_id=str(user.id), api_keys_revoked=revoked)
+    return revoked
 
 
-def request_password_reset(db: Session, security: SecuritySettings, *, email: str, base_url: str) -> None:
-    """Writes the reset mail to the outbox (and the log, in development). Answers the same way
-    whether or not the address is registered, so it cannot be used to find accounts."""
+def request_password_reset(
+    db: Session, security: SecuritySettings, *, email: str, base_url: str, log_link: bool = False
+) -> None:
+    """Writes the reset mail to the outbox (and, with `log_link`, in development only, the link to
+    the log: it is a credential). Answers the same way whether or not the address is registered,
+    so it cannot be used to find accounts."""
     repo = IdentityRepository(db)
     user = repo.user_by_email(email)
     if user is None or not user.is_active:
@@ -175,10 +207,15 @@ def request_password_reset(db: Session, security: SecuritySettings, *, email: st
         f"{security.password_reset_ttl_seconds // 60} minutes. If it wasn't you, ignore this mail."
     )
     repo.add(EmailOutbox(to_address=user.email, subject="Reset your Veri password", body=body))
-    log.info("email_outbox", to=user.email, subject="Reset your Veri password", link=link)
+    if log_link:
+        log.info("email_outbox", to=user.email, subject="Reset your Veri password", link=link)
+    else:
+        log.info("email_outbox", to=user.email, subject="Reset your Veri password")
 
 
-def reset_password(db: Session, sessions: SessionStore, *, token: str, new_password: str) -> User:
+def reset_password(db: Session, sessions: SessionStore, limiter: RateLimiter, *, token: str, new_password: str) -> User:
+    """Set a new password from a reset link. It is also the way out of log-in throttling: the
+    account's failure counts are forgotten."""
     repo = IdentityRepository(db)
     row = repo.reset_token(hash_token(token))
     now = utcnow()
@@ -192,12 +229,21 @@ def reset_password(db: Session, sessions: SessionStore, *, token: str, new_passw
     repo.invalidate_reset_tokens(user.id, now)
     db.flush()
     sessions.delete_all_for_user(user.id)
+    limiter.reset_prefix(f"{_PAIR_PREFIX}{user.email.lower()}:")
     log.info("password_reset", user_id=str(user.id))
     return user
 
 
-def create_api_key(db: Session, *, user: User, name: str, scopes: list[str]) -> tuple[ApiKey, str]:
+def _managing_keys(principal: Principal) -> None:
+    # A key must not mint or revoke keys: a leaked one would outlive its own revocation.
+    if principal.via != "session":
+        raise Forbidden("API keys are managed from a logged-in session, not with an API key")
+
+
+def create_api_key(db: Session, *, principal: Principal, name: str, scopes: list[str]) -> tuple[ApiKey, str]:
     """Returns the key and its secret; the secret is never stored or shown again."""
+    _managing_keys(principal)
+    user = principal.user
     prefix = secrets.token_hex(6)
     secret = f"{API_KEY_PREFIX}_{prefix}_{new_token()}"
     key = ApiKey(
@@ -213,6 +259,7 @@ def create_api_key(db: Session, *, user: User, name: str, scopes: list[str]) -> 
 
 
 def revoke_api_key(db: Session, *, principal: Principal, key_id: uuid.UUID) -> ApiKey:
+    _managing_keys(principal)
     key = IdentityRepository(db).api_key(key_id)
     if key is None or (key.user_id != principal.user.id and not principal.is_admin):
         raise NotFound("no such API key")

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import orjson
+import structlog
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import create_engine
 from sqlalchemy.orm import sessionmaker
@@ -41,6 +42,8 @@ from veri.memory.retrieval import SearchQuery
 from veri.memory.service import search_memories
 
 __all__ = ["BenchmarkError", "RecallReport", "envelopes", "load_benchmark", "run_recall"]
+
+log = structlog.get_logger(__name__)
 
 PARTITIONS = 4
 _NAMESPACE = uuid.UUID("6f1c1a52-8d7e-4b8e-9a43-1f3a5d0c2e77")
@@ -132,6 +135,8 @@ class RecallReport:
     mode: str
     misses: list[dict[str, Any]]
     dead_letters: int = 0
+    # Questions whose search raised: each counts as a miss, the run goes on, the report says why.
+    errors: list[dict[str, Any]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -145,6 +150,8 @@ class RecallReport:
             "query_p50_ms": round(self.query_p50_ms, 1),
             "query_p95_ms": round(self.query_p95_ms, 1),
             "dead_letters": self.dead_letters,
+            "errors": len(self.errors),
+            "first_errors": self.errors[:5],
         }
 
 
@@ -239,17 +246,23 @@ def run_recall(
         overall, by_category = _Scores(), defaultdict[str, _Scores](_Scores)
         latencies: list[float] = []
         misses: list[dict[str, Any]] = []
+        errors: list[dict[str, Any]] = []
         for number, query in enumerate(queries, start=1):
             began = time.perf_counter()
-            with database.transaction() as db:
-                hits = search_memories(
-                    db,
-                    SearchQuery(query.text, creator_id=_creator_of(query.subject), limit=2 * k),
-                    principal=None,
-                    embedder=embedder,
-                    hybrid=hybrid,
-                    record_access=False,
-                )
+            try:
+                with database.transaction() as db:
+                    hits = search_memories(
+                        db,
+                        SearchQuery(query.text, creator_id=_creator_of(query.subject), limit=2 * k),
+                        principal=None,
+                        embedder=embedder,
+                        hybrid=hybrid,
+                        record_access=False,
+                    )
+            except Exception as exc:  # one bad question must not lose the run: it is a reported miss
+                log.warning("eval_query_failed", id=query.id, error=repr(exc))
+                errors.append({"subject": query.subject, "id": query.id, "error": f"{type(exc).__name__}: {exc}"})
+                hits = []
             latencies.append((time.perf_counter() - began) * 1000)
             ranked: list[str] = []
             for hit in hits:
@@ -274,4 +287,5 @@ def run_recall(
         mode="hybrid" if hybrid else "fulltext",
         misses=misses,
         dead_letters=dead_letters,
+        errors=errors,
     )

@@ -11,11 +11,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from veri.analytics.enrichment import enrich_snapshot
 from veri.events.envelope import Event
+from veri.events.registry import REGISTRY
 from veri.events.types import (
     AgentRunCompleted,
     CampaignOutcomeReported,
@@ -26,11 +26,9 @@ from veri.events.types import (
     DealStatusChanged,
     MessageSent,
 )
+from veri.memory import store
 from veri.memory.drafts import Draft
-from veri.models.brands import Brand
-from veri.models.campaigns import Campaign
-from veri.models.creators import Creator
-from veri.models.memory import Memory, MemoryType
+from veri.models.memory import MemoryType
 from veri.signals.llm import MessageExtractor
 from veri.signals.messages import extract_message, topics_of
 
@@ -54,18 +52,8 @@ class Names:
         wanted = {i for i in ids if i is not None and i not in self._known}
         if not wanted:
             return
-        for cid, name, niches in self.db.execute(
-            select(Creator.id, Creator.display_name, Creator.niches).where(Creator.id.in_(wanted))
-        ):
-            self._known[cid], self._niches[cid] = name, list(niches or [])
-        for bid, name, category in self.db.execute(
-            select(Brand.id, Brand.name, Brand.category).where(Brand.id.in_(wanted))
-        ):
-            self._known[bid], self._niches[bid] = name, [category] if category else []
-        for kid, title, niches in self.db.execute(
-            select(Campaign.id, Campaign.title, Campaign.niches).where(Campaign.id.in_(wanted))
-        ):
-            self._known[kid], self._niches[kid] = title, list(niches or [])
+        for some_id, name, niches in store.display_names(self.db, wanted):
+            self._known[some_id], self._niches[some_id] = name, niches
         for missing in wanted - self._known.keys():
             self._known[missing] = ""
 
@@ -103,18 +91,7 @@ class Threads:
     _openers: dict[tuple[uuid.UUID, str], str] = field(default_factory=dict)
 
     def _latest(self, creator_id: uuid.UUID, **where: str) -> Turn | None:
-        statement = select(Memory).where(
-            Memory.type == MemoryType.BRAND_INTERACTION,
-            Memory.kind == "observation",
-            Memory.creator_id == creator_id,
-            Memory.attributes["thread"].is_not(None),
-        )
-        for name, value in where.items():
-            statement = statement.where(Memory.attributes[name].astext == value)
-        # Turns of one session may share a timestamp: the one recorded last is the latest.
-        latest = self.db.scalars(
-            statement.order_by(Memory.valid_from.desc(), Memory.recorded_at.desc()).limit(1)
-        ).first()
+        latest = store.latest_turn(self.db, creator_id, **where)
         if latest is None:
             return None
         a = latest.attributes
@@ -432,18 +409,8 @@ _BUILDERS: dict[type, Callable[..., list[Draft]]] = {
     AgentRunCompleted: _agent_run,
 }
 
-MEMORY_EVENT_TYPES = frozenset(
-    {
-        "message.sent",
-        "deal.created",
-        "deal.offer_made",
-        "deal.status_changed",
-        "campaign.outcome_reported",
-        "content.published",
-        "content.metrics_snapshot",
-        "agent.run_completed",
-    }
-)
+# What the memory group consumes is what it has a builder for.
+MEMORY_EVENT_TYPES = REGISTRY.names_of(*_BUILDERS)
 
 
 def drafts_for(event: Event, around: Surroundings) -> list[Draft]:

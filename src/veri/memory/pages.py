@@ -4,7 +4,7 @@ memory's page with its validity history and the events it came from."""
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, time
+from datetime import UTC, time
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from veri.creators import service as creator_service
 from veri.dependencies import DbSession
-from veri.flags import Flag, is_enabled
+from veri.fields import Moment
 from veri.identity.deps import CurrentPrincipal
 from veri.memory import service
 from veri.memory.retrieval import SearchQuery
@@ -34,7 +34,7 @@ def explorer(
     q: Annotated[str, Query(max_length=2000)] = "",
     type: Annotated[list[MemoryType] | None, Query()] = None,
     creator_id: uuid.UUID | None = None,
-    as_of: datetime | None = None,
+    as_of: Moment | None = None,
 ) -> Response:
     if as_of is not None and as_of.tzinfo is None:
         as_of = as_of.replace(tzinfo=UTC)
@@ -69,7 +69,7 @@ def explorer(
         as_of=as_of,
         first_day=first.date().isoformat() if first else None,
         last_day=last.date().isoformat() if last else None,
-        hybrid=is_enabled(Flag.HYBRID_SEARCH) and request.app.state.embedder is not None,
+        hybrid=service.hybrid_search_enabled(request.app.state.embedder),
         chart=[
             {
                 "id": str(m.id),

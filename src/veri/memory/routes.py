@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 
 from veri.dependencies import DbSession
-from veri.flags import Flag, is_enabled
+from veri.fields import Moment
 from veri.identity.deps import CurrentPrincipal
 from veri.memory import service
 from veri.memory.retrieval import SearchQuery
@@ -34,16 +34,16 @@ def search_memories(
     creator_id: uuid.UUID | None = None,
     brand_id: uuid.UUID | None = None,
     campaign_id: uuid.UUID | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
-    as_of: Annotated[datetime | None, Query(description="What was known and held true at this time.")] = None,
+    since: Moment | None = None,
+    until: Moment | None = None,
+    as_of: Annotated[Moment | None, Query(description="What was known and held true at this time.")] = None,
     include_archived: bool = False,
     limit: Annotated[int, Query(ge=1, le=100)] = 10,
 ) -> SearchOut:
     """The memories that best answer `q`, each with its provenance and score breakdown.
     Full-text search, fused with vector search when HYBRID_SEARCH is on; a time named in the
     question ("in May", "last week") boosts memories of that time."""
-    hybrid = is_enabled(Flag.HYBRID_SEARCH)
+    hybrid = service.hybrid_search_enabled(request.app.state.embedder)
     hits = service.search_memories(
         db,
         SearchQuery(
@@ -64,7 +64,7 @@ def search_memories(
     )
     return SearchOut(
         query=q,
-        mode="hybrid" if hybrid and request.app.state.embedder is not None else "fulltext",
+        mode="hybrid" if hybrid else "fulltext",
         hits=[HitOut(memory=MemoryOut.of(h.memory), score=h.score, breakdown=h.breakdown) for h in hits],
     )
 
@@ -99,7 +99,7 @@ def list_memories(
     paging: Paging,
     types: Types = None,
     creator_id: uuid.UUID | None = None,
-    as_of: datetime | None = None,
+    as_of: Moment | None = None,
     include_archived: bool = False,
 ) -> Page[MemoryOut]:
     """Memories newest first: a timeline, as it stood `as_of` a time when given."""
@@ -115,7 +115,7 @@ def creator_timeline(
     db: DbSession,
     paging: Paging,
     types: Types = None,
-    as_of: datetime | None = None,
+    as_of: Moment | None = None,
     include_archived: bool = False,
 ) -> Page[MemoryOut]:
     """A creator's memory timeline (only what the caller may see of it)."""

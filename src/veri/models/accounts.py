@@ -6,7 +6,8 @@ import enum
 import uuid
 from datetime import datetime
 
-from sqlalchemy import ARRAY, ForeignKey, String, Text, func
+from sqlalchemy import ForeignKey, String, Text, func
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
 from veri.models.base import Base, TimestampMixin, UUIDPrimaryKey, enum_column

@@ -7,8 +7,8 @@ import uuid
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ARRAY, CheckConstraint, ForeignKey, String, Text
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, String, Text
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from veri.models.base import Base, TimestampMixin, UUIDPrimaryKey, enum_column
@@ -32,7 +32,7 @@ class Campaign(UUIDPrimaryKey, TimestampMixin, Base):
     brand_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("brands.id", ondelete="CASCADE"), index=True)
     title: Mapped[str] = mapped_column(String(160))
     brief: Mapped[str] = mapped_column(Text, default="")
-    budget_cents: Mapped[int]
+    budget_cents: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(3), default="USD")
     niches: Mapped[list[str]] = mapped_column(ARRAY(String(40)), default=list)
     platforms: Mapped[list[str]] = mapped_column(ARRAY(String(20)), default=list)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from veri.models.base import Base, TimestampMixin, UUIDPrimaryKey, enum_column
@@ -36,8 +36,8 @@ class MetricSnapshot(UUIDPrimaryKey, Base):
 
     content_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("content_items.id", ondelete="CASCADE"), index=True)
     captured_at: Mapped[datetime]
-    views: Mapped[int] = mapped_column(default=0)
-    likes: Mapped[int] = mapped_column(default=0)
-    comments: Mapped[int] = mapped_column(default=0)
-    shares: Mapped[int] = mapped_column(default=0)
-    saves: Mapped[int] = mapped_column(default=0)
+    views: Mapped[int] = mapped_column(BigInteger, default=0)
+    likes: Mapped[int] = mapped_column(BigInteger, default=0)
+    comments: Mapped[int] = mapped_column(BigInteger, default=0)
+    shares: Mapped[int] = mapped_column(BigInteger, default=0)
+    saves: Mapped[int] = mapped_column(BigInteger, default=0)

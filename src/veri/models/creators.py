@@ -6,8 +6,8 @@ import enum
 import uuid
 from typing import Any
 
-from sqlalchemy import ARRAY, ForeignKey, String, Text, UniqueConstraint
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy import BigInteger, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from veri.models.base import Base, TimestampMixin, UUIDPrimaryKey, enum_column
@@ -40,7 +40,7 @@ class Creator(UUIDPrimaryKey, TimestampMixin, Base):
     location: Mapped[str] = mapped_column(String(120), default="")
     niches: Mapped[list[str]] = mapped_column(ARRAY(String(40)), default=list)
     platforms: Mapped[list[str]] = mapped_column(ARRAY(String(20)), default=list)
-    audience_size: Mapped[int] = mapped_column(default=0)
+    audience_size: Mapped[int] = mapped_column(BigInteger, default=0)
     # {"age": {"18-24": 0.3, ...}, "gender": {"female": 0.6, ...}, "countries": {"US": 0.5, ...}}
     demographics: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
 
@@ -56,4 +56,4 @@ class SocialAccount(UUIDPrimaryKey, TimestampMixin, Base):
         enum_column(SocialAccountStatus, "social_account_status"),
         default=SocialAccountStatus.PENDING,
     )
-    followers: Mapped[int] = mapped_column(default=0)
+    followers: Mapped[int] = mapped_column(BigInteger, default=0)

@@ -8,7 +8,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import CheckConstraint, ForeignKey, Text, UniqueConstraint, func
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Text, UniqueConstraint, func
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -49,10 +49,10 @@ class Deal(UUIDPrimaryKey, TimestampMixin, Base):
         enum_column(DealStatus, "deal_status"), default=DealStatus.PROPOSED, index=True
     )
     # The offer on the table (or the accepted one), and who made it.
-    fee_cents: Mapped[int]
+    fee_cents: Mapped[int] = mapped_column(BigInteger)
     deliverables: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, default=list)
     last_offer_by: Mapped[Party] = mapped_column(enum_column(Party, "party"))
-    accepted_fee_cents: Mapped[int | None] = mapped_column(default=None)
+    accepted_fee_cents: Mapped[int | None] = mapped_column(BigInteger, default=None)
     accepted_at: Mapped[datetime | None] = mapped_column(default=None)
     delivered_at: Mapped[datetime | None] = mapped_column(default=None)
     completed_at: Mapped[datetime | None] = mapped_column(default=None)
@@ -68,7 +68,7 @@ class DealOffer(UUIDPrimaryKey, Base):
 
     deal_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("deals.id", ondelete="CASCADE"), index=True)
     by: Mapped[Party] = mapped_column(enum_column(Party, "party"))
-    fee_cents: Mapped[int]
+    fee_cents: Mapped[int] = mapped_column(BigInteger)
     deliverables: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, default=list)
     message: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())

@@ -85,6 +85,23 @@ def redirect(url: str, *, flash: str | None = None) -> RedirectResponse:
 
 
 def render_error(request: Request, status_code: int, message: str) -> HTMLResponse:
+    """An error page that keeps the logged-in header: the person is still who they were."""
     if not hasattr(request.state, "csrf_token"):
         request.state.csrf_token = ""
-    return render(request, "error.html", None, status_code=status_code, status=status_code, message=message)
+    # Resolved again in a session of its own: the request's session was rolled back by the error.
+    principal = _principal_of(request)
+    return render(request, "error.html", principal, status_code=status_code, status=status_code, message=message)
+
+
+def _principal_of(request: Request) -> Principal | None:
+    """Who the session cookie says this is; nobody when that cannot be told."""
+    if request.app.state.settings.security.session_cookie not in request.cookies:
+        return None
+    from veri.errors import VeriError
+    from veri.identity.deps import get_optional_principal, get_session_store
+
+    try:
+        with request.app.state.db.sessions() as db:
+            return get_optional_principal(request, db, get_session_store(request, db))
+    except (VeriError, AttributeError):  # an expired session, or an app without a database yet
+        return None

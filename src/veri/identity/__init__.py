@@ -1,0 +1,1 @@
+"""Identity: principals, sessions, CSRF, rate limits and credentials; the base of every domain."""
