@@ -1,7 +1,8 @@
 """Schemathesis against /api/openapi.json: every /api/v1 operation, with generated inputs, as a
-creator (session, CSRF header), a brand and an admin (API keys), an admin session and anonymously.
+creator, a brand and an admin, each by session (with the CSRF header) and by API key, and
+anonymously.
 Zero 5xx, and every documented response matches its schema. `make test` runs a bounded number of
-examples per operation (VERI_FUZZ_EXAMPLES, default 12); `make fuzz` runs many more."""
+examples per operation (VERI_FUZZ_EXAMPLES, default 8); `make fuzz` runs many more."""
 
 from __future__ import annotations
 
@@ -34,7 +35,7 @@ from veri.app import create_app
 from veri.db.embedded import EmbeddedPostgres
 from veri.db.engine import Database
 
-EXAMPLES = int(os.environ.get("VERI_FUZZ_EXAMPLES", "12"))
+EXAMPLES = int(os.environ.get("VERI_FUZZ_EXAMPLES", "8"))
 
 
 @dataclass
@@ -78,11 +79,17 @@ def world(fuzz_database: Database, tmp_path: Path) -> Iterator[World]:
     created.identities = {
         "anonymous": {},
         "creator-session": csrf_headers(creator),
+        "creator-key": {"Authorization": f"Bearer {_key(creator)}"},
+        "brand-session": csrf_headers(brand),
         "brand-key": {"Authorization": f"Bearer {_key(brand)}"},
         "admin-key": {"Authorization": f"Bearer {ingest}"},
         "admin-session": csrf_headers(admin),
     }
-    created.cookies = {"creator-session": dict(creator.cookies), "admin-session": dict(admin.cookies)}
+    created.cookies = {
+        "creator-session": dict(creator.cookies),
+        "brand-session": dict(brand.cookies),
+        "admin-session": dict(admin.cookies),
+    }
     yield created
 
 
@@ -104,6 +111,8 @@ schema = schemathesis.openapi.from_dict(_openapi()).include(path_regex="^/api/v1
 )
 def test_no_server_errors_and_responses_match_their_schemas(case: schemathesis.Case, world: World) -> None:
     for name, headers in world.identities.items():
+        if name.endswith("session") and case.operation.path == "/api/v1/auth/logout":
+            continue  # it would end the session the next examples need; keys and anonymous cover it
         case.call_and_validate(
             app=world.app,
             headers={**(case.headers or {}), **headers},

@@ -26,7 +26,7 @@ from veri.errors import Unauthorized, VeriError
 from veri.identity.csrf import csrf_cookie_middleware
 from veri.identity.deps import MetricsReader
 from veri.identity.ratelimit import PostgresRateLimiter, RedisRateLimiter
-from veri.observability import configure_logging, metrics_response, record_request
+from veri.observability import configure_logging, loggable_path, metrics_response, record_request
 from veri.web.edge import EmptyQueryValuesMeanNoFilter, SecurityHeaders, reject_nul_characters
 
 __all__ = ["create_app"]
@@ -102,7 +102,7 @@ async def _catch_unexpected(request: Request, call_next: Callable[[Request], Awa
         return await call_next(request)
     except Exception:
         request_id = structlog.contextvars.get_contextvars().get("request_id", "")
-        log.exception("unhandled_error", method=request.method, path=request.url.path)
+        log.exception("unhandled_error", method=request.method, path=loggable_path(request))
         message = f"something went wrong on our side (request id {request_id})"
         if _wants_json(request):
             return JSONResponse(_error_body("internal", message, {"request_id": request_id}), status_code=500)

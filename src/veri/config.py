@@ -106,6 +106,8 @@ class SecuritySettings(BaseSettings):
     metrics_token: SecretStr | None = None
     metrics_networks: list[IPvAnyNetwork] = Field(default_factory=list)
     password_reset_ttl_seconds: int = 60 * 60
+    # A reset link is a credential: written to the log only in development (set from `env`).
+    log_reset_links: bool = False
 
 
 class Settings(BaseSettings):
@@ -134,6 +136,7 @@ class Settings(BaseSettings):
         if self.env == "production":
             # Production is served over HTTPS (HSTS says so): cookies never travel in clear.
             self.security.cookie_secure = True
+        self.security.log_reset_links = self.env == "development"
         return self
 
     @property

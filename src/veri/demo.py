@@ -341,7 +341,7 @@ def load_world(
     parts, so that analytics and the pipeline have months of history. Idempotent (event ids
     are deterministic): an interrupted load is simply run again."""
     from veri.brands.service import list_brands
-    from veri.creators.service import list_creators
+    from veri.creators.service import all_creators
     from veri.events.service import ingest
     from veri.simulate.engine import Identities, Simulation, SimulationParams
 
@@ -349,7 +349,7 @@ def load_world(
     progress.state, progress.days, progress.days_done, progress.events, progress.error = "loading", days, 0, 0, ""
     try:
         with database.sessions() as db:
-            known_creators, _ = list_creators(db, principal=None, limit=creators)
+            known_creators = all_creators(db, limit=creators)
             known_brands, _ = list_brands(db, limit=brands)
             identities = Identities(
                 creators=[(str(c.id), c.handle, c.display_name, list(c.niches)) for c in known_creators],

@@ -6,6 +6,7 @@ from typing import Any, ClassVar
 
 __all__ = [
     "Conflict",
+    "EmailTaken",
     "Forbidden",
     "Invalid",
     "NotFound",
@@ -46,6 +47,10 @@ class Conflict(VeriError):
     code = "conflict"
 
 
+class EmailTaken(Conflict):
+    """An account already uses this email (sign-up must say so; it is throttled, see accounts)."""
+
+
 class Invalid(VeriError):
     """A field is wrong: `Invalid("email", "is not an address")`; several at once with
     `Invalid.fields(message, detail)`, each detail naming its field and reason."""
@@ -60,8 +65,9 @@ class Invalid(VeriError):
 
     @classmethod
     def fields(cls, message: str, detail: list[dict[str, Any]]) -> Invalid:
-        error = cls(str(detail[0]["field"]), str(detail[0]["reason"]))
-        error.message, error.detail, error.args = message, detail, (message,)
+        first = detail[0] if detail else {"field": "body", "reason": message}
+        error = cls(str(first["field"]), str(first["reason"]))
+        error.message, error.detail = message, detail or [first]
         return error
 
 

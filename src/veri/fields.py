@@ -61,7 +61,11 @@ def check_moment(value: datetime) -> datetime:
     """A moment in the sane range; a naive one is read as UTC."""
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
-    _day_in_range(value.astimezone(UTC).date())
+    try:
+        day = value.astimezone(UTC).date()
+    except OverflowError:  # year 1 or 9999 with an offset leaves datetime's range
+        day = date.min if value.year < EARLIEST.year else date.max
+    _day_in_range(day)
     return value
 
 

@@ -18,7 +18,7 @@ from starlette.responses import Response
 if TYPE_CHECKING:
     from veri.db.engine import Database
 
-__all__ = ["configure_logging", "metrics_response", "record_request"]
+__all__ = ["configure_logging", "loggable_path", "metrics_response", "record_request"]
 
 # Keys never written to a log line, whatever a caller passes.
 _SECRET_KEYS = {"password", "new_password", "current_password", "token", "api_key", "secret"}
@@ -67,10 +67,25 @@ def configure_logging(level: str = "INFO", *, json: bool = True) -> None:
 
 def _route_template(request: Request) -> str:
     """Label metrics by route template, not by raw path, so ids neither leak into the series nor
-    grow them without bound. The router leaves the matched route in the scope."""
-    route = request.scope.get("route")
-    template = getattr(route, "path_format", None) or getattr(route, "path", None)
+    grow them without bound. The router leaves the matched route (or mount) in the scope."""
+    template = getattr(request.scope.get("route"), "path", None)
     return str(template) if template else "unmatched"
+
+
+# Path parameters that are credentials (a password-reset link's token): a log line shows the
+# route template instead of the path that carries them.
+_SECRET_PATH_PARAMS = {"token"}
+
+
+def loggable_path(request: Request) -> str:
+    """The request's path as a log line may show it."""
+    if _SECRET_PATH_PARAMS & request.scope.get("path_params", {}).keys():
+        return _route_template(request)
+    return request.url.path
+
+
+# Asset and probe requests are counted in /metrics but not logged one by one.
+_UNLOGGED = {"/metrics", "/healthz", "/static", "/vendor/swagger", "/vendor/plotly.min.js"}
 
 
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
@@ -97,11 +112,11 @@ async def record_request(request: Request, call_next: Callable[[Request], Awaita
     route = _route_template(request)
     REQUESTS.labels(request.method, route, str(response.status_code)).inc()
     LATENCY.labels(request.method, route).observe(elapsed)
-    if route not in {"/metrics", "/healthz", "/static"}:
+    if route not in _UNLOGGED:
         structlog.get_logger("veri.http").info(
             "request",
             method=request.method,
-            path=request.url.path,
+            path=loggable_path(request),
             status=response.status_code,
             ms=round(elapsed * 1000, 1),
             request_id=request_id,

@@ -180,3 +180,33 @@ def test_forgot_password_page_does_not_reveal_accounts(app: FastAPI) -> None:
     client = browser(app)
     known = post_form(client, "/password/forgot", {"email": "nobody@example.com"})
     assert known.status_code == 200 and "If that address has an account" in known.text  # type: ignore[attr-defined]
+
+
+def test_only_a_brand_invites_and_only_to_its_own_campaigns(app: FastAPI, database: Database) -> None:
+    from tests.factories import log_in, sign_up
+
+    creator = new_client(app)
+    sign_up(creator, "creator", "invitee")
+    creator_id = creator.get("/api/v1/creators/me").json()["id"]
+    owner, other = new_client(app), new_client(app)
+    sign_up(owner, "brand", "owner")
+    sign_up(other, "brand", "other")
+    campaign = owner.post("/api/v1/campaigns", json={"title": "Owned", "budget_cents": 50_000}).json()
+    owner.post(f"/api/v1/campaigns/{campaign['id']}/transition", json={"to": "open"})
+    make_admin(database, "ops@example.com")
+    admin = new_client(app)
+    log_in(admin, "ops@example.com")
+
+    form = {"campaign_id": campaign["id"], "fee": "300", "message": "hi"}
+    for outsider in (creator, admin):
+        assert post_form(outsider, f"/creators/{creator_id}/invite", form).status_code == 403  # type: ignore[attr-defined]
+    stolen = post_form(other, f"/creators/{creator_id}/invite", form)
+    assert stolen.status_code == 422 and "no such campaign" in stolen.text  # type: ignore[attr-defined]
+    assert other.get("/api/v1/deals").json()["total"] == 0
+    bad = post_form(owner, f"/creators/{creator_id}/invite", {**form, "fee": "inf"})
+    assert bad.status_code == 422 and 'id="e-fee"' in bad.text  # type: ignore[attr-defined]
+    sent = post_form(owner, f"/creators/{creator_id}/invite", form)
+    assert sent.status_code == 303 and sent.headers["location"].startswith("/deals/")  # type: ignore[attr-defined]
+    again = post_form(owner, f"/creators/{creator_id}/invite", form)
+    assert again.status_code == 422  # already on that campaign: the form says so
+    assert creator.get("/api/v1/deals").json()["items"][0]["fee_cents"] == 30_000

@@ -233,9 +233,7 @@ async def forgot_submit(request: Request, db: DbSession, settings: SettingsDep) 
             sent=False,
             status_code=422,
         )
-    service.request_password_reset(
-        db, settings.security, email=str(data.email), base_url=settings.base_url, log_link=settings.env == "development"
-    )
+    service.request_password_reset(db, settings.security, email=str(data.email), base_url=settings.base_url)
     return render(request, "password_forgot.html", None, errors={}, values={}, sent=True)
 
 
@@ -251,7 +249,14 @@ async def reset_submit(request: Request, token: str, db: DbSession, sessions: Se
     if data is not None:
         try:
             with db.begin_nested():
-                service.reset_password(db, sessions, limiter, token=data.token, new_password=data.new_password)
+                service.reset_password(
+                    db,
+                    sessions,
+                    limiter,
+                    token=data.token,
+                    new_password=data.new_password,
+                    revoke_api_keys=data.revoke_api_keys,
+                )
         except VeriError as exc:
             errors = errors_from(exc)
         else:

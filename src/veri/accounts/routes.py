@@ -108,15 +108,20 @@ def change_password(
 
 @router.post("/auth/password-reset", status_code=status.HTTP_202_ACCEPTED)
 def request_password_reset(data: PasswordResetRequestIn, db: DbSession, settings: SettingsDep) -> dict[str, str]:
-    service.request_password_reset(
-        db, settings.security, email=str(data.email), base_url=settings.base_url, log_link=settings.env == "development"
-    )
+    service.request_password_reset(db, settings.security, email=str(data.email), base_url=settings.base_url)
     return {"status": "if the address is registered, a reset link is on its way"}
 
 
 @router.post("/auth/password-reset/confirm", status_code=status.HTTP_204_NO_CONTENT)
 def confirm_password_reset(data: PasswordResetConfirmIn, db: DbSession, sessions: Sessions, limiter: Limiter) -> None:
-    service.reset_password(db, sessions, limiter, token=data.token, new_password=data.new_password)
+    service.reset_password(
+        db,
+        sessions,
+        limiter,
+        token=data.token,
+        new_password=data.new_password,
+        revoke_api_keys=data.revoke_api_keys,
+    )
 
 
 @router.get("/api-keys", response_model=list[ApiKeyOut])

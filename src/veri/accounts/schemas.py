@@ -128,6 +128,8 @@ class PasswordResetConfirmIn(BaseModel):
 
     token: Annotated[str, Field(min_length=10, max_length=200)]
     new_password: Password
+    # A reset often follows a compromise: the page offers this, checked.
+    revoke_api_keys: bool = False
 
 
 class UserOut(BaseModel):

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 from veri.accounts.schemas import SignupIn
 from veri.brands import service as brand_service
 from veri.creators import service as creator_service
-from veri.errors import Conflict, Invalid, RateLimited
+from veri.errors import EmailTaken, Invalid, RateLimited
 from veri.identity.ratelimit import RateLimiter
 from veri.identity.service import create_user
 from veri.models.accounts import Role, User
@@ -33,7 +33,7 @@ def sign_up(db: Session, *, data: SignupIn, limiter: RateLimiter | None = None, 
         )
     try:
         return _create_account(db, data)
-    except Conflict:
+    except EmailTaken:
         if limiter is not None:
             limiter.hit(key, TAKEN_WINDOW_SECONDS)
         raise

@@ -77,3 +77,8 @@ def eval_recall(
         f"{data['events']} events ingested in {data['ingest_seconds']} s ({data['ingest_events_per_s']}/s); "
         f"query p50 {data['query_p50_ms']} ms, p95 {data['query_p95_ms']} ms"
     )
+    if report.errors:
+        # Each failed question counted as a miss; the run went on. Say which, and why.
+        console.print(f"[red]{len(report.errors)} question(s) failed in search and count as misses:[/red]")
+        for error in report.errors[:5]:
+            console.print(f"  {error['subject']} / {error['id']}: {error['error']}")

@@ -173,8 +173,8 @@ def _public_profile(
     if principal.role is Role.CREATOR:
         raise Forbidden("creator profiles are for brands")
     creator = service.get_creator(db, principal=principal, creator_id=creator_id)
-    deals, _ = deal_service.list_deals(db, principal=principal, limit=200)
-    with_them = [deal_service.deal_out(db, principal=principal, deal=d) for d in deals if d.creator_id == creator.id]
+    deals, _ = deal_service.list_deals(db, principal=principal, with_creator=creator.id, limit=200)
+    with_them = [deal_service.deal_out(db, principal=principal, deal=d) for d in deals]
     invitable = []
     if principal.role is Role.BRAND:
         taken = {d.campaign_id for d in with_them}

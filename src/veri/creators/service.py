@@ -19,6 +19,7 @@ from veri.models.creators import Creator, SocialAccount
 
 __all__ = [
     "add_social_account",
+    "all_creators",
     "create_profile",
     "get_creator",
     "list_creators",
@@ -78,7 +79,7 @@ def own_creator(db: Session, *, principal: Principal) -> Creator:
 def list_creators(
     db: Session,
     *,
-    principal: Principal | None,
+    principal: Principal,
     niche: str | None = None,
     platform: str | None = None,
     min_audience: int | None = None,
@@ -86,11 +87,9 @@ def list_creators(
     limit: int = 50,
     offset: int = 0,
 ) -> tuple[list[Creator], int]:
-    """The creators `principal` may see (a creator only themself); every creator for None (the
-    system: the CLI and the demo)."""
-    is_creator = principal is not None and principal.role is Role.CREATOR
-    only_id = principal.creator_id if principal is not None and is_creator else None
-    if is_creator and only_id is None:
+    """The creators `principal` may see (a creator only themself)."""
+    only_id = principal.creator_id if principal.role is Role.CREATOR else None
+    if principal.role is Role.CREATOR and only_id is None:
         return [], 0
     return CreatorRepository(db).search(
         only_id=only_id,
@@ -110,6 +109,14 @@ def update_profile(db: Session, *, principal: Principal, changes: CreatorUpdate)
     db.flush()
     _emit_updated(db, creator, actor=principal.actor)
     return creator
+
+
+def all_creators(db: Session, *, limit: int) -> list[Creator]:
+    """Every creator, for the system itself (the demo world casts them); never for a request."""
+    creators, _ = CreatorRepository(db).search(
+        only_id=None, niche=None, platform=None, min_audience=None, query=None, limit=limit, offset=0
+    )
+    return creators
 
 
 def list_social_accounts(db: Session, *, principal: Principal) -> list[SocialAccount]:

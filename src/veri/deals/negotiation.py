@@ -61,6 +61,6 @@ def who_moved(status: DealStatus, last_offer_by: Party) -> Party:
     other = Party.BRAND if last_offer_by is Party.CREATOR else Party.CREATOR
     if status in (DealStatus.ACCEPTED, DealStatus.DECLINED):
         return other
-    if status is DealStatus.WITHDRAWN or status is DealStatus.PROPOSED:
+    if status is DealStatus.WITHDRAWN:
         return last_offer_by
     return Party.CREATOR if status is DealStatus.DELIVERED else Party.BRAND

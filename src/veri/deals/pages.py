@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
 from veri.deals import service
-from veri.deals.negotiation import Action
+from veri.deals.negotiation import CLOSED, Action
 from veri.deals.schemas import MessageIn, OfferIn
 from veri.dependencies import DbSession
 from veri.errors import Invalid
@@ -40,6 +40,7 @@ def _deal_page(
         deal=service.deal_out(db, principal=principal, deal=deal, with_offers=True),
         messages=service.list_messages(db, principal=principal, deal_id=deal.id),
         party=service.party_of(principal, deal),
+        closed=deal.status in CLOSED,
         errors=errors or {},
         status_code=status_code,
     )

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from veri.campaigns.schemas import Deliverable
+from veri.fields import Cents
 from veri.models.deals import DealStatus, Party
 
 __all__ = [
@@ -22,7 +23,6 @@ __all__ = [
     "OfferOut",
 ]
 
-FeeCents = Annotated[int, Field(ge=0, le=10_000_000_00)]
 Message = Annotated[str, Field(max_length=2000)]
 
 
@@ -33,7 +33,7 @@ class DealCreate(BaseModel):
 
     campaign_id: uuid.UUID
     creator_id: uuid.UUID | None = None
-    fee_cents: FeeCents
+    fee_cents: Cents
     deliverables: Annotated[list[Deliverable], Field(max_length=20)] = Field(default_factory=list)
     message: Message = ""
 
@@ -41,7 +41,7 @@ class DealCreate(BaseModel):
 class OfferIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    fee_cents: FeeCents
+    fee_cents: Cents
     deliverables: Annotated[list[Deliverable], Field(max_length=20)] | None = None
     message: Message = ""
 

@@ -113,13 +113,20 @@ def list_deals(
     principal: Principal,
     campaign_id: uuid.UUID | None = None,
     status: DealStatus | None = None,
+    with_creator: uuid.UUID | None = None,
     limit: int = 50,
     offset: int = 0,
 ) -> tuple[list[Deal], int]:
+    """The deals `principal` may see, newest activity first; `with_creator` narrows them to one
+    creator's (a brand looking at a creator's profile)."""
     scope = principal.owned_scope()
     if scope is None:
         return [], 0
     creator_id, brand_id = scope
+    if with_creator is not None:
+        if creator_id is not None and creator_id != with_creator:
+            return [], 0
+        creator_id = with_creator
     return DealRepository(db).search(
         creator_id=creator_id,
         brand_id=brand_id,

@@ -8,9 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, model_validator
-
-from veri.fields import nul_paths
+from pydantic import BaseModel, ConfigDict
 
 __all__ = ["REGISTRY", "EventPayload", "EventType", "Registry", "UnknownEventType"]
 
@@ -20,14 +18,6 @@ Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
 
 class EventPayload(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _no_nul_characters(cls, data: Any) -> Any:
-        # PostgreSQL's JSONB refuses NUL; an event carrying one is invalid, not a failed write.
-        for path in nul_paths(data):
-            raise ValueError(f"{path}: must not contain NUL characters")
-        return data
 
 
 class UnknownEventType(LookupError):

@@ -15,7 +15,7 @@ from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from veri.config import SecuritySettings
-from veri.errors import Conflict, Forbidden, Invalid, NotFound, RateLimited, Unauthorized
+from veri.errors import EmailTaken, Forbidden, Invalid, NotFound, RateLimited, Unauthorized
 from veri.events.service import emit
 from veri.events.types import AccountCreated
 from veri.identity.principal import Principal
@@ -76,7 +76,7 @@ def principal_for(
 def create_user(db: Session, *, email: str, password: str, display_name: str, role: Role) -> User:
     repo = IdentityRepository(db)
     if repo.user_by_email(email) is not None:
-        raise Conflict(
+        raise EmailTaken(
             "an account with this email already exists",
             detail=[{"field": "email", "reason": "already registered"}],
         )
@@ -124,16 +124,21 @@ def authenticate(
     """Check a log-in. Failures are counted per (account, address) pair, with a longer wait each
     time the pair keeps failing, and per address across accounts; never per account alone, so
     nobody elsewhere can lock the owner out by guessing."""
-    pair = f"{_PAIR_PREFIX}{email.lower()}:{ip}"
-    limits = [(f"{pair}:{window}", threshold, window) for threshold, window in _pair_limits(security)]
-    limits.append((f"login:ip:{ip}", security.login_max_failures_per_ip, security.login_window_seconds))
+    pair = [
+        (f"{_PAIR_PREFIX}{email.lower()}:{ip}:{window}", threshold, window)
+        for threshold, window in _pair_limits(security)
+    ]
+    address = (f"login:ip:{ip}", security.login_max_failures_per_ip, security.login_window_seconds)
+    limits = [*pair, address]
     for key, threshold, window in limits:
         if limiter.count(key, window) >= threshold:
             log.warning("login_rate_limited", ip=ip)
-            raise RateLimited(
-                "too many failed log-ins from here: wait and try again, or reset your password",
-                headers={"Retry-After": str(_seconds_left(window))},
+            advice = (
+                "too many failed log-ins from this address: wait and try again"
+                if key == address[0]
+                else "too many failed log-ins to this account from here: wait and try again, or reset the password"
             )
+            raise RateLimited(advice, headers={"Retry-After": str(_seconds_left(window))})
     repo = IdentityRepository(db)
     user = repo.user_by_email(email)
     valid = verify_password(user.password_hash if user else None, password)
@@ -145,7 +150,8 @@ def authenticate(
             log.warning("login_account_under_attack", failures=security.login_account_alert_failures)
         log.info("login_failed", ip=ip)
         raise Unauthorized("email or password is wrong")
-    limiter.reset_prefix(pair)
+    for key, _, _ in pair:  # the owner got in from here: this pair starts afresh
+        limiter.reset(key)
     if password_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     user.last_login_at = utcnow()
@@ -179,12 +185,10 @@ def change_password(
     return revoked
 
 
-def request_password_reset(
-    db: Session, security: SecuritySettings, *, email: str, base_url: str, log_link: bool = False
-) -> None:
-    """Writes the reset mail to the outbox (and, with `log_link`, in development only, the link to
-    the log: it is a credential). Answers the same way whether or not the address is registered,
-    so it cannot be used to find accounts."""
+def request_password_reset(db: Session, security: SecuritySettings, *, email: str, base_url: str) -> None:
+    """Writes the reset mail to the outbox (and, in development only, the link to the log: it is a
+    credential). Answers the same way whether or not the address is registered, so it cannot be
+    used to find accounts."""
     repo = IdentityRepository(db)
     user = repo.user_by_email(email)
     if user is None or not user.is_active:
@@ -207,13 +211,21 @@ def request_password_reset(
         f"{security.password_reset_ttl_seconds // 60} minutes. If it wasn't you, ignore this mail."
     )
     repo.add(EmailOutbox(to_address=user.email, subject="Reset your Veri password", body=body))
-    if log_link:
+    if security.log_reset_links:
         log.info("email_outbox", to=user.email, subject="Reset your Veri password", link=link)
     else:
         log.info("email_outbox", to=user.email, subject="Reset your Veri password")
 
 
-def reset_password(db: Session, sessions: SessionStore, limiter: RateLimiter, *, token: str, new_password: str) -> User:
+def reset_password(
+    db: Session,
+    sessions: SessionStore,
+    limiter: RateLimiter,
+    *,
+    token: str,
+    new_password: str,
+    revoke_api_keys: bool = False,
+) -> User:
     """Set a new password from a reset link. It is also the way out of log-in throttling: the
     account's failure counts are forgotten."""
     repo = IdentityRepository(db)
@@ -229,8 +241,9 @@ def reset_password(db: Session, sessions: SessionStore, limiter: RateLimiter, *,
     repo.invalidate_reset_tokens(user.id, now)
     db.flush()
     sessions.delete_all_for_user(user.id)
+    revoked = repo.revoke_api_keys_of(user.id, now) if revoke_api_keys else 0
     limiter.reset_prefix(f"{_PAIR_PREFIX}{user.email.lower()}:")
-    log.info("password_reset", user_id=str(user.id))
+    log.info("password_reset", user_id=str(user.id), api_keys_revoked=revoked)
     return user
 
 

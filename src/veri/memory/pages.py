@@ -4,7 +4,7 @@ memory's page with its validity history and the events it came from."""
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, time
+from datetime import time
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
@@ -36,8 +36,6 @@ def explorer(
     creator_id: uuid.UUID | None = None,
     as_of: Moment | None = None,
 ) -> Response:
-    if as_of is not None and as_of.tzinfo is None:
-        as_of = as_of.replace(tzinfo=UTC)
     types = type or []
     hits = []
     if q.strip():

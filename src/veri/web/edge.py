@@ -51,22 +51,28 @@ async def reject_nul_characters(request: Request) -> None:
             raise Invalid(key.replace("\x00", ""), "must not contain NUL characters")
     if request.method in {"GET", "HEAD", "OPTIONS"}:
         return
-    content_type = request.headers.get("content-type", "")
-    if content_type.startswith("application/json"):
-        body = await request.body()
-        if b"\\u0000" not in body and b"\x00" not in body:
-            return
-        try:
-            parsed = json.loads(body)
-        except ValueError:
-            return  # not JSON: the route's own parsing answers 422
-        for path in nul_paths(parsed):
-            raise Invalid(path, "must not contain NUL characters")
-    elif content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
+    content_type = request.headers.get("content-type", "").lower()
+    if content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
         form = await request.form()
         for key, entry in form.multi_items():
             if isinstance(entry, str) and ("\x00" in key or "\x00" in entry):
                 raise Invalid(key.replace("\x00", ""), "must not contain NUL characters")
+        return
+    # Whatever the body claims to be (application/json, +json, any case): a NUL in it, escaped
+    # or raw, is found and named before a route hands it to PostgreSQL.
+    body = await request.body()
+    if b"\\u0000" not in body and b"\x00" not in body:
+        return
+    try:
+        parsed = json.loads(body)
+    except (ValueError, RecursionError):
+        parsed = body.decode("utf-8", "replace")  # not JSON (or absurdly deep): the body as text
+    try:
+        found = next(nul_paths(parsed), None)
+    except RecursionError:
+        raise Invalid("body", "is nested too deeply") from None
+    if found is not None:
+        raise Invalid(found, "must not contain NUL characters")
 
 
 class SecurityHeaders:

@@ -61,5 +61,5 @@ def dollars_to_cents(values: dict[str, Any], source: str, target: str) -> None:
         return
     try:
         values[target] = round(float(raw) * 100)
-    except ValueError:
+    except (ValueError, OverflowError):  # "abc", "inf", "1e400": validation names the field
         values[target] = raw
