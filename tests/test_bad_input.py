@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from fastapi import FastAPI
 
@@ -302,3 +305,31 @@ def test_what_the_fuzzer_found(app: FastAPI) -> None:
     documented = app.openapi()["components"]["schemas"]["HTTPValidationError"]
     assert set(documented["properties"]) == {"error", "message", "detail"}
     assert {"error", "message", "detail"} <= r.json().keys()
+
+
+def test_what_the_probe_on_a_running_server_found(app: FastAPI, database: Any) -> None:
+    """A lone surrogate ("\\ud800" is valid JSON, no UTF-8 encodes it) and an offset beyond
+    PostgreSQL's 15:59 were 500s: now a 422 naming the field, and a moment stored in UTC."""
+    from tests.factories import admin_key, envelope
+
+    creator = _creator(app, "surrogate")
+    raw = b'{"bio": "half an emoji \\ud83d"}'
+    r = creator.patch("/api/v1/creators/me", content=raw, headers={"content-type": "application/json"})  # type: ignore[attr-defined]
+    assert r.status_code == 422 and r.json()["detail"][0]["field"] == "bio"
+    whole = b'{"bio": "a whole one \\ud83d\\ude00"}'
+    r = creator.patch("/api/v1/creators/me", content=whole, headers={"content-type": "application/json"})  # type: ignore[attr-defined]
+    assert r.status_code == 200 and r.json()["bio"] == "a whole one \U0001f600"
+
+    key = admin_key(app, database)
+    machine = new_client(app)
+    bearer = {"Authorization": f"Bearer {key}"}
+    someone = uuid.uuid4()
+    payload = {"creator_id": str(someone), "handle": "far", "niches": ["bio"]}
+    far = envelope("creator.updated", payload, subject=f"creator:{someone}", at=datetime(2026, 1, 1, tzinfo=UTC))
+    far["occurred_at"] = "2026-01-01T00:00:00+23:59"
+    r = machine.post("/api/v1/events", json={"events": [far]}, headers=bearer)
+    assert r.status_code == 202, r.text
+    lone = envelope("creator.updated", payload, subject=f"creator:{someone}", at=datetime(2026, 1, 2, tzinfo=UTC))
+    body = json.dumps({"events": [lone]}).replace('"bio"', '"\\udfff"', 1).encode()
+    r = machine.post("/api/v1/events", content=body, headers={**bearer, "content-type": "application/json"})
+    assert r.status_code == 422 and r.json()["detail"][0]["field"] == "events.0.payload.niches.0"

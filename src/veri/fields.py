@@ -4,6 +4,7 @@ a person can mean (year 1 is a typo, and PostgreSQL date arithmetic on it overfl
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, ClassVar
@@ -26,6 +27,7 @@ __all__ = [
     "LATEST",
     "MAX_CENTS",
     "MAX_COUNT",
+    "UNSTORABLE_REASON",
     "AwareMoment",
     "Cents",
     "Count",
@@ -35,7 +37,8 @@ __all__ = [
     "Patch",
     "PositiveCents",
     "check_moment",
-    "nul_paths",
+    "unstorable",
+    "unstorable_paths",
 ]
 
 MAX_COUNT = 1_000_000_000_000  # a trillion views is already absurd; BIGINT holds 9.2e18
@@ -58,14 +61,15 @@ def _day_in_range(value: date) -> date:
 
 
 def check_moment(value: datetime) -> datetime:
-    """A moment in the sane range; a naive one is read as UTC."""
+    """A moment in the sane range, in UTC; a naive one is read as UTC."""
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     try:
-        day = value.astimezone(UTC).date()
+        # In UTC from here on: PostgreSQL refuses offsets beyond 15:59 that ISO 8601 allows.
+        value = value.astimezone(UTC)
     except OverflowError:  # year 1 or 9999 with an offset leaves datetime's range
-        day = date.min if value.year < EARLIEST.year else date.max
-    _day_in_range(day)
+        _day_in_range(date.min if value.year < EARLIEST.year else date.max)
+    _day_in_range(value.date())
     return value
 
 
@@ -88,21 +92,31 @@ def _currency(value: object) -> object:
 CurrencyCode = Annotated[str, BeforeValidator(_currency), Field(min_length=3, max_length=3)]
 
 
-def nul_paths(value: Any, path: str = "") -> Iterator[str]:
-    """Where NUL characters hide in a JSON-like value, as dotted paths ("events.3.payload.text"):
-    PostgreSQL refuses them in text and JSONB, so they are refused at the edge instead."""
+# Text PostgreSQL cannot store: NUL (refused in text and JSONB) and unpaired UTF-16 surrogates
+# ("\\ud800" is valid JSON, but no UTF-8 encodes it).
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+UNSTORABLE_REASON = "must not contain NUL characters or unpaired surrogates"
+
+
+def unstorable(text: str) -> bool:
+    return _UNSTORABLE.search(text) is not None
+
+
+def unstorable_paths(value: Any, path: str = "") -> Iterator[str]:
+    """Where unstorable text hides in a JSON-like value, as dotted paths ("events.3.payload.text"),
+    so that it is refused at the edge, naming the field, instead of failing a write."""
     if isinstance(value, str):
-        if "\x00" in value:
+        if unstorable(value):
             yield path or "body"
     elif isinstance(value, dict):
         for key, item in value.items():
             here = f"{path}.{key}".lstrip(".")
-            if isinstance(key, str) and "\x00" in key:
-                yield here.replace("\x00", "")
-            yield from nul_paths(item, here)
+            if isinstance(key, str) and unstorable(key):
+                yield _UNSTORABLE.sub("", here)
+            yield from unstorable_paths(item, here)
     elif isinstance(value, list | tuple):
         for index, item in enumerate(value):
-            yield from nul_paths(item, f"{path}.{index}".lstrip("."))
+            yield from unstorable_paths(item, f"{path}.{index}".lstrip("."))
 
 
 class Patch(BaseModel):

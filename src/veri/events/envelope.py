@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 import veri.events.types  # noqa: F401 - registers the event types
 from veri.events.registry import REGISTRY, EventPayload, UnknownEventType
-from veri.fields import AwareMoment, nul_paths
+from veri.fields import UNSTORABLE_REASON, AwareMoment, unstorable_paths
 
 __all__ = ["Event", "EventIn", "FieldError", "new_event_id", "partition_of", "validate_batch"]
 
@@ -138,11 +138,11 @@ def validate_batch(raw: list[Any]) -> tuple[list[Event], list[FieldError]]:
     valid: list[Event] = []
     errors: list[FieldError] = []
     for index, item in enumerate(raw):
-        # PostgreSQL refuses NUL in JSONB: an event carrying one is invalid here, at ingestion,
+        # PostgreSQL cannot store NUL or lone surrogates: such an event is invalid here, at ingestion,
         # rather than a failed write (consumers read events the outbox accepted, unchecked).
-        nul = next(nul_paths(item, f"events.{index}"), None)
-        if nul is not None:
-            errors.append(FieldError(index, nul, "must not contain NUL characters"))
+        unfit = next(unstorable_paths(item, f"events.{index}"), None)
+        if unfit is not None:
+            errors.append(FieldError(index, unfit, UNSTORABLE_REASON))
             continue
         try:
             envelope = EventIn.model_validate(item)

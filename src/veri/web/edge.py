@@ -6,13 +6,14 @@ it is a 422 naming the field, never a 500), and every response carries the secur
 from __future__ import annotations
 
 import json
+import re
 from urllib.parse import parse_qsl, urlencode
 
 from fastapi import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from veri.errors import Invalid
-from veri.fields import nul_paths
+from veri.fields import UNSTORABLE_REASON, unstorable, unstorable_paths
 
 __all__ = ["EmptyQueryValuesMeanNoFilter", "SecurityHeaders", "reject_nul_characters"]
 
@@ -43,36 +44,40 @@ class EmptyQueryValuesMeanNoFilter:
         await self.app(scope, receive, send)
 
 
+# A cheap look at the raw body before parsing it: a NUL byte, or an escaped NUL or surrogate.
+_MAYBE_UNSTORABLE = re.compile(rb"\x00|\\u0000|\\u[dD][89a-fA-F]")
+
+
 async def reject_nul_characters(request: Request) -> None:
     """A dependency of every route: a NUL in a query value, a form field or a JSON string is a
     422 naming the field (the first one found)."""
     for key, value in request.query_params.multi_items():
-        if "\x00" in key or "\x00" in value:
-            raise Invalid(key.replace("\x00", ""), "must not contain NUL characters")
+        if unstorable(key) or unstorable(value):
+            raise Invalid(key.replace("\x00", ""), UNSTORABLE_REASON)
     if request.method in {"GET", "HEAD", "OPTIONS"}:
         return
     content_type = request.headers.get("content-type", "").lower()
     if content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
         form = await request.form()
         for key, entry in form.multi_items():
-            if isinstance(entry, str) and ("\x00" in key or "\x00" in entry):
-                raise Invalid(key.replace("\x00", ""), "must not contain NUL characters")
+            if isinstance(entry, str) and (unstorable(key) or unstorable(entry)):
+                raise Invalid(key.replace("\x00", ""), UNSTORABLE_REASON)
         return
     # Whatever the body claims to be (application/json, +json, any case): a NUL in it, escaped
     # or raw, is found and named before a route hands it to PostgreSQL.
     body = await request.body()
-    if b"\\u0000" not in body and b"\x00" not in body:
+    if not _MAYBE_UNSTORABLE.search(body):
         return
     try:
         parsed = json.loads(body)
     except (ValueError, RecursionError):
         parsed = body.decode("utf-8", "replace")  # not JSON (or absurdly deep): the body as text
     try:
-        found = next(nul_paths(parsed), None)
+        found = next(unstorable_paths(parsed), None)
     except RecursionError:
         raise Invalid("body", "is nested too deeply") from None
     if found is not None:
-        raise Invalid(found, "must not contain NUL characters")
+        raise Invalid(found, UNSTORABLE_REASON)
 
 
 class SecurityHeaders:
