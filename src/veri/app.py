@@ -17,12 +17,13 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel
+from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from veri import __version__, wiring
 from veri.config import Settings, get_settings
 from veri.db.engine import Database, open_database
-from veri.errors import Unauthorized, VeriError
+from veri.errors import Conflict, Unauthorized, VeriError
 from veri.identity.csrf import csrf_cookie_middleware
 from veri.identity.deps import MetricsReader
 from veri.identity.ratelimit import PostgresRateLimiter, RedisRateLimiter
@@ -48,14 +49,39 @@ def _error_body(code: str, message: str, detail: Any = None) -> dict[str, Any]:
     return body
 
 
+# A body with a hundred thousand unknown keys has as many errors: the answer names the first
+# ones and counts the rest, so it stays small whatever was sent.
+MAX_FIELD_ERRORS = 20
+
+
 def _field_errors(exc: RequestValidationError) -> list[dict[str, str]]:
+    errors = exc.errors()
     out = []
-    for error in exc.errors():
-        location = [str(part) for part in error.get("loc", ())]
+    for error in errors[:MAX_FIELD_ERRORS]:
+        location = [str(part)[:100] for part in error.get("loc", ())]
         if location and location[0] in {"body", "query", "path"} and len(location) > 1:
             location = location[1:]
         out.append({"field": ".".join(location) or "body", "reason": str(error.get("msg", "invalid"))})
+    if len(errors) > MAX_FIELD_ERRORS:
+        out.append({"field": "body", "reason": f"and {len(errors) - MAX_FIELD_ERRORS} more errors"})
     return out
+
+
+_UNIQUE_VIOLATION, _FOREIGN_KEY_VIOLATION = "23505", "23503"
+
+
+def _constraint_of(exc: IntegrityError) -> str | None:
+    diag = getattr(exc.orig, "diag", None)
+    return getattr(diag, "constraint_name", None)
+
+
+def _conflict_of(exc: IntegrityError) -> Conflict | None:
+    sqlstate = getattr(exc.orig, "sqlstate", None)
+    if sqlstate == _UNIQUE_VIOLATION:
+        return Conflict("this already exists (another request just created it): reload and try again")
+    if sqlstate == _FOREIGN_KEY_VIOLATION:
+        return Conflict("this refers to something that no longer exists: reload and try again")
+    return None
 
 
 _HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}
@@ -75,6 +101,17 @@ def _install_error_handlers(app: FastAPI) -> None:
         if isinstance(exc, Unauthorized):
             return RedirectResponse(f"/login?next={quote(request.url.path)}", status_code=303)
         return render_error(request, exc.status_code, exc.message)
+
+    @app.exception_handler(IntegrityError)
+    async def integrity_error(request: Request, exc: IntegrityError) -> Response:
+        # Services check before they write, but two requests can pass the check together (two
+        # sign-ups with one email, two applications to one campaign): the database's constraint
+        # decides, and the loser is told the truth, a conflict. Other violations are our bugs.
+        conflict = _conflict_of(exc)
+        if conflict is None:
+            raise exc
+        log.info("write_conflict", path=loggable_path(request), constraint=_constraint_of(exc))
+        return await veri_error(request, conflict)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> Response:

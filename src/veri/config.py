@@ -106,6 +106,10 @@ class SecuritySettings(BaseSettings):
     metrics_token: SecretStr | None = None
     metrics_networks: list[IPvAnyNetwork] = Field(default_factory=list)
     password_reset_ttl_seconds: int = 60 * 60
+    # Reset mails per address and requests per client address, each per hour: enough for a
+    # person who lost a mail, too few to flood someone's inbox or scan for accounts.
+    password_reset_max_per_email: int = 3
+    password_reset_max_per_ip: int = 20
     # A reset link is a credential: written to the log only in development (set from `env`).
     log_reset_links: bool = False
 

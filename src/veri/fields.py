@@ -110,10 +110,10 @@ def unstorable_paths(value: Any, path: str = "") -> Iterator[str]:
             yield path or "body"
     elif isinstance(value, dict):
         for key, item in value.items():
-            here = f"{path}.{key}".lstrip(".")
             if isinstance(key, str) and unstorable(key):
-                yield _UNSTORABLE.sub("", here)
-            yield from unstorable_paths(item, here)
+                yield path or "body"  # the key itself cannot be named: the object holding it is
+                continue
+            yield from unstorable_paths(item, f"{path}.{key}".lstrip("."))
     elif isinstance(value, list | tuple):
         for index, item in enumerate(value):
             yield from unstorable_paths(item, f"{path}.{index}".lstrip("."))

@@ -77,11 +77,20 @@ def _route_template(request: Request) -> str:
 _SECRET_PATH_PARAMS = {"token"}
 
 
+# ...and paths that look like one whether or not a route matched them (a mistyped link, a
+# trailing slash redirected) show only their start.
+_SECRET_PATH_PREFIXES = ("/password/reset/",)
+
+
 def loggable_path(request: Request) -> str:
     """The request's path as a log line may show it."""
+    path = request.url.path
     if _SECRET_PATH_PARAMS & request.scope.get("path_params", {}).keys():
         return _route_template(request)
-    return request.url.path
+    for prefix in _SECRET_PATH_PREFIXES:
+        if path.startswith(prefix):
+            return prefix + "{token}"
+    return path
 
 
 # Asset and probe requests are counted in /metrics but not logged one by one.

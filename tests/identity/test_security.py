@@ -182,3 +182,63 @@ def test_asking_which_emails_have_accounts_is_throttled(app: FastAPI) -> None:
         assert prober.post("/api/v1/auth/password-reset", json={"email": email}).json() == {
             "status": "if the address is registered, a reset link is on its way"
         }
+
+
+def test_guessing_the_current_password_is_throttled(app: FastAPI) -> None:
+    """A stolen session must not become a way to guess the password: wrong current passwords
+    count like failed log-ins, and then even the right one waits."""
+    thief = new_client(app)
+    sign_up(thief, "creator", "guarded")
+    answers = [
+        thief.post(
+            "/api/v1/auth/password",
+            json={"current_password": f"guess-{i}", "new_password": "a brand new secret phrase"},
+        ).status_code
+        for i in range(6)
+    ]
+    assert answers == [422] * 5 + [429]
+    right = thief.post(
+        "/api/v1/auth/password", json={"current_password": PASSWORD, "new_password": "a brand new secret phrase"}
+    )
+    assert right.status_code == 429 and int(right.headers["retry-after"]) > 0
+
+
+def test_reset_requests_are_throttled_without_telling(app: FastAPI, clean_db: Database) -> None:
+    """Nobody can flood an inbox: three mails an hour per address, answered the same way after;
+    and one client cannot scan for accounts: 20 requests an hour, then 429."""
+    from sqlalchemy import func, select
+
+    from veri.models.accounts import EmailOutbox
+
+    sign_up(new_client(app), "creator", "flooded")
+    someone = new_client(app, address="203.0.113.77")
+    answers = [
+        someone.post("/api/v1/auth/password-reset", json={"email": "flooded@example.com"}).status_code for _ in range(5)
+    ]
+    assert answers == [202] * 5
+    with clean_db.sessions() as db:
+        assert db.scalar(select(func.count()).select_from(EmailOutbox)) == 3
+    scanner = new_client(app, address="203.0.113.78")
+    answers = [
+        scanner.post("/api/v1/auth/password-reset", json={"email": f"who{i}@example.com"}).status_code
+        for i in range(21)
+    ]
+    assert answers == [202] * 20 + [429]
+    # The page answers the same way (a form error, not a crash).
+    scanner.get("/password/forgot", headers={"accept": "text/html"})
+    form = {"email": "x@example.com", "csrf_token": scanner.cookies["veri_csrf"]}
+    page = scanner.post("/password/forgot", data=form, headers={"accept": "text/html"})
+    assert page.status_code == 429 and "too many password reset requests" in page.text
+
+
+def test_a_reset_token_stays_out_of_the_log_whatever_the_path(
+    clean_db: Database, tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    app = create_app(make_settings(tmp_path, env="production"), database=clean_db)
+    visitor = new_client(app)
+    token = "Zm9vYmFyYmF6cXV4c2VjcmV0dG9rZW4"
+    for path in (f"/password/reset/{token}/", f"/password/reset/{token}/extra"):
+        visitor.get(path, headers={"accept": "text/html"}, follow_redirects=False)
+    logs = "".join(capfd.readouterr())
+    assert '"path": "/password/reset/{token}"' in logs
+    assert token not in logs

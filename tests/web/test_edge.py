@@ -83,3 +83,13 @@ def test_metrics_are_for_operators_only(app: FastAPI, database: Database) -> Non
     app.state.settings.security.metrics_token = SecretStr("scrape-me")
     assert anonymous.get("/metrics", headers={"Authorization": "Bearer scrape-me"}).status_code == 200
     assert anonymous.get("/metrics", headers={"Authorization": "Bearer wrong"}).status_code == 401
+
+
+def test_answers_are_not_cached_but_assets_are_and_features_are_off(app: FastAPI) -> None:
+    client = new_client(app)
+    page = client.get("/", headers={"accept": "text/html"})
+    assert page.headers["cache-control"] == "no-store"
+    assert "camera=()" in page.headers["permissions-policy"]
+    assert client.get("/healthz").headers["cache-control"] == "no-store"
+    asset = client.get("/static/favicon.svg")
+    assert asset.status_code == 200 and asset.headers.get("cache-control") != "no-store"

@@ -172,6 +172,7 @@ async def settings_password(
     principal: CurrentPrincipal,
     db: DbSession,
     sessions: Sessions,
+    limiter: Limiter,
     settings: SettingsDep,
 ) -> Response:
     data, errors = parse_form(PasswordChangeIn, form_values(await request.form()))
@@ -181,6 +182,8 @@ async def settings_password(
                 service.change_password(
                     db,
                     sessions,
+                    limiter,
+                    settings.security,
                     user=principal.user,
                     current_password=data.current_password,
                     new_password=data.new_password,
@@ -220,7 +223,7 @@ def forgot_page(request: Request) -> Response:
 
 
 @router.post("/password/forgot", response_class=HTMLResponse)
-async def forgot_submit(request: Request, db: DbSession, settings: SettingsDep) -> Response:
+async def forgot_submit(request: Request, db: DbSession, limiter: Limiter, settings: SettingsDep) -> Response:
     values = form_values(await request.form())
     data, errors = parse_form(PasswordResetRequestIn, values)
     if data is None:
@@ -233,7 +236,9 @@ async def forgot_submit(request: Request, db: DbSession, settings: SettingsDep) 
             sent=False,
             status_code=422,
         )
-    service.request_password_reset(db, settings.security, email=str(data.email), base_url=settings.base_url)
+    service.request_password_reset(
+        db, limiter, settings.security, email=str(data.email), base_url=settings.base_url, ip=client_ip(request)
+    )
     return render(request, "password_forgot.html", None, errors={}, values={}, sent=True)
 
 

@@ -92,11 +92,14 @@ def change_password(
     response: Response,
     db: DbSession,
     sessions: Sessions,
+    limiter: Limiter,
     settings: SettingsDep,
 ) -> None:
     service.change_password(
         db,
         sessions,
+        limiter,
+        settings.security,
         user=principal.user,
         current_password=data.current_password,
         new_password=data.new_password,
@@ -107,8 +110,12 @@ def change_password(
 
 
 @router.post("/auth/password-reset", status_code=status.HTTP_202_ACCEPTED)
-def request_password_reset(data: PasswordResetRequestIn, db: DbSession, settings: SettingsDep) -> dict[str, str]:
-    service.request_password_reset(db, settings.security, email=str(data.email), base_url=settings.base_url)
+def request_password_reset(
+    data: PasswordResetRequestIn, request: Request, db: DbSession, limiter: Limiter, settings: SettingsDep
+) -> dict[str, str]:
+    service.request_password_reset(
+        db, limiter, settings.security, email=str(data.email), base_url=settings.base_url, ip=client_ip(request)
+    )
     return {"status": "if the address is registered, a reset link is on its way"}
 
 

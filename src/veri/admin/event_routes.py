@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, status
+from fastapi import APIRouter, Path, Query, Request, status
 
 from veri.dependencies import DbSession, SettingsDep
 from veri.errors import Conflict, Forbidden, Invalid, NotFound
@@ -72,7 +72,9 @@ def list_dead_letters(
 
 
 @router.post("/dead-letters/{letter_id}/replay")
-def replay_dead_letter(letter_id: int, principal: AdminPrincipal, request: Request) -> dict[str, object]:
+def replay_dead_letter(
+    letter_id: Annotated[int, Path(ge=1, le=2**63 - 1)], principal: AdminPrincipal, request: Request
+) -> dict[str, object]:
     handlers = {h.group: h for h in request.app.state.handlers}
     try:
         replayed = service.replay_dead_letter(request.app.state.db, handlers, letter_id)

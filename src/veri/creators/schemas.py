@@ -16,14 +16,19 @@ __all__ = ["CreatorOut", "CreatorUpdate", "Demographics", "SocialAccountIn", "So
 Niche = Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True, min_length=2, max_length=40)]
 
 
+# A group of the audience ("18-24", "female", "US") and its share; a few hundred groups at most
+# (there are about 250 countries), each named in a few words.
+Shares = Annotated[dict[Annotated[str, StringConstraints(min_length=1, max_length=60)], float], Field(max_length=300)]
+
+
 class Demographics(BaseModel):
     """Shares of the audience; each group's shares sum to at most 1."""
 
     model_config = ConfigDict(extra="forbid")
 
-    age: dict[str, float] = Field(default_factory=dict)
-    gender: dict[str, float] = Field(default_factory=dict)
-    countries: dict[str, float] = Field(default_factory=dict)
+    age: Shares = Field(default_factory=dict)
+    gender: Shares = Field(default_factory=dict)
+    countries: Shares = Field(default_factory=dict)
 
     @field_validator("age", "gender", "countries")
     @classmethod

@@ -89,6 +89,9 @@ def open_database(settings: Settings) -> Database:
     engine = create_engine(
         normalise_url(url),
         echo=settings.db.database_echo,
+        # A failed statement's parameters (password hashes, tokens, messages) stay out of
+        # exception texts and so out of the logs.
+        hide_parameters=True,
         pool_pre_ping=True,
         pool_size=10,
         max_overflow=10,

@@ -33,6 +33,10 @@ __all__ = [
 ]
 
 Text = Annotated[str, Field(max_length=20_000)]
+# Platforms, kinds and statuses land in short columns (String(20)) of the tables built from
+# events: longer is refused at ingestion, not dead-lettered later by the consumer.
+Label = Annotated[str, Field(min_length=1, max_length=20)]
+Tag = Annotated[str, Field(min_length=1, max_length=40)]
 
 
 @REGISTRY.register("account.created", 1, stream="accounts", description="A user signed up.")
@@ -51,8 +55,8 @@ class AccountCreated(EventPayload):
 class CreatorUpdated(EventPayload):
     creator_id: uuid.UUID
     handle: Annotated[str, Field(max_length=40)]
-    niches: list[str] = Field(default_factory=list, max_length=20)
-    platforms: list[str] = Field(default_factory=list, max_length=10)
+    niches: list[Tag] = Field(default_factory=list, max_length=20)
+    platforms: list[Label] = Field(default_factory=list, max_length=10)
     audience_size: Count = 0
     location: Annotated[str, Field(max_length=120)] = ""
 
@@ -64,8 +68,8 @@ class CampaignCreated(EventPayload):
     title: Annotated[str, Field(max_length=160)]
     budget_cents: Cents
     currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] = "USD"
-    niches: list[str] = Field(default_factory=list, max_length=20)
-    platforms: list[str] = Field(default_factory=list, max_length=10)
+    niches: list[Tag] = Field(default_factory=list, max_length=20)
+    platforms: list[Label] = Field(default_factory=list, max_length=10)
 
 
 @REGISTRY.register(
@@ -77,7 +81,7 @@ class CampaignCreated(EventPayload):
 class CampaignStatusChanged(EventPayload):
     campaign_id: uuid.UUID
     brand_id: uuid.UUID
-    from_status: str
+    from_status: Label
     to_status: Literal["draft", "open", "active", "completed", "cancelled"]
 
 
@@ -113,7 +117,7 @@ class DealOfferMade(_DealRef):
     description="A deal was accepted, declined, withdrawn, delivered, completed or cancelled.",
 )
 class DealStatusChanged(_DealRef):
-    from_status: str
+    from_status: Label
     to_status: Literal["proposed", "accepted", "declined", "withdrawn", "delivered", "completed", "cancelled"]
     fee_cents: Cents
     accepted_fee_cents: Cents | None = None
@@ -123,8 +127,8 @@ class DealStatusChanged(_DealRef):
 class ContentPublished(EventPayload):
     content_id: uuid.UUID
     creator_id: uuid.UUID
-    platform: str
-    kind: str
+    platform: Label
+    kind: Label
     title: Annotated[str, Field(max_length=300)] = ""
     published_at: AwareMoment
     deal_id: uuid.UUID | None = None
@@ -141,7 +145,7 @@ class ContentPublished(EventPayload):
 class ContentMetricsSnapshotV1(EventPayload):
     content_id: uuid.UUID
     creator_id: uuid.UUID
-    platform: str
+    platform: Label
     captured_at: AwareMoment
     views: Count = 0
     likes: Count = 0
@@ -164,7 +168,7 @@ def _metrics_v1_to_v2(payload: dict[str, Any]) -> dict[str, Any]:
 class ContentMetricsSnapshot(EventPayload):
     content_id: uuid.UUID
     creator_id: uuid.UUID
-    platform: str
+    platform: Label
     captured_at: AwareMoment
     metrics: dict[Annotated[str, Field(max_length=40)], Count] = Field(max_length=40)
     deal_id: uuid.UUID | None = None

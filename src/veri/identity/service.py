@@ -163,6 +163,8 @@ def authenticate(
 def change_password(
     db: Session,
     sessions: SessionStore,
+    limiter: RateLimiter,
+    security: SecuritySettings,
     *,
     user: User,
     current_password: str,
@@ -171,9 +173,19 @@ def change_password(
 ) -> int:
     """Every session of the user ends (the caller opens a fresh one for the current client);
     with `revoke_api_keys`, every key too, since a changed password often means a leaked one.
-    Returns how many keys were revoked."""
+    Returns how many keys were revoked. Wrong current passwords are throttled like log-ins: a
+    stolen session must not become a way to guess the password."""
+    key, window = f"password:change:{user.id}", security.login_window_seconds
+    if limiter.count(key, window) >= security.login_max_failures_per_pair:
+        log.warning("password_change_rate_limited", user_id=str(user.id))
+        raise RateLimited(
+            "too many wrong current passwords: wait and try again, or reset the password",
+            headers={"Retry-After": str(_seconds_left(window))},
+        )
     if not verify_password(user.password_hash, current_password):
+        limiter.hit(key, window)
         raise Invalid("current_password", "is wrong")
+    limiter.reset(key)
     if tokens_equal(current_password, new_password):
         raise Invalid("new_password", "must differ from the current password")
     user.password_hash = hash_password(new_password)
@@ -185,10 +197,30 @@ def change_password(
     return revoked
 
 
-def request_password_reset(db: Session, security: SecuritySettings, *, email: str, base_url: str) -> None:
+def request_password_reset(
+    db: Session,
+    limiter: RateLimiter,
+    security: SecuritySettings,
+    *,
+    email: str,
+    base_url: str,
+    ip: str,
+) -> None:
     """Writes the reset mail to the outbox (and, in development only, the link to the log: it is a
     credential). Answers the same way whether or not the address is registered, so it cannot be
-    used to find accounts."""
+    used to find accounts: past an address's hourly mails nothing more is sent, silently; past a
+    client's hourly requests, a 429 whatever the address."""
+    by_ip = f"password:reset:ip:{ip}"
+    if limiter.count(by_ip, 3600) >= security.password_reset_max_per_ip:
+        log.warning("password_reset_rate_limited", ip=ip)
+        raise RateLimited(
+            "too many password reset requests from this address: wait and try again",
+            headers={"Retry-After": str(_seconds_left(3600))},
+        )
+    limiter.hit(by_ip, 3600)
+    if limiter.hit(f"password:reset:email:{email.lower()}", 3600) > security.password_reset_max_per_email:
+        log.info("password_reset_mail_suppressed")
+        return
     repo = IdentityRepository(db)
     user = repo.user_by_email(email)
     if user is None or not user.is_active:

@@ -26,6 +26,7 @@ CONTENT_SECURITY_POLICY = (
     "frame-ancestors 'none'"
 )
 DOCS_CONTENT_SECURITY_POLICY = CONTENT_SECURITY_POLICY.replace("script-src 'self'", "script-src 'self' 'unsafe-inline'")
+_CACHEABLE_PREFIXES = ("/static/", "/vendor/")
 
 
 class EmptyQueryValuesMeanNoFilter:
@@ -92,6 +93,7 @@ class SecurityHeaders:
             (b"x-frame-options", b"DENY"),
             (b"referrer-policy", b"strict-origin-when-cross-origin"),
             (b"cross-origin-opener-policy", b"same-origin"),
+            (b"permissions-policy", b"camera=(), microphone=(), geolocation=(), payment=(), usb=()"),
         ]
         if production:
             self.common.append((b"strict-transport-security", b"max-age=31536000; includeSubDomains"))
@@ -101,6 +103,9 @@ class SecurityHeaders:
             await self.app(scope, receive, send)
             return
         policy = DOCS_CONTENT_SECURITY_POLICY if scope["path"] == self.docs_path else CONTENT_SECURITY_POLICY
+        # Pages and API answers are someone's data (a new API key shown once, a deal): no shared
+        # or back-button cache keeps them. Static assets and the docs' bundle may be cached.
+        cacheable = scope["path"].startswith(_CACHEABLE_PREFIXES)
 
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -108,6 +113,8 @@ class SecurityHeaders:
                 extra = [(k, v) for k, v in self.common if k not in present]
                 if b"content-security-policy" not in present:
                     extra.append((b"content-security-policy", policy.encode()))
+                if b"cache-control" not in present and not cacheable:
+                    extra.append((b"cache-control", b"no-store"))
                 message = {**message, "headers": [*message.get("headers", []), *extra]}
             await send(message)
 
