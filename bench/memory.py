@@ -14,6 +14,11 @@ are computed once beforehand (the model's time for one question is reported on i
 
 Formation: the same messages through the `memory` consumer group (signals, consolidation,
 embedding, writes) against the raw embedder on the same texts.
+
+History sweep (`--history 1000,10000,100000`): all N memories belong to one creator, and each
+question is searched for that creator with its embedding computed on the spot (the query-vector
+cache emptied before each), as a person's first question would be; against the raw ANN plus raw
+full-text query for the same creator.
 """
 
 from __future__ import annotations
@@ -47,7 +52,7 @@ from veri.memory.drafts import embedding_text
 from veri.memory.embeddings import LocalEmbedder, vector_literal
 from veri.memory.evaluation import envelopes, load_benchmark
 from veri.memory.handlers import MemoryHandler
-from veri.memory.retrieval import SearchQuery, query_vector, search
+from veri.memory.retrieval import SearchQuery, forget_query_vectors, query_vector, search
 from veri.memory.service import refresh_lexeme_statistics
 from veri.simulate.engine import Simulation, SimulationParams
 from veri.simulate.questions import question_set
@@ -83,10 +88,15 @@ def open_store(workdir: Path) -> Database:
 
 
 def fill(
-    database: Database, size: int, texts: list[str], vectors: list[list[float]], rng: random.Random
+    database: Database,
+    size: int,
+    texts: list[str],
+    vectors: list[list[float]],
+    rng: random.Random,
+    creators: int | None = None,
 ) -> dict[str, Any]:
-    """`size` memories over size/1000 creators, written by INSERT ... SELECT from two pools."""
-    creators = max(1, size // MEMORIES_PER_CREATOR)
+    """`size` memories over `creators` (default size/1000), written by INSERT ... SELECT from two pools."""
+    creators = creators or max(1, size // MEMORIES_PER_CREATOR)
     noise = [[rng.gauss(0, 1) for _ in range(384)] for _ in range(997)]
     started = time.perf_counter()
     with database.engine.begin() as conn:
@@ -203,6 +213,51 @@ def latency(
     return out
 
 
+def history_latency(database: Database, questions: list[str], embedder: LocalEmbedder) -> dict[str, Any]:
+    """One creator's whole history in scope; the question embedded inside the timed search."""
+    creator = uuid.UUID(hashlib.md5(b"creator0").hexdigest())
+    out: dict[str, Any] = {}
+    with database.sessions() as db:
+        for q in questions[:20]:
+            search(db, SearchQuery(q, creator_id=creator), embedder=embedder, hybrid=True, use_strength=False)
+
+        def engine(question: str) -> None:
+            forget_query_vectors()
+            search(db, SearchQuery(question, creator_id=creator), embedder=embedder, hybrid=True, use_strength=False)
+
+        def raw(question: str) -> None:
+            vector = vector_literal(embedder.embed([question])[0])
+            db.execute(
+                text(
+                    "SELECT id FROM memories WHERE creator_id = :c ORDER BY embedding <=> CAST(:v AS vector) LIMIT 10"
+                ),
+                {"c": creator, "v": vector},
+            ).all()
+            db.execute(
+                text(
+                    "SELECT id FROM memories, plainto_tsquery('english', :q) query WHERE creator_id = :c "
+                    "AND search @@ query ORDER BY ts_rank(search, query) DESC LIMIT 10"
+                ),
+                {"c": creator, "q": question},
+            ).all()
+
+        # Interleaved, so that drift in the machine's load hits both alike.
+        engine_times: list[float] = []
+        raw_times: list[float] = []
+        for question in questions:
+            for run, times in ((engine, engine_times), (raw, raw_times)):
+                started = time.perf_counter()
+                run(question)
+                times.append((time.perf_counter() - started) * 1000)
+    for name, times in (
+        ("engine_creator_with_embedding", engine_times),
+        ("raw_ann_plus_fts_with_embedding", raw_times),
+    ):
+        out[name] = {"p50_ms": round(statistics.median(times), 2), "p95_ms": round(percentile(times, 0.95), 2)}
+    out["ratio_p95"] = round(percentile(engine_times, 0.95) / percentile(raw_times, 0.95), 2)
+    return out
+
+
 class TimedEmbedder:
     """The same embedder, counting the time formation spends inside it."""
 
@@ -269,6 +324,7 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--pool", type=int, default=3000, help="distinct embedded texts behind the memories")
     parser.add_argument("--formation", type=int, default=2000, help="messages for the formation measure (0: skip)")
+    parser.add_argument("--history", default="", help="comma-separated sizes of one creator's history (sweep)")
     args = parser.parse_args()
     rng = random.Random(7)
     workdir = Path(tempfile.mkdtemp(prefix="veri-bench-memory-"))
@@ -287,7 +343,22 @@ def main() -> None:
     try:
         if args.formation:
             print(json.dumps(formation(database, questions_file, embedder, args.formation)), flush=True)
-        for size in (int(s) for s in args.sizes.split(",")):
+        for size in (int(s) for s in args.history.split(",") if s):
+            built = fill(database, size, texts, vectors, rng, creators=1)
+            print(
+                json.dumps(
+                    {
+                        "bench": "memory_search_one_creator",
+                        "memories_of_the_creator": size,
+                        **built,
+                        "queries": len(questions),
+                        **history_latency(database, questions, embedder),
+                        "baseline": "raw pgvector ANN + raw full-text query for the same creator, embedding included",
+                    }
+                ),
+                flush=True,
+            )
+        for size in (int(s) for s in args.sizes.split(",") if s):
             built = fill(database, size, texts, vectors, rng)
             result = latency(database, size, questions, embedder, rng, built["creators"])
             print(

@@ -25,6 +25,7 @@ __all__ = [
     "bus",
     "chores",
     "embedder",
+    "family",
     "group_names",
     "handlers",
     "handlers_by_group",
@@ -71,12 +72,14 @@ def handlers(settings: Settings | None = None, redis: Redis | None = None) -> li
     """Every consumer group, in the order the worker starts them."""
     from veri.analytics.cache import AnalyticsCache
     from veri.analytics.handlers import AnalyticsHandler
+    from veri.events.lanes import lanes
     from veri.memory.handlers import MemoryHandler
 
     settings = settings or get_settings()
     return [
         AnalyticsHandler(AnalyticsCache(redis) if redis is not None else None),
-        MemoryHandler(embedder(settings), extractor=message_extractor(settings)),
+        # Formation is slow: a person's own action must not queue behind months of history.
+        *lanes(MemoryHandler(embedder(settings), extractor=message_extractor(settings))),
     ]
 
 
@@ -84,12 +87,25 @@ def handlers_by_group(settings: Settings | None = None, redis: Redis | None = No
     return {h.group: h for h in handlers(settings, redis)}
 
 
+def family(group: str, settings: Settings | None = None) -> list[Handler]:
+    """The groups that share `group`'s derived state (a slow group's lanes), to be rebuilt
+    together; the live lane, which resets that state, first."""
+    from veri.events.lanes import family_of
+
+    every = handlers(settings)
+    chosen = next((h for h in every if h.group == group), None)
+    if chosen is None:
+        return []
+    return [h for h in every if family_of(h) == family_of(chosen)]
+
+
 def group_names() -> list[str]:
     """The consumer groups' names, without building their adapters (no model, no Redis)."""
     from veri.analytics.handlers import AnalyticsHandler
+    from veri.events.lanes import HISTORY_SUFFIX
     from veri.memory.handlers import MemoryHandler
 
-    return [AnalyticsHandler.group, MemoryHandler.group]
+    return [AnalyticsHandler.group, MemoryHandler.group, MemoryHandler.group + HISTORY_SUFFIX]
 
 
 def bus(settings: Settings, database: Database) -> Bus:

@@ -292,6 +292,11 @@ def test_content_deals_and_agent_runs_form_their_kinds_of_memory(clean_db: Datab
     episodes = memories(clean_db, Memory.type == MemoryType.CAMPAIGN_EPISODIC)
     assert [m.attributes["stage"] for m in episodes] == ["proposed", "accepted"]
     assert all(m.campaign_id == campaign and m.brand_id == brand for m in episodes)
+    # Nobody here is known to the store: the texts still read as sentences.
+    assert [m.text for m in episodes] == [
+        "A brand proposed a deal between the creator and a brand on a campaign at $900",
+        "The deal between the creator and a brand on a campaign was accepted at $900",
+    ]
     (post,) = memories(clean_db, Memory.type == MemoryType.CONTENT_KNOWLEDGE)
     assert post.attributes["views"] == 2000 and post.attributes["engagement_rate"] == pytest.approx(0.07)
     assert "fitness" in post.attributes["topics"]
@@ -351,3 +356,16 @@ def test_the_workers_memory_chores_decay_only_with_the_flag(
     with clean_db.sessions() as db:  # and the lexeme statistics of store-wide BM25 were recounted
         counted = db.scalar(text("SELECT documents FROM memory_lexeme_stats WHERE lexeme = 'budget'"))
         assert counted == db.scalar(text("SELECT count(*) FROM memories WHERE search @@ 'budget'::tsquery"))
+
+
+def test_deal_memories_name_the_people_brand_and_campaign(app: FastAPI, clean_db: Database) -> None:
+    brand, creator = new_client(app), new_client(app)
+    sign_up(brand, "brand", "lumen")
+    sign_up(creator, "creator", "ana")
+    campaign = brand.post("/api/v1/campaigns", json={"title": "Glow Week", "budget_cents": 200_000}).json()
+    brand.post(f"/api/v1/campaigns/{campaign['id']}/transition", json={"to": "open"})
+    deal = creator.post("/api/v1/deals", json={"campaign_id": campaign["id"], "fee_cents": 51_000}).json()
+    assert brand.post(f"/api/v1/deals/{deal['id']}/accept", json={}).status_code == 200
+    form_memories(clean_db)
+    texts = [m.text for m in memories(clean_db, Memory.type == MemoryType.CAMPAIGN_EPISODIC)]
+    assert 'The deal between Ana and Lumen Co on "Glow Week" was accepted at $510' in texts, texts

@@ -162,8 +162,9 @@ def events_replay(
     from veri.events.service import replay_group
 
     settings = get_settings()
-    handler = wiring.handlers_by_group(settings).get(group)
-    if handler is None:
+    # A lane is rebuilt with its sibling: they share one derived state.
+    rebuilt = wiring.family(group, settings)
+    if not rebuilt:
         raise typer.BadParameter(f"unknown group {group!r}", param_hint="--group")
     position, moment = _parse_from(from_)
     if reset and from_ != "beginning":
@@ -171,10 +172,15 @@ def events_replay(
     with open_database_for(settings) as database:
         with database.sessions() as db:
             cursor = (0, 0) if from_ == "beginning" else cursor_at(db, position=position, recorded_since=moment)
-        unmarked = replay_group(database, handler, cursor, reset=reset)
+        unmarked = sum(replay_group(database, handler, cursor, reset=reset) for handler in rebuilt)
         if settings.events.event_bus == "kafka" and get_cursor(database) > cursor:
             set_cursor(database, cursor)  # the relay sends the events again; other groups skip them
-    emit({"group": group, "from": list(cursor), "unmarked": unmarked, "reset": reset}, as_json, "Replay")
+    groups = [h.group for h in rebuilt]
+    emit(
+        {"group": group, "groups": groups, "from": list(cursor), "unmarked": unmarked, "reset": reset},
+        as_json,
+        "Replay",
+    )
 
 
 @app.command("republish")

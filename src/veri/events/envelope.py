@@ -46,6 +46,8 @@ class Event:
     payload: EventPayload
     stream: str
     position: int = 0
+    # When Veri learned of it (the log's recorded_at); None for an event not yet stored.
+    recorded_at: datetime | None = None
 
     @classmethod
     def new(cls, payload: EventPayload, *, subject: str, actor: str, occurred_at: datetime | None = None) -> Event:
@@ -73,6 +75,7 @@ class Event:
         actor: str,
         payload: dict[str, Any] | str,
         position: int = 0,
+        recorded_at: datetime | None = None,
     ) -> Event:
         event_type, model = REGISTRY.parse(type, version, payload)
         return cls(
@@ -85,6 +88,7 @@ class Event:
             model,
             event_type.stream,
             position,
+            recorded_at,
         )
 
 

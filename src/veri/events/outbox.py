@@ -42,6 +42,7 @@ class LogRecord:
     occurred_at: datetime
     # JSON text as read from the log (parsed straight into the payload model), or a dict.
     payload: str | dict[str, Any]
+    recorded_at: datetime | None = None
 
     @property
     def cursor(self) -> Cursor:
@@ -61,12 +62,14 @@ class LogRecord:
             actor=self.actor,
             payload=self.payload,
             position=self.position,
+            recorded_at=self.recorded_at,
         )
 
 
 # The payload comes back as JSON text: pydantic parses it once, straight into the model.
 _SELECT = (
-    "SELECT position, txid, event_id, type, version, stream, subject, partition, actor, occurred_at, payload::text"
+    "SELECT position, txid, event_id, type, version, stream, subject, partition, actor, occurred_at, payload::text,"
+    " recorded_at"
     " FROM event_outbox"
 )
 

@@ -272,28 +272,42 @@ _FACT_PHRASES = {
 }
 
 
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _parties(names: Names, creator_id: uuid.UUID, brand_id: uuid.UUID | None, campaign_id: uuid.UUID | None) -> tuple[str, str, str]:
+    """The creator, the brand and "on <campaign>" as a sentence can hold them, named where the
+    store knows them and otherwise plain nouns that still read ("on a campaign")."""
+    campaign = names.of(campaign_id, "")
+    return (
+        names.of(creator_id, "the creator"),
+        names.of(brand_id, "a brand"),
+        f'on "{campaign}"' if campaign else "on a campaign",
+    )
+
+
 def _deal(event: Event, p: DealCreated | DealOfferMade | DealStatusChanged, around: Surroundings) -> list[Draft]:
-    names = around.names
-    creator, brand = names.of(p.creator_id, "The creator"), names.of(p.brand_id, "a brand")
-    campaign = names.of(p.campaign_id, "a campaign")
+    creator, brand, on_campaign = _parties(around.names, p.creator_id, p.brand_id, p.campaign_id)
     if isinstance(p, DealCreated):
         who = creator if p.by == "creator" else brand
         text, stage = (
-            f"{who} proposed a deal for {campaign} between {creator} and {brand} at {_money(p.fee_cents)}",
+            f"{who} proposed a deal between {creator} and {brand} {on_campaign} at {_money(p.fee_cents)}",
             "proposed",
         )
     elif isinstance(p, DealOfferMade):
         who = creator if p.by == "creator" else brand
         text, stage = (
-            f"{who} countered on {campaign} with {_money(p.fee_cents)}. {p.message}".strip(),
+            f"{who} countered {on_campaign} with {_money(p.fee_cents)}. {p.message}".strip(),
             f"offer:{event.id}",
         )
     else:
         fee = p.accepted_fee_cents if p.accepted_fee_cents is not None else p.fee_cents
         text, stage = (
-            f"The {campaign} deal between {creator} and {brand} was {p.to_status} at {_money(fee)}",
+            f"The deal between {creator} and {brand} {on_campaign} was {p.to_status} at {_money(fee)}",
             p.to_status,
         )
+    text = _sentence(text)
     return [
         _draft(
             MemoryType.CAMPAIGN_EPISODIC,
@@ -308,12 +322,11 @@ def _deal(event: Event, p: DealCreated | DealOfferMade | DealStatusChanged, arou
 
 def _outcome(event: Event, p: CampaignOutcomeReported, around: Surroundings) -> list[Draft]:
     names = around.names
-    creator, brand = names.of(p.creator_id, "The creator"), names.of(p.brand_id, "a brand")
-    campaign = names.of(p.campaign_id, "a campaign")
+    creator, brand, on_campaign = _parties(names, p.creator_id, p.brand_id, p.campaign_id)
     niches = names.niches(p.campaign_id, p.brand_id)
     timing = "on time" if p.delivered_on_time else "late"
-    text = (
-        f"{creator}'s work for {campaign} ({brand}) returned {p.roi:.1f}x: {p.sales} sales, "
+    text = _sentence(
+        f"{creator}'s work for {brand} {on_campaign} returned {p.roi:.1f}x: {p.sales} sales, "
         f"{_money(p.revenue_cents)} revenue for a {_money(p.fee_cents)} fee, delivered {timing}"
     )
     return [

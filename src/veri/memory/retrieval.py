@@ -24,7 +24,7 @@ from veri.models.base import utcnow
 from veri.models.memory import Memory, MemoryType
 from veri.signals.timeexpr import query_window
 
-__all__ = ["CANDIDATE_BUDGET", "Hit", "SearchQuery", "query_vector", "search"]
+__all__ = ["CANDIDATE_BUDGET", "Hit", "SearchQuery", "forget_query_vectors", "query_vector", "search"]
 
 CANDIDATE_BUDGET = 5000
 
@@ -72,6 +72,11 @@ def _lexical(db: Session, query: SearchQuery, within: store.Scope, n: int) -> li
 
 
 _QUERY_VECTORS: dict[tuple[str, str], str] = {}
+
+
+def forget_query_vectors() -> None:
+    """Empty the question-vector cache (a benchmark measures a first question's full cost)."""
+    _QUERY_VECTORS.clear()
 
 
 def query_vector(embedder: Embedder, question: str) -> str:

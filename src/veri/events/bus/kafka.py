@@ -44,6 +44,7 @@ def encode(record: LogRecord) -> bytes:
             "partition": record.partition,
             "actor": record.actor,
             "occurred_at": record.occurred_at,
+            "recorded_at": record.recorded_at,
         }
     )
     # The payload is already JSON text: splice it in rather than parse and dump it again.
@@ -65,6 +66,8 @@ def decode(value: bytes) -> LogRecord:
         actor=data["actor"],
         occurred_at=datetime.fromisoformat(data["occurred_at"]),
         payload=data["payload"],
+        # Records relayed before recorded_at was carried count as just recorded.
+        recorded_at=datetime.fromisoformat(data["recorded_at"]) if data.get("recorded_at") else None,
     )
 
 
