@@ -20,8 +20,8 @@ import math
 import re
 import sys
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 
 def tokenize(text: str) -> list[str]:
@@ -42,7 +42,7 @@ class BM25:
 
     def scores(self, query: list[str]) -> list[float]:
         out = []
-        for tf, ln in zip(self.docs, self.lens):
+        for tf, ln in zip(self.docs, self.lens, strict=False):
             s = 0.0
             for t in query:
                 f = tf.get(t, 0)
@@ -78,10 +78,13 @@ def evaluate(path: Path, k: int) -> dict[str, object]:
         allr.append(r)
         per_cat[str(q.get("category", "?"))].append(r)
     return {
-        "file": str(path), "k": k, "queries": len(allr),
+        "file": str(path),
+        "k": k,
+        "queries": len(allr),
         f"recall@{k}": round(sum(allr) / max(len(allr), 1), 4),
-        "per_category": {c: {f"recall@{k}": round(sum(v) / len(v), 4), "queries": len(v)}
-                         for c, v in sorted(per_cat.items())},
+        "per_category": {
+            c: {f"recall@{k}": round(sum(v) / len(v), 4), "queries": len(v)} for c, v in sorted(per_cat.items())
+        },
     }
 
 

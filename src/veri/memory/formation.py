@@ -276,7 +276,9 @@ def _sentence(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
-def _parties(names: Names, creator_id: uuid.UUID, brand_id: uuid.UUID | None, campaign_id: uuid.UUID | None) -> tuple[str, str, str]:
+def _parties(
+    names: Names, creator_id: uuid.UUID, brand_id: uuid.UUID | None, campaign_id: uuid.UUID | None
+) -> tuple[str, str, str]:
     """The creator, the brand and "on <campaign>" as a sentence can hold them, named where the
     store knows them and otherwise plain nouns that still read ("on a campaign")."""
     campaign = names.of(campaign_id, "")
