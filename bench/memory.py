@@ -49,7 +49,7 @@ from veri.events.bus.embedded import EmbeddedLog
 from veri.events.runtime import ConsumerLoop, RetryPolicy
 from veri.events.service import ingest
 from veri.memory.drafts import embedding_text
-from veri.memory.embeddings import LocalEmbedder, vector_literal
+from veri.memory.embeddings import Embedder, get_embedder, vector_literal
 from veri.memory.evaluation import envelopes, load_benchmark
 from veri.memory.handlers import MemoryHandler
 from veri.memory.retrieval import SearchQuery, forget_query_vectors, query_vector, search
@@ -151,7 +151,7 @@ def fill(
 
 
 def latency(
-    database: Database, size: int, questions: list[str], embedder: LocalEmbedder, rng: random.Random, creators: int
+    database: Database, size: int, questions: list[str], embedder: Embedder, rng: random.Random, creators: int
 ) -> dict[str, Any]:
     vectors = {q: query_vector(embedder, q) for q in questions}  # warms the engine's cache too
     # The same ids the SQL above gives: md5('creator' || n)::uuid.
@@ -213,7 +213,7 @@ def latency(
     return out
 
 
-def history_latency(database: Database, questions: list[str], embedder: LocalEmbedder) -> dict[str, Any]:
+def history_latency(database: Database, questions: list[str], embedder: Embedder) -> dict[str, Any]:
     """One creator's whole history in scope; the question embedded inside the timed search."""
     creator = uuid.UUID(hashlib.md5(b"creator0").hexdigest())
     out: dict[str, Any] = {}
@@ -261,7 +261,7 @@ def history_latency(database: Database, questions: list[str], embedder: LocalEmb
 class TimedEmbedder:
     """The same embedder, counting the time formation spends inside it."""
 
-    def __init__(self, inner: LocalEmbedder):
+    def __init__(self, inner: Embedder):
         self.inner, self.model, self.dimensions, self.seconds = inner, inner.model, inner.dimensions, 0.0
 
     def embed(self, texts: Sequence[str]) -> list[list[float]]:
@@ -272,7 +272,7 @@ class TimedEmbedder:
             self.seconds += time.perf_counter() - started
 
 
-def formation(database: Database, path: Path, embedder: LocalEmbedder, limit: int) -> dict[str, Any]:
+def formation(database: Database, path: Path, embedder: Embedder, limit: int) -> dict[str, Any]:
     """Messages through the `memory` group, then the raw embedder on exactly the texts that
     formation embedded (each memory's text with its surroundings, facts, insights)."""
     events, _ = load_benchmark(path)
@@ -313,7 +313,8 @@ def formation(database: Database, path: Path, embedder: LocalEmbedder, limit: in
         "raw_embedder_texts_per_s": round(len(texts) / raw_seconds, 1),
         "ratio_to_embedder": round(raw_seconds / seconds, 2),
         "share_of_formation_in_the_model": round(timed_embedder.seconds / seconds, 2),
-        "baseline": "LocalEmbedder.embed alone on the same texts formation embedded",
+        "baseline": "the same embedder alone on the same texts formation embedded",
+        "embedder": embedder.model,
         "raw_embedder_plain_messages_per_s": round(len(plain) / plain_seconds, 1),
     }
 
@@ -325,6 +326,7 @@ def main() -> None:
     parser.add_argument("--pool", type=int, default=3000, help="distinct embedded texts behind the memories")
     parser.add_argument("--formation", type=int, default=2000, help="messages for the formation measure (0: skip)")
     parser.add_argument("--history", default="", help="comma-separated sizes of one creator's history (sweep)")
+    parser.add_argument("--embedders", default="torch,onnx", help="formation measured with each (torch, onnx)")
     args = parser.parse_args()
     rng = random.Random(7)
     workdir = Path(tempfile.mkdtemp(prefix="veri-bench-memory-"))
@@ -334,15 +336,18 @@ def main() -> None:
     texts, questions = corpus(questions_file)
     texts = list(dict.fromkeys(texts))[: args.pool]
     questions = rng.sample(questions, min(args.queries, len(questions)))
-    embedder = LocalEmbedder()
+    embedder = get_embedder("local")
+    assert embedder is not None
     started = time.perf_counter()
     vectors = embedder.embed(texts)
     embed_seconds = time.perf_counter() - started
     one = timed(lambda q: embedder.embed([q]), questions[:50])
     database = open_store(workdir)
     try:
-        if args.formation:
-            print(json.dumps(formation(database, questions_file, embedder, args.formation)), flush=True)
+        for kind in (k for k in args.embedders.split(",") if k and args.formation):
+            chosen = get_embedder(kind)
+            assert chosen is not None
+            print(json.dumps(formation(database, questions_file, chosen, args.formation)), flush=True)
         for size in (int(s) for s in args.history.split(",") if s):
             built = fill(database, size, texts, vectors, rng, creators=1)
             print(

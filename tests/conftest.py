@@ -28,7 +28,7 @@ from veri.app import create_app
 from veri.config import Settings
 from veri.db.embedded import EmbeddedPostgres, start_embedded_postgres
 from veri.db.engine import Database
-from veri.memory.embeddings import Embedder, LocalEmbedder
+from veri.memory.embeddings import Embedder, get_embedder
 
 
 @pytest.fixture(scope="session")
@@ -73,8 +73,9 @@ def db(clean_db: Database) -> Iterator[Session]:
 
 @pytest.fixture(scope="session")
 def embedder() -> Embedder:
-    """The real all-MiniLM-L6-v2, loaded once for the whole run."""
-    local = LocalEmbedder()
+    """The real all-MiniLM-L6-v2 as `make run` uses it (ONNX int8 once built), loaded once."""
+    local = get_embedder("local")
+    assert local is not None
     local.embed(["warm up"])
     return local
 

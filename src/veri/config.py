@@ -62,8 +62,9 @@ class EventSettings(BaseSettings):
 class MemorySettings(BaseSettings):
     model_config = _COMMON
 
-    # "local": all-MiniLM-L6-v2 in process; "none": memory is searched by full text only.
-    embedder: Literal["local", "none"] = "local"
+    # all-MiniLM-L6-v2 in process: "local" on ONNX Runtime (int8) when `make install` built it, else
+    # on torch; "onnx" or "torch" to choose; "none": memory is searched by full text only.
+    embedder: Literal["local", "onnx", "torch", "none"] = "local"
     # How often the worker recomputes decay (with MEMORY_DECAY on) and embeds what failed to embed.
     memory_chores_seconds: float = Field(300.0, gt=0)
     # How often the chores recount lexeme document frequencies (a scan of the memory table).

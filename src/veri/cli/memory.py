@@ -164,3 +164,22 @@ def memory_reflect(
     with open_database_for(settings) as database:
         written = reflect_creators(database, wiring.embedder(settings), creator_id)
     emit({"insights_written": written}, as_json, "Reflection")
+
+
+@app.command("build-onnx")
+def memory_build_onnx(as_json: JsonOption = False) -> None:
+    """Build the embedding model for ONNX Runtime (int8) from the shipped weights, once; `make
+    install` runs it. Formation then embeds several times faster."""
+    import time
+
+    from veri.memory import onnx
+
+    started = time.perf_counter()
+    already = onnx.is_built()
+    with console.status("Exporting all-MiniLM-L6-v2 to ONNX and quantising it (about 30 s)", spinner="dots"):
+        directory = onnx.build()
+    emit(
+        {"directory": str(directory), "built_now": not already, "seconds": round(time.perf_counter() - started, 1)},
+        as_json,
+        "ONNX embedder",
+    )

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
 __all__ = [
+    "EMBEDDER_KINDS",
     "CachedEmbedder",
     "Embedder",
     "EmbedderUnavailable",
@@ -121,19 +122,24 @@ def warm_up(embedder: Embedder) -> None:
     threading.Thread(target=load, name="veri-embedder-warm-up", daemon=True).start()
 
 
-_local: LocalEmbedder | None = None
+_local: dict[str, Embedder] = {}
 _local_lock = threading.Lock()
+EMBEDDER_KINDS = ("local", "onnx", "torch", "none")
 
 
 def get_embedder(kind: str) -> Embedder | None:
-    """The configured embedder (`VERI_EMBEDDER`): "local" (the default) or "none" (full-text
-    memory only). One local model per process."""
-    global _local
+    """The configured embedder (`VERI_EMBEDDER`): "local" (the default: the model on ONNX Runtime
+    when `make install` built it, else on torch), "onnx", "torch", or "none" (full-text memory
+    only). One model per process."""
     if kind == "none":
         return None
-    if kind != "local":
-        raise ValueError(f"unknown embedder {kind!r}: use 'local' or 'none'")
+    if kind not in EMBEDDER_KINDS:
+        raise ValueError(f"unknown embedder {kind!r}: use one of {', '.join(EMBEDDER_KINDS)}")
+    from veri.memory import onnx
+
+    if kind == "local":
+        kind = "onnx" if onnx.is_built() else "torch"
     with _local_lock:
-        if _local is None:
-            _local = LocalEmbedder()
-        return _local
+        if kind not in _local:
+            _local[kind] = onnx.OnnxEmbedder() if kind == "onnx" else LocalEmbedder()
+        return _local[kind]
