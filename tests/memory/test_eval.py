@@ -73,3 +73,32 @@ def test_a_question_naming_a_date_over_dated_memories(tmp_path: Path) -> None:
     report = evaluation.run_recall(path, k=10, embedder=None, hybrid=False).as_dict()
     assert report["errors"] == 0 and report["queries"] == 2
     assert report["recall@10"] == 1.0
+
+
+def test_bad_lines_are_reported_with_their_number_and_the_run_goes_on(tmp_path: Path) -> None:
+    good = SAMPLE.read_text().splitlines()
+    bad = [
+        "{not json",
+        json.dumps({"type": "gossip"}),
+        json.dumps({"type": "event", "subject": "maya", "id": "x", "actor": "Maya", "text": "no time"}),
+        json.dumps({"type": "query", "subject": "maya", "id": "qx", "text": "Who?", "expected": ["nowhere"]}),
+    ]
+    path = tmp_path / "mixed.jsonl"
+    path.write_text("\n".join([good[0], *bad, *good[1:]]) + "\n")
+    report = evaluation.run_recall(path, k=10, embedder=None, hybrid=False).as_dict()
+    assert report["rejected_lines"] == 4
+    assert [r["line"] for r in report["first_rejected"]] == [2, 3, 4, 5]
+    assert "no event nowhere" in report["first_rejected"][3]["reason"]
+    assert report["queries"] == sum('"query"' in line for line in good)
+
+
+def test_questions_in_other_languages_emoji_or_ten_kilobytes_answer(tmp_path: Path, embedder: Any) -> None:
+    lines = [json.loads(line) for line in SAMPLE.read_text().splitlines()]
+    odd = ["¿Cuánto cobra Maya por un video de YouTube?", "🎥💸🤔", "budget " * 1500, "价格是多少", "   ?  "]
+    for number, question in enumerate(odd):
+        lines.append({"type": "query", "subject": "maya", "id": f"odd{number}", "text": question, "expected": ["D1:4"]})
+    path = tmp_path / "odd.jsonl"
+    path.write_text("\n".join(json.dumps(line) for line in lines) + "\n")
+    for hybrid in (False, True):
+        report = evaluation.run_recall(path, k=10, embedder=embedder if hybrid else None, hybrid=hybrid).as_dict()
+        assert report["errors"] == 0 and report["rejected_lines"] == 0, report["first_errors"]

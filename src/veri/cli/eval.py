@@ -77,6 +77,11 @@ def eval_recall(
         f"{data['events']} events ingested in {data['ingest_seconds']} s ({data['ingest_events_per_s']}/s); "
         f"query p50 {data['query_p50_ms']} ms, p95 {data['query_p95_ms']} ms"
     )
+    if report.rejected:
+        # Lines the file got wrong were left out; the run went on with the rest. Say which.
+        console.print(f"[yellow]{len(report.rejected)} line(s) of {file.name} could not be used:[/yellow]")
+        for bad in report.rejected[:5]:
+            console.print(f"  line {bad.line}: {bad.reason}")
     if report.errors:
         # Each failed question counted as a miss; the run went on. Say which, and why.
         console.print(f"[red]{len(report.errors)} question(s) failed in search and count as misses:[/red]")

@@ -41,7 +41,7 @@ from veri.memory.handlers import MemoryHandler
 from veri.memory.retrieval import SearchQuery
 from veri.memory.service import search_memories
 
-__all__ = ["BenchmarkError", "RecallReport", "envelopes", "load_benchmark", "run_recall"]
+__all__ = ["BenchmarkError", "RecallReport", "envelopes", "load_benchmark", "read_benchmark", "run_recall"]
 
 log = structlog.get_logger(__name__)
 
@@ -58,6 +58,8 @@ class BenchmarkError(ValueError):
 
 class EventLine(BaseModel):
     model_config = ConfigDict(extra="ignore")
+    # Where it was in the file, to report it if the pipeline refuses it.
+    line: int = Field(0, exclude=True)
 
     type: Literal["event"]
     subject: str = Field(min_length=1, max_length=100)
@@ -73,34 +75,67 @@ class QueryLine(BaseModel):
     type: Literal["query"]
     subject: str = Field(min_length=1, max_length=100)
     id: str = Field(min_length=1, max_length=200)
-    text: str = Field(min_length=1, max_length=2_000)
+    text: str = Field(min_length=1, max_length=20_000)
     expected: list[str] = Field(min_length=1)
     category: int | None = None
 
 
-def load_benchmark(path: Path) -> tuple[list[EventLine], list[QueryLine]]:
+def _parse_line(number: int, raw: bytes) -> EventLine | QueryLine:
+    try:
+        record = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise BenchmarkError(number, f"not JSON: {exc}") from None
+    kind = record.get("type") if isinstance(record, dict) else None
+    try:
+        if kind == "event":
+            return EventLine.model_validate(record)
+        if kind == "query":
+            return QueryLine.model_validate(record)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise BenchmarkError(number, f"{where}: {first['msg']}") from None
+    raise BenchmarkError(number, "type must be 'event' or 'query'")
+
+
+def read_benchmark(path: Path) -> tuple[list[EventLine], list[QueryLine], list[BenchmarkError]]:
+    """Every line that parses, and each one that does not with its number and why: a bad line
+    costs itself, not the run. A query expecting ids its subject has no event for cannot be
+    answered, and is refused the same way."""
     events: list[EventLine] = []
-    queries: list[QueryLine] = []
+    queries: list[tuple[int, QueryLine]] = []
+    rejected: list[BenchmarkError] = []
     with path.open("rb") as handle:
         for number, raw in enumerate(handle, start=1):
             if not raw.strip():
                 continue
             try:
-                record = orjson.loads(raw)
-            except orjson.JSONDecodeError as exc:
-                raise BenchmarkError(number, f"not JSON: {exc}") from None
-            kind = record.get("type") if isinstance(record, dict) else None
-            try:
-                if kind == "event":
-                    events.append(EventLine.model_validate(record))
-                elif kind == "query":
-                    queries.append(QueryLine.model_validate(record))
-                else:
-                    raise BenchmarkError(number, "type must be 'event' or 'query'")
-            except ValidationError as exc:
-                first = exc.errors()[0]
-                where = ".".join(str(p) for p in first["loc"])
-                raise BenchmarkError(number, f"{where}: {first['msg']}") from None
+                line = _parse_line(number, raw)
+            except BenchmarkError as exc:
+                rejected.append(exc)
+                continue
+            if isinstance(line, EventLine):
+                line.line = number
+                events.append(line)
+            else:
+                queries.append((number, line))
+    known = {(e.subject, e.id) for e in events}
+    answerable: list[QueryLine] = []
+    for number, query in queries:
+        unknown = [i for i in query.expected if (query.subject, i) not in known]
+        if unknown:
+            rejected.append(BenchmarkError(number, f"expected: no event {', '.join(unknown[:3])} in {query.subject!r}"))
+        else:
+            answerable.append(query)
+    rejected.sort(key=lambda error: error.line)
+    return events, answerable, rejected
+
+
+def load_benchmark(path: Path) -> tuple[list[EventLine], list[QueryLine]]:
+    """The benchmark, or the first bad line as a `BenchmarkError` (for tools that need it whole)."""
+    events, queries, rejected = read_benchmark(path)
+    if rejected:
+        raise rejected[0]
     return events, queries
 
 
@@ -135,6 +170,8 @@ class RecallReport:
     mode: str
     misses: list[dict[str, Any]]
     dead_letters: int = 0
+    # Lines of the file that could not be used (line number and why); the run went on without them.
+    rejected: list[BenchmarkError] = field(default_factory=list)
     # Questions whose search raised: each counts as a miss, the run goes on, the report says why.
     errors: list[dict[str, Any]] = field(default_factory=list)
 
@@ -152,6 +189,8 @@ class RecallReport:
             "dead_letters": self.dead_letters,
             "errors": len(self.errors),
             "first_errors": self.errors[:5],
+            "rejected_lines": len(self.rejected),
+            "first_rejected": [{"line": r.line, "reason": r.reason} for r in self.rejected[:5]],
         }
 
 
@@ -222,17 +261,22 @@ def run_recall(
     hybrid: bool,
     progress: Callable[[str, int, int], None] | None = None,
 ) -> RecallReport:
-    events, queries = load_benchmark(path)
+    events, queries, rejected = read_benchmark(path)
+    if not events or not queries:
+        why = f" (first bad line: {rejected[0]})" if rejected else ""
+        missing = "events" if not events else "queries"
+        raise BenchmarkError(rejected[0].line if rejected else 0, f"no usable {missing}{why}")
     note = progress or (lambda stage, done, total: None)
     raw, back = envelopes(events)
     with _temporary_store() as database:
         started = time.perf_counter()
         for start in range(0, len(raw), 1000):
             with database.transaction() as db:
-                result = ingest(db, raw[start : start + 1000], partial=False, partitions=PARTITIONS)
-            if result.rejected:
-                first = result.rejected[0]
-                raise BenchmarkError(0, f"event {start + first.index}: {first.field}: {first.reason}")
+                result = ingest(db, raw[start : start + 1000], partial=True, partitions=PARTITIONS)
+            # An event the pipeline refuses (a NUL in its text, say) costs its line, not the run.
+            for refused in result.rejected:
+                line = events[start + refused.index].line
+                rejected.append(BenchmarkError(line, f"refused at ingestion: {refused.field}: {refused.reason}"))
         handler = MemoryHandler(embedder)
         consumer = EmbeddedLog(database, partitions=PARTITIONS, lease_seconds=600).consumer("memory", "eval")
         loop = ConsumerLoop(database, consumer, handler, batch_size=handler.batch_size, retry=RetryPolicy(1, 0.0))
@@ -288,4 +332,5 @@ def run_recall(
         misses=misses,
         dead_letters=dead_letters,
         errors=errors,
+        rejected=rejected,
     )

@@ -24,9 +24,22 @@ from veri.models.base import utcnow
 from veri.models.memory import Memory, MemoryType
 from veri.signals.timeexpr import query_window
 
-__all__ = ["CANDIDATE_BUDGET", "Hit", "SearchQuery", "forget_query_vectors", "query_vector", "search"]
+__all__ = [
+    "CANDIDATE_BUDGET",
+    "EXACT_STATISTICS_LIMIT",
+    "Hit",
+    "SearchQuery",
+    "forget_query_vectors",
+    "query_vector",
+    "search",
+]
 
 CANDIDATE_BUDGET = 5000
+# Counting document frequencies in the scope costs a scan of it: exact up to this many memories
+# (a creator's history, a brand's threads), store-wide above it, where the two agree closely
+# and the store's counts are kept by the worker (search p95 at 100k memories of one creator:
+# 147 -> see docs/performance.md).
+EXACT_STATISTICS_LIMIT = 2000
 
 
 @dataclass
@@ -57,7 +70,8 @@ def _lexical(db: Session, query: SearchQuery, within: store.Scope, n: int) -> li
     if not lexemes:
         return []
     scoped = any(getattr(query, c) is not None for c in ("creator_id", "brand_id", "campaign_id", "visible_to"))
-    statistics = store.scoped_statistics(db, within, lexemes) if scoped else store.store_statistics(db, lexemes)
+    exact = scoped and not store.scope_exceeds(db, within, EXACT_STATISTICS_LIMIT)
+    statistics = store.scoped_statistics(db, within, lexemes) if exact else store.store_statistics(db, lexemes)
     idfs = {lexeme: ranking.idf(statistics.documents, statistics.frequencies[lexeme]) for lexeme in lexemes}
     # BM25 then scores every lexeme of the candidates the rarer lexemes pick.
     picking = ranking.candidate_lexemes(statistics.frequencies, CANDIDATE_BUDGET)

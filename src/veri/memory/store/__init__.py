@@ -31,6 +31,7 @@ from veri.memory.store.search import (
     query_lexemes,
     refresh_lexeme_statistics,
     scope,
+    scope_exceeds,
     scoped_statistics,
     store_statistics,
 )
@@ -56,6 +57,7 @@ __all__ = [
     "reflection_material",
     "refresh_lexeme_statistics",
     "scope",
+    "scope_exceeds",
     "scoped_statistics",
     "store_statistics",
     "time_range",

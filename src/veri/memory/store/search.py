@@ -26,6 +26,7 @@ __all__ = [
     "query_lexemes",
     "refresh_lexeme_statistics",
     "scope",
+    "scope_exceeds",
     "scoped_statistics",
     "store_statistics",
 ]
@@ -93,6 +94,15 @@ def query_lexemes(db: Session, question: str) -> list[str]:
             db.scalars(text("SELECT unnest(tsvector_to_array(to_tsvector('english', :q)))"), {"q": question}).all()
         )
     )
+
+
+def scope_exceeds(db: Session, within: Scope, limit: int) -> bool:
+    """Whether more than `limit` memories are in scope (reads at most limit + 1 index entries)."""
+    found = db.scalar(
+        text(f"SELECT count(*) FROM (SELECT 1 FROM memories WHERE {within.where} LIMIT :cap) s"),  # noqa: S608
+        {**within.params, "cap": limit + 1},
+    )
+    return int(found or 0) > limit
 
 
 def scoped_statistics(db: Session, within: Scope, lexemes: Sequence[str]) -> Statistics:
