@@ -14,7 +14,9 @@ __all__ = ["Handler"]
 
 class Handler(Protocol):
     group: str
-    # Event types the group applies; others advance its offsets without being handled.
+    # Event types the group applies; others advance its offsets without being handled. A handler
+    # that takes only some events of these types also has `accepts(event) -> bool` (a lane,
+    # events/lanes.py): the consumer loop then neither marks nor hands it the others.
     types: frozenset[str]
 
     def handle(self, db: Session, events: Sequence[Event]) -> None:

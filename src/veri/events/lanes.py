@@ -44,8 +44,12 @@ class Lane:
         self.types = inner.types
         self.batch_size: int = getattr(inner, "batch_size", 1000)
 
+    def accepts(self, event: Event) -> bool:
+        """This lane's events; the consumer loop reads past the others without marking them."""
+        return is_history(event) == self.history
+
     def _mine(self, events: Sequence[Event]) -> list[Event]:
-        return [e for e in events if is_history(e) == self.history]
+        return [e for e in events if self.accepts(e)]
 
     def handle(self, db: Session, events: Sequence[Event]) -> None:
         mine = self._mine(events)

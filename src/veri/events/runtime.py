@@ -87,7 +87,10 @@ class ConsumerLoop:
 
     def _apply(self, deliveries: Sequence[Delivery]) -> list[Event]:
         events = [d.record.to_event() for d in deliveries]
-        wanted = [e for e in events if e.type in self.handler.types]
+        # A handler may take only some events of its types (a lane takes its own): the rest are
+        # not its to mark as processed, only to read past.
+        accepts = getattr(self.handler, "accepts", None)
+        wanted = [e for e in events if e.type in self.handler.types and (accepts is None or accepts(e))]
         with self.database.transaction() as db:
             fresh = mark_processed(db, self.group, wanted)
             if fresh:
