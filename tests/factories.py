@@ -320,13 +320,18 @@ def creator_views(db: Session) -> dict[tuple[str, date], int]:
 
 
 def drain(loops: Sequence[ConsumerLoop], *, until: Callable[[], bool] | None = None, timeout: float = 60.0) -> int:
-    """Run loops until a full round applies nothing (and `until` holds)."""
+    """Run loops until a full round applies nothing and nothing is left to read (and `until`
+    holds): a round can apply nothing while events remain, when they are all another group's."""
     deadline = time.monotonic() + timeout
     applied = 0
     while time.monotonic() < deadline:
         round_applied = sum(loop.run_once() for loop in loops)
         applied += round_applied
-        if round_applied == 0 and (until is None or until()):
+        if (
+            round_applied == 0
+            and not any(sum(loop.consumer.lag().values()) for loop in loops)
+            and (until is None or until())
+        ):
             return applied
     raise AssertionError(f"consumers did not finish within {timeout}s (applied {applied})")
 

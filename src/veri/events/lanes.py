@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
     from veri.events.envelope import Event
     from veri.events.handlers import Handler
+    from veri.events.outbox import LogRecord
 
 __all__ = ["HISTORY_AFTER", "HISTORY_SUFFIX", "Lane", "family_of", "is_history", "lanes"]
 
@@ -29,7 +30,8 @@ HISTORY_AFTER = timedelta(hours=1)
 HISTORY_SUFFIX = "-history"
 
 
-def is_history(event: Event) -> bool:
+def is_history(event: Event | LogRecord) -> bool:
+    """An event as stored or as parsed: the lane needs only its two moments."""
     return event.recorded_at is not None and event.recorded_at - event.occurred_at > HISTORY_AFTER
 
 
@@ -44,7 +46,7 @@ class Lane:
         self.types = inner.types
         self.batch_size: int = getattr(inner, "batch_size", 1000)
 
-    def accepts(self, event: Event) -> bool:
+    def accepts(self, event: Event | LogRecord) -> bool:
         """This lane's events; the consumer loop reads past the others without marking them."""
         return is_history(event) == self.history
 

@@ -86,11 +86,15 @@ class ConsumerLoop:
         return self.handler.group
 
     def _apply(self, deliveries: Sequence[Delivery]) -> list[Event]:
-        events = [d.record.to_event() for d in deliveries]
-        # A handler may take only some events of its types (a lane takes its own): the rest are
-        # not its to mark as processed, only to read past.
+        # Only what the handler takes is parsed (a payload is validated once it is wanted): other
+        # types, and the events a lane leaves to its sibling (decided from the stored moments), are
+        # read past without being parsed or marked as processed.
         accepts = getattr(self.handler, "accepts", None)
-        wanted = [e for e in events if e.type in self.handler.types and (accepts is None or accepts(e))]
+        wanted = [
+            d.record.to_event()
+            for d in deliveries
+            if d.record.type in self.handler.types and (accepts is None or accepts(d.record))
+        ]
         with self.database.transaction() as db:
             fresh = mark_processed(db, self.group, wanted)
             if fresh:
