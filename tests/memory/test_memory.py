@@ -369,3 +369,37 @@ def test_deal_memories_name_the_people_brand_and_campaign(app: FastAPI, clean_db
     form_memories(clean_db)
     texts = [m.text for m in memories(clean_db, Memory.type == MemoryType.CAMPAIGN_EPISODIC)]
     assert 'The deal between Ana and Lumen Co on "Glow Week" was accepted at $510' in texts, texts
+
+
+def test_campaigns_known_only_from_events_are_named_in_later_memories(clean_db: Database) -> None:
+    """The demo world's campaigns and brands live only in the event log: the memory of a
+    campaign's creation names it, and its brand, in the memories of its deals."""
+    creator, brand, campaign, deal = (uuid.uuid4() for _ in range(4))
+    ref = {"deal_id": str(deal), "campaign_id": str(campaign), "brand_id": str(brand), "creator_id": str(creator)}
+    created = {
+        "campaign_id": str(campaign),
+        "brand_id": str(brand),
+        "brand_name": "Peakform",
+        "title": "Resistance bands launch",
+        "budget_cents": 400_000,
+        "niches": ["fitness"],
+    }
+    put(clean_db, [envelope("campaign.created", created, subject=f"campaign:{campaign}", at=START)])
+    form_memories(clean_db)
+    put(
+        clean_db,
+        [
+            envelope(
+                "deal.status_changed",
+                {**ref, "from_status": "proposed", "to_status": "accepted", "fee_cents": 51_000},
+                subject=f"creator:{creator}",
+                at=START + timedelta(days=2),
+            )
+        ],
+    )
+    form_memories(clean_db)
+    texts = [m.text for m in memories(clean_db, Memory.type == MemoryType.CAMPAIGN_EPISODIC)]
+    assert texts == [
+        'Peakform opened the campaign "Resistance bands launch" for fitness, with a budget of $4,000',
+        'The deal between the creator and Peakform on "Resistance bands launch" was accepted at $510',
+    ]

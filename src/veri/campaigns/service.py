@@ -9,6 +9,7 @@ import uuid
 import structlog
 from sqlalchemy.orm import Session
 
+from veri.brands.service import get_brand
 from veri.campaigns import lifecycle
 from veri.campaigns.repository import CampaignRepository
 from veri.campaigns.schemas import CampaignIn, CampaignUpdate
@@ -114,6 +115,7 @@ def create_campaign(db: Session, *, principal: Principal, data: CampaignIn) -> C
         CampaignCreated(
             campaign_id=campaign.id,
             brand_id=campaign.brand_id,
+            brand_name=get_brand(db, brand_id=campaign.brand_id).name,
             title=campaign.title,
             budget_cents=campaign.budget_cents,
             currency=campaign.currency,

@@ -62,9 +62,31 @@ class CreatorUpdated(EventPayload):
 
 
 @REGISTRY.register("campaign.created", 1, stream="campaigns", description="A brand drafted a campaign.")
+class CampaignCreatedV1(EventPayload):
+    campaign_id: uuid.UUID
+    brand_id: uuid.UUID
+    title: Annotated[str, Field(max_length=160)]
+    budget_cents: Cents
+    currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] = "USD"
+    niches: list[Tag] = Field(default_factory=list, max_length=20)
+    platforms: list[Label] = Field(default_factory=list, max_length=10)
+
+
+def _campaign_v1_to_v2(payload: dict[str, Any]) -> dict[str, Any]:
+    return {**payload, "brand_name": ""}
+
+
+@REGISTRY.register(
+    "campaign.created",
+    2,
+    stream="campaigns",
+    description="A brand drafted a campaign (v2: with the brand's name, so memory can say who).",
+    upcast=_campaign_v1_to_v2,
+)
 class CampaignCreated(EventPayload):
     campaign_id: uuid.UUID
     brand_id: uuid.UUID
+    brand_name: Annotated[str, Field(max_length=120)] = ""
     title: Annotated[str, Field(max_length=160)]
     budget_cents: Cents
     currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] = "USD"

@@ -18,6 +18,7 @@ from veri.events.envelope import Event
 from veri.events.registry import REGISTRY
 from veri.events.types import (
     AgentRunCompleted,
+    CampaignCreated,
     CampaignOutcomeReported,
     ContentMetricsSnapshot,
     ContentPublished,
@@ -322,6 +323,32 @@ def _deal(event: Event, p: DealCreated | DealOfferMade | DealStatusChanged, arou
     ]
 
 
+def _campaign(event: Event, p: CampaignCreated, around: Surroundings) -> list[Draft]:
+    """What a campaign is, remembered under its id: later memories of its deals can name it and
+    its brand even when the campaign lives only in the event log (an import, the demo world)."""
+    brand = p.brand_name or around.names.of(p.brand_id, "a brand")
+    niches = f" for {', '.join(p.niches)}" if p.niches else ""
+    return [
+        _draft(
+            MemoryType.CAMPAIGN_EPISODIC,
+            event,
+            key=f"campaign:{p.campaign_id}",
+            text=_sentence(
+                f'{brand} opened the campaign "{p.title}"{niches}, with a budget of {_money(p.budget_cents)}'
+            ),
+            kind="fact",
+            value=p.title.casefold(),
+            importance=0.4,
+            attributes={
+                "title": p.title,
+                "brand_name": p.brand_name,
+                "budget_cents": p.budget_cents,
+                "niches": list(p.niches),
+            },
+        )
+    ]
+
+
 def _outcome(event: Event, p: CampaignOutcomeReported, around: Surroundings) -> list[Draft]:
     names = around.names
     creator, brand, on_campaign = _parties(names, p.creator_id, p.brand_id, p.campaign_id)
@@ -415,6 +442,7 @@ def _agent_run(event: Event, p: AgentRunCompleted, around: Surroundings) -> list
 
 _BUILDERS: dict[type, Callable[..., list[Draft]]] = {
     MessageSent: _message,
+    CampaignCreated: _campaign,
     DealCreated: _deal,
     DealOfferMade: _deal,
     DealStatusChanged: _deal,

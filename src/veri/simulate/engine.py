@@ -265,11 +265,13 @@ class Simulation:
             {
                 "campaign_id": campaign_id,
                 "brand_id": brand.id,
+                "brand_name": brand.name,
                 "title": title,
                 "budget_cents": brand.budget_cents * 4,
                 "niches": [brand.category],
                 "platforms": ["tiktok", "youtube", "instagram"],
             },
+            version=2,
         )
         self._emit(
             opened + timedelta(minutes=5),

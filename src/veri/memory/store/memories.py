@@ -206,7 +206,36 @@ def display_names(db: Session, ids: Iterable[uuid.UUID]) -> list[tuple[uuid.UUID
         select(Campaign.id, Campaign.title, Campaign.niches).where(Campaign.id.in_(wanted))
     ):
         found.append((kid, title, list(niches or [])))
+    missing = set(wanted) - {some_id for some_id, _, _ in found}
+    if missing:
+        found.extend(_names_remembered(db, missing))
     return found
+
+
+def _names_remembered(db: Session, ids: set[uuid.UUID]) -> list[tuple[uuid.UUID, str, list[str]]]:
+    """Campaigns and brands that exist only in the event log, named by the memory of their
+    campaign's creation (formation's `campaign:<id>` facts)."""
+    rows = db.execute(
+        select(
+            Memory.campaign_id,
+            Memory.brand_id,
+            Memory.attributes["title"].astext,
+            Memory.attributes["brand_name"].astext,
+            Memory.attributes["niches"],
+        ).where(
+            Memory.key.like("campaign:%"),
+            Memory.valid_to.is_(None),
+            Memory.campaign_id.in_(ids) | Memory.brand_id.in_(ids),
+        )
+    ).all()
+    named: dict[uuid.UUID, tuple[str, list[str]]] = {}
+    for campaign_id, brand_id, title, brand_name, niches in rows:
+        kinds = list(niches or [])
+        if campaign_id in ids and title:
+            named[campaign_id] = (title, kinds)
+        if brand_id in ids and brand_name:
+            named.setdefault(brand_id, (brand_name, kinds[:1]))
+    return [(some_id, name, kinds) for some_id, (name, kinds) in named.items()]
 
 
 def latest_turn(db: Session, creator_id: uuid.UUID, **attributes: str) -> Memory | None:
