@@ -384,7 +384,13 @@ def test_campaigns_known_only_from_events_are_named_in_later_memories(clean_db: 
         "budget_cents": 400_000,
         "niches": ["fitness"],
     }
-    put(clean_db, [envelope("campaign.created", created, subject=f"campaign:{campaign}", at=START)])
+    put(
+        clean_db,
+        [
+            envelope("campaign.created", created, subject=f"campaign:{campaign}", at=START),
+            message(creator, "Happy to talk about the bands!", START + timedelta(hours=1), speaker="Maya"),
+        ],
+    )
     form_memories(clean_db)
     put(
         clean_db,
@@ -401,5 +407,5 @@ def test_campaigns_known_only_from_events_are_named_in_later_memories(clean_db: 
     texts = [m.text for m in memories(clean_db, Memory.type == MemoryType.CAMPAIGN_EPISODIC)]
     assert texts == [
         'Peakform opened the campaign "Resistance bands launch" for fitness, with a budget of $4,000',
-        'The deal between the creator and Peakform on "Resistance bands launch" was accepted at $510',
+        'The deal between Maya and Peakform on "Resistance bands launch" was accepted at $510',
     ]

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 import structlog
 from sqlalchemy import ColumnElement, func, select, text, update
+from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
@@ -213,8 +214,9 @@ def display_names(db: Session, ids: Iterable[uuid.UUID]) -> list[tuple[uuid.UUID
 
 
 def _names_remembered(db: Session, ids: set[uuid.UUID]) -> list[tuple[uuid.UUID, str, list[str]]]:
-    """Campaigns and brands that exist only in the event log, named by the memory of their
-    campaign's creation (formation's `campaign:<id>` facts)."""
+    """Campaigns, brands and creators that exist only in the event log: campaigns and brands
+    named by the memory of a campaign's creation (formation's `campaign:<id>` facts), creators by
+    the name on their own messages."""
     rows = db.execute(
         select(
             Memory.campaign_id,
@@ -235,6 +237,20 @@ def _names_remembered(db: Session, ids: set[uuid.UUID]) -> list[tuple[uuid.UUID,
             named[campaign_id] = (title, kinds)
         if brand_id in ids and brand_name:
             named.setdefault(brand_id, (brand_name, kinds[:1]))
+    # A creator without a profile here is called what they sign their own messages with.
+    speakers = db.execute(
+        select(Memory.creator_id, Memory.attributes["speaker"].astext)
+        .where(
+            Memory.creator_id.in_(ids - named.keys()),
+            Memory.type == MemoryType.BRAND_INTERACTION,
+            Memory.attributes["speaker_role"].astext == "creator",
+        )
+        .order_by(Memory.creator_id, Memory.valid_from.desc())
+        .ext(distinct_on(Memory.creator_id))
+    ).all()
+    for creator_id, speaker in speakers:
+        if creator_id is not None and speaker:
+            named[creator_id] = (speaker, [])
     return [(some_id, name, kinds) for some_id, (name, kinds) in named.items()]
 
 
