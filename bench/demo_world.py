@@ -53,7 +53,10 @@ def behind(database: Database, group: str) -> int:
         return int(db.scalar(BEHIND, {"group": group}) or 0)
 
 
-def probe(database: Database, settings: Settings, creator: uuid.UUID, timeout: float = 120.0) -> float:
+PROBE_TIMEOUT = 120.0
+
+
+def probe(database: Database, settings: Settings, creator: uuid.UUID, timeout: float = PROBE_TIMEOUT) -> float:
     """A creator's own message, now; seconds until the engine's search finds its memory."""
     word = f"probe{uuid.uuid4().hex[:8]}"
     event = {
@@ -81,7 +84,7 @@ def probe(database: Database, settings: Settings, creator: uuid.UUID, timeout: f
         if hits:
             return time.perf_counter() - started
         time.sleep(0.2)
-    return float("inf")
+    return timeout
 
 
 def main() -> None:
@@ -113,6 +116,7 @@ def main() -> None:
     world.start()
     creator = uuid.uuid4()
     live: list[float] = []
+    moments: list[int] = []  # seconds since the start at which each probe was sent
     ingested_at = formed_at = None
     next_probe = time.perf_counter() + 5
     try:
@@ -122,6 +126,7 @@ def main() -> None:
                 ingested_at = now - started
             if now >= next_probe and (ingested_at is None or behind(database, "memory-history")):
                 live.append(probe(database, settings, creator))
+                moments.append(round(now - started))
                 next_probe = time.perf_counter() + args.probe_every
             if ingested_at is not None and not any(behind(database, g) for g in ("memory", "memory-history")):
                 formed_at = time.perf_counter() - started
@@ -145,6 +150,8 @@ def main() -> None:
                     "live_probes_during_backlog": len(live),
                     "live_s_p50": round(statistics.median(live), 2) if live else None,
                     "live_s_max": round(max(live), 2) if live else None,
+                    "live_probes_not_found_in_120_s": sum(1 for s in live if s == PROBE_TIMEOUT),
+                    "live_s_by_probe": [[at, round(s, 2)] for at, s in zip(moments, live, strict=True)],
                     "idle_s_p50": round(statistics.median(idle), 2),
                     "baseline": "the same probe once everything is formed (no backlog), same run",
                 }

@@ -28,6 +28,7 @@ __all__ = ["HISTORY_AFTER", "HISTORY_SUFFIX", "Lane", "family_of", "is_history",
 # a client's retry queue or a phone offline for a while stays well inside an hour).
 HISTORY_AFTER = timedelta(hours=1)
 HISTORY_SUFFIX = "-history"
+LIVE_BATCH = 2000
 
 
 def is_history(event: Event | LogRecord) -> bool:
@@ -44,7 +45,10 @@ class Lane:
         self.family = inner.group
         self.group = inner.group + (HISTORY_SUFFIX if history else "")
         self.types = inner.types
-        self.batch_size: int = getattr(inner, "batch_size", 1000)
+        # The live lane mostly reads past history (cheaply: unparsed, unmarked), so it reads in
+        # large batches to keep up with a backlog being ingested; its own events are few.
+        inner_batch: int = getattr(inner, "batch_size", LIVE_BATCH)
+        self.batch_size = inner_batch if history else max(inner_batch, LIVE_BATCH)
 
     def accepts(self, event: Event | LogRecord) -> bool:
         """This lane's events; the consumer loop reads past the others without marking them."""
