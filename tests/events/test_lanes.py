@@ -59,3 +59,49 @@ def test_live_memory_forms_while_history_waits_and_each_event_is_formed_once(cle
     sources = [s for m in formed for s in m.source_event_ids]
     assert len(sources) == len(set(sources)) and {str(e["id"]) for e in history} <= {str(s) for s in sources}
     assert len(memories(clean_db, Memory.creator_id == fresh)) == 1
+
+
+class Recording:
+    group, types, batch_size = "memory", frozenset({"account.created"}), 10
+
+    def __init__(self) -> None:
+        self.handled: list[Event] = []
+
+    def handle(self, db: object, events: list[Event]) -> None:
+        self.handled.extend(events)
+
+    def after_commit(self, events: list[Event]) -> None: ...
+
+    def reset(self, db: object) -> None: ...
+
+
+def test_a_dead_letter_replayed_by_hand_is_applied_whichever_lane_holds_it() -> None:
+    """The loop hands a lane only its own events; a replay by hand (a letter from before the
+    lanes, or a Kafka record relayed without recorded_at) must not be silently dropped."""
+    inner = Recording()
+    now = datetime.now(UTC)
+    old = _event(now - timedelta(days=30), now)
+    Lane(inner, history=False).handle(None, [old])  # type: ignore[arg-type]
+    assert inner.handled == [old]
+
+
+def test_two_lanes_never_form_one_creators_memory_at_once(clean_db: Database) -> None:
+    from sqlalchemy import text
+    from sqlalchemy.exc import OperationalError
+
+    from veri.memory.store import lock_creators
+
+    creator = uuid.uuid4()
+    with clean_db.sessions() as first, clean_db.sessions() as second:
+        lock_creators(first, {creator, uuid.uuid4()})
+        second.execute(text("SET lock_timeout = '200ms'"))
+        try:
+            lock_creators(second, {creator})
+        except OperationalError as exc:
+            assert "lock timeout" in str(exc)
+        else:
+            raise AssertionError("the second lane got a creator the first one holds")
+        second.rollback()
+        lock_creators(second, {uuid.uuid4()})  # another creator: no wait
+        first.rollback()
+        lock_creators(second, {creator})  # released with the first transaction

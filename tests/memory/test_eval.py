@@ -82,13 +82,25 @@ def test_bad_lines_are_reported_with_their_number_and_the_run_goes_on(tmp_path: 
         json.dumps({"type": "gossip"}),
         json.dumps({"type": "event", "subject": "maya", "id": "x", "actor": "Maya", "text": "no time"}),
         json.dumps({"type": "query", "subject": "maya", "id": "qx", "text": "Who?", "expected": ["nowhere"]}),
+        json.dumps(
+            {
+                "type": "event",
+                "subject": "maya",
+                "id": "nul",
+                "at": "2026-03-30T10:00:00Z",
+                "actor": "Maya",
+                "text": "a\u0000b",
+            }
+        ),
+        json.dumps({"type": "query", "subject": "maya", "id": "qn", "text": "What was odd?", "expected": ["nul"]}),
     ]
     path = tmp_path / "mixed.jsonl"
     path.write_text("\n".join([good[0], *bad, *good[1:]]) + "\n")
     report = evaluation.run_recall(path, k=10, embedder=None, hybrid=False).as_dict()
-    assert report["rejected_lines"] == 4
-    assert [r["line"] for r in report["first_rejected"]] == [2, 3, 4, 5]
+    assert report["rejected_lines"] == 6  # the refused event and the question expecting it too
+    assert [r["line"] for r in report["first_rejected"]] == [2, 3, 4, 5, 6]
     assert "no event nowhere" in report["first_rejected"][3]["reason"]
+    assert "refused at ingestion" in report["first_rejected"][4]["reason"]
     assert report["queries"] == sum('"query"' in line for line in good)
 
 

@@ -159,7 +159,7 @@ def events_replay(
     from veri import wiring
     from veri.events.outbox import cursor_at
     from veri.events.relay import get_cursor, set_cursor
-    from veri.events.service import replay_group
+    from veri.events.service import replay_groups
 
     settings = get_settings()
     # A lane is rebuilt with its sibling: they share one derived state.
@@ -172,7 +172,7 @@ def events_replay(
     with open_database_for(settings) as database:
         with database.sessions() as db:
             cursor = (0, 0) if from_ == "beginning" else cursor_at(db, position=position, recorded_since=moment)
-        unmarked = sum(replay_group(database, handler, cursor, reset=reset) for handler in rebuilt)
+        unmarked = replay_groups(database, rebuilt, cursor, reset=reset)
         if settings.events.event_bus == "kafka" and get_cursor(database) > cursor:
             set_cursor(database, cursor)  # the relay sends the events again; other groups skip them
     groups = [h.group for h in rebuilt]

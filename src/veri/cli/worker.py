@@ -53,7 +53,7 @@ def worker_command(
 ) -> None:
     """Run the stream processor: the relay (Kafka bus) and every consumer group, until stopped.
     Run several to scale out: consumers share the partitions, one relay is active at a time;
-    `--group` runs a slow group (memory) on its own workers."""
+    `--group` runs a slow group on its own workers (memory and memory-history, its two lanes)."""
     if role not in ("all", "relay", "consumers"):
         raise typer.BadParameter("use all, relay or consumers", param_hint="--role")
     from veri import wiring

@@ -2,7 +2,8 @@
 two consumer groups over the same log: the live lane takes what Veri learned as it happened, the
 history lane what it learned later (a simulated world, an import, a backfill of months). Each
 lane reads every event and skips the other's, so a backlog of history never delays a person's
-own action, and the history drains at its own pace.
+own action, and the history drains at its own pace. The two lanes may form memories of one
+creator at the same time: the memory handler serialises them per creator (advisory locks).
 
 Which lane an event belongs to is decided by the event alone (when it happened and when it was
 recorded), never by the time it is consumed: both lanes must agree, or an event would be skipped
@@ -28,7 +29,6 @@ __all__ = ["HISTORY_AFTER", "HISTORY_SUFFIX", "Lane", "family_of", "is_history",
 # a client's retry queue or a phone offline for a while stays well inside an hour).
 HISTORY_AFTER = timedelta(hours=1)
 HISTORY_SUFFIX = "-history"
-LIVE_BATCH = 2000
 
 
 def is_history(event: Event | LogRecord) -> bool:
@@ -45,27 +45,21 @@ class Lane:
         self.family = inner.group
         self.group = inner.group + (HISTORY_SUFFIX if history else "")
         self.types = inner.types
-        # The live lane mostly reads past history (cheaply: unparsed, unmarked), so it reads in
-        # large batches to keep up with a backlog being ingested; its own events are few.
-        inner_batch: int = getattr(inner, "batch_size", LIVE_BATCH)
-        self.batch_size = inner_batch if history else max(inner_batch, LIVE_BATCH)
+        # The inner handler's batch (a batch of live formation must stay well inside the lease).
+        self.batch_size: int = getattr(inner, "batch_size", 1000)
 
     def accepts(self, event: Event | LogRecord) -> bool:
         """This lane's events; the consumer loop reads past the others without marking them."""
         return is_history(event) == self.history
 
-    def _mine(self, events: Sequence[Event]) -> list[Event]:
-        return [e for e in events if self.accepts(e)]
-
     def handle(self, db: Session, events: Sequence[Event]) -> None:
-        mine = self._mine(events)
-        if mine:
-            self.inner.handle(db, mine)
+        # Whatever it is given: the consumer loop hands it only its own (`accepts`), and a dead
+        # letter replayed by hand must be applied whichever lane would take it today (a letter
+        # from before the lanes, a Kafka record relayed without recorded_at).
+        self.inner.handle(db, events)
 
     def after_commit(self, events: Sequence[Event]) -> None:
-        mine = self._mine(events)
-        if mine:
-            self.inner.after_commit(mine)
+        self.inner.after_commit(events)
 
     def reset(self, db: Session) -> None:
         # The lanes share their derived state: the live lane deletes it once for both.

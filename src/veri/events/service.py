@@ -4,6 +4,7 @@ consumer lag."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,6 +30,7 @@ __all__ = [
     "pipeline_status",
     "replay_dead_letter",
     "replay_group",
+    "replay_groups",
 ]
 
 log = structlog.get_logger(__name__)
@@ -104,30 +106,32 @@ def replay_group(database: Database, handler: Handler, cursor: Cursor, *, reset:
     embedded-log offsets back, and (with `reset`, from the start) delete its derived state.
     On the Kafka bus the caller also republishes from the same cursor. Returns the number of
     processed marks removed."""
+    return replay_groups(database, [handler], cursor, reset=reset)
+
+
+def replay_groups(database: Database, handlers: Sequence[Handler], cursor: Cursor, *, reset: bool) -> int:
+    """`replay_group` for groups that share one derived state (a slow group's lanes), in one
+    transaction: the state is never deleted without every group that rebuilds it rewound."""
     with database.transaction() as db:
-        if reset:
-            handler.reset(db)
-            removed = db.execute(delete(ProcessedEvent).where(ProcessedEvent.group_name == handler.group)).rowcount  # type: ignore[attr-defined]
-        else:
-            since = select(OutboxEvent.event_id).where(tuple_(OutboxEvent.txid, OutboxEvent.position) > tuple_(*cursor))
-            removed = db.execute(
-                delete(ProcessedEvent).where(
-                    ProcessedEvent.group_name == handler.group, ProcessedEvent.event_id.in_(since)
-                )
-            ).rowcount  # type: ignore[attr-defined]
-        db.execute(
-            update(ConsumerOffset)
-            .where(
-                ConsumerOffset.group_name == handler.group,
-                tuple_(ConsumerOffset.txid, ConsumerOffset.position) > tuple_(*cursor),
-            )
-            .values(txid=cursor[0], position=cursor[1], updated_at=func.now())
+        return sum(_rewind(db, handler, cursor, reset=reset) for handler in handlers)
+
+
+def _rewind(db: Session, handler: Handler, cursor: Cursor, *, reset: bool) -> int:
+    if reset:
+        handler.reset(db)
+        removed = db.execute(delete(ProcessedEvent).where(ProcessedEvent.group_name == handler.group)).rowcount  # type: ignore[attr-defined]
+    else:
+        since = select(OutboxEvent.event_id).where(tuple_(OutboxEvent.txid, OutboxEvent.position) > tuple_(*cursor))
+        removed = db.execute(
+            delete(ProcessedEvent).where(ProcessedEvent.group_name == handler.group, ProcessedEvent.event_id.in_(since))
+        ).rowcount  # type: ignore[attr-defined]
+    db.execute(
+        update(ConsumerOffset)
+        .where(
+            ConsumerOffset.group_name == handler.group,
+            tuple_(ConsumerOffset.txid, ConsumerOffset.position) > tuple_(*cursor),
         )
-    log.info(
-        "group_replay_started",
-        group=handler.group,
-        cursor=list(cursor),
-        reset=reset,
-        unmarked=removed,
+        .values(txid=cursor[0], position=cursor[1], updated_at=func.now())
     )
+    log.info("group_replay_started", group=handler.group, cursor=list(cursor), reset=reset, unmarked=removed)
     return int(removed)

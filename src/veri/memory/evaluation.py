@@ -71,6 +71,7 @@ class EventLine(BaseModel):
 
 class QueryLine(BaseModel):
     model_config = ConfigDict(extra="ignore")
+    line: int = Field(0, exclude=True)
 
     type: Literal["query"]
     subject: str = Field(min_length=1, max_length=100)
@@ -118,6 +119,7 @@ def read_benchmark(path: Path) -> tuple[list[EventLine], list[QueryLine], list[B
                 line.line = number
                 events.append(line)
             else:
+                line.line = number
                 queries.append((number, line))
     known = {(e.subject, e.id) for e in events}
     answerable: list[QueryLine] = []
@@ -270,13 +272,24 @@ def run_recall(
     raw, back = envelopes(events)
     with _temporary_store() as database:
         started = time.perf_counter()
+        refused_events: set[tuple[str, str]] = set()
         for start in range(0, len(raw), 1000):
             with database.transaction() as db:
                 result = ingest(db, raw[start : start + 1000], partial=True, partitions=PARTITIONS)
-            # An event the pipeline refuses (a NUL in its text, say) costs its line, not the run.
+            # An event the pipeline refuses (a NUL in its text, say) costs its line, not the run;
+            # one line is reported once, however many of its fields were wrong.
             for refused in result.rejected:
-                line = events[start + refused.index].line
-                rejected.append(BenchmarkError(line, f"refused at ingestion: {refused.field}: {refused.reason}"))
+                line = events[start + refused.index]
+                if (line.subject, line.id) not in refused_events:
+                    refused_events.add((line.subject, line.id))
+                    rejected.append(
+                        BenchmarkError(line.line, f"refused at ingestion: {refused.field}: {refused.reason}")
+                    )
+        # A question whose answer was refused cannot be answered: it is left out like the line.
+        for query in [q for q in queries if any((q.subject, i) in refused_events for i in q.expected)]:
+            queries.remove(query)
+            rejected.append(BenchmarkError(query.line, "expected: an event of it was refused at ingestion"))
+        rejected.sort(key=lambda error: error.line)
         handler = MemoryHandler(embedder)
         consumer = EmbeddedLog(database, partitions=PARTITIONS, lease_seconds=600).consumer("memory", "eval")
         loop = ConsumerLoop(database, consumer, handler, batch_size=handler.batch_size, retry=RetryPolicy(1, 0.0))

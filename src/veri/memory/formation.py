@@ -274,7 +274,12 @@ _FACT_PHRASES = {
 
 
 def _sentence(text: str) -> str:
-    return text[:1].upper() + text[1:]
+    """A text that starts with one of formation's own nouns ("the creator") starts with a capital;
+    one that starts with a name keeps it as written ("iPhone Studio", "iris.talks")."""
+    for noun in ("the creator", "a brand"):
+        if text.startswith(noun):
+            return noun.capitalize() + text[len(noun) :]
+    return text
 
 
 def _parties(

@@ -9,6 +9,7 @@ import structlog
 from sqlalchemy.orm import Session
 
 from veri.events.envelope import Event
+from veri.memory import store
 from veri.memory.embeddings import CachedEmbedder, Embedder
 from veri.memory.formation import MEMORY_EVENT_TYPES, Surroundings, drafts_for
 from veri.memory.reflection import reflect
@@ -35,6 +36,10 @@ class MemoryHandler:
         self.extractor = extractor or extract_message
 
     def handle(self, db: Session, events: Sequence[Event]) -> None:
+        # The live and the history lane (events/lanes.py) may hold events of one creator at once:
+        # consolidation reads then writes a creator's memories, so each batch first takes its
+        # creators' locks, in one order (no deadlock), until its transaction ends.
+        store.lock_creators(db, {c for e in events if (c := getattr(e.payload, "creator_id", None)) is not None})
         around = Surroundings(db, self.extractor)
         around.names.load(
             i

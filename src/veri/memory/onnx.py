@@ -129,24 +129,24 @@ class OnnxEmbedder:
             return []
         import numpy as np
 
-        out: list[list[float]] = []
         with self._lock:
             self._load()
-            # Similar lengths in a batch pad less: sort by length, answer in the callers' order.
-            order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-            vectors: dict[int, list[float]] = {}
-            for start in range(0, len(order), self.batch_size):
-                chunk = order[start : start + self.batch_size]
+        # Similar lengths in a batch pad less: sort by length, answer in the callers' order. The
+        # lock is held per chunk, so a live question or message gets in between a history batch's.
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        vectors: dict[int, list[float]] = {}
+        for start in range(0, len(order), self.batch_size):
+            chunk = order[start : start + self.batch_size]
+            with self._lock:
                 encoded = self._tokenizer.encode_batch([texts[i] for i in chunk])
                 ids = np.array([e.ids for e in encoded], dtype=np.int64)
                 mask = np.array([e.attention_mask for e in encoded], dtype=np.int64)
                 hidden = self._session.run(
                     None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
                 )[0]
-                weights = mask[..., None].astype(np.float32)
-                pooled = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
-                pooled /= np.clip(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12, None)
-                for index, row in zip(chunk, pooled, strict=True):
-                    vectors[index] = [float(x) for x in row]
-        out = [vectors[i] for i in range(len(texts))]
-        return out
+            weights = mask[..., None].astype(np.float32)
+            pooled = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
+            pooled /= np.clip(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12, None)
+            for index, row in zip(chunk, pooled, strict=True):
+                vectors[index] = [float(x) for x in row]
+        return [vectors[i] for i in range(len(texts))]

@@ -47,5 +47,6 @@ def cache_embeddings(db: Session, model: str, vectors: Mapping[bytes, Sequence[f
             "INSERT INTO memory_embedding_cache (content_hash, model, embedding, created_at) "
             "VALUES (:hash, :model, CAST(:embedding AS vector), now()) ON CONFLICT DO NOTHING"
         ),
-        [{"hash": h, "model": model, "embedding": vector_literal(v)} for h, v in vectors.items()],
+        # In hash order: two writers inserting overlapping hashes wait in one order, never a circle.
+        [{"hash": h, "model": model, "embedding": vector_literal(v)} for h, v in sorted(vectors.items())],
     )

@@ -193,6 +193,16 @@ class MemoryRepository:
 # -- formation's and reflection's reads -----------------------------------------------------
 
 
+def lock_creators(db: Session, creator_ids: set[uuid.UUID]) -> None:
+    """Hold each creator's formation lock until the transaction ends, taken in sorted order so
+    two writers never wait on each other in a circle."""
+    if creator_ids:
+        db.execute(
+            text("SELECT pg_advisory_xact_lock(hashtext('memory:' || c)) FROM unnest(CAST(:ids AS text[])) c"),
+            {"ids": sorted(str(c) for c in creator_ids)},
+        )
+
+
 def display_names(db: Session, ids: Iterable[uuid.UUID]) -> list[tuple[uuid.UUID, str, list[str]]]:
     """Creators', brands' and campaigns' names and niches, for those of `ids` the store knows."""
     wanted = list(ids)
