@@ -1,5 +1,5 @@
-"""Stopping `veri run` (Ctrl-C) stops the embedded PostgreSQL it started, unless another Veri
-process still uses it."""
+"""Stopping `veri run` (Ctrl-C, or SIGTERM as a service manager does) stops the embedded
+PostgreSQL it started, unless another Veri process still uses it."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import psutil
+import pytest
 
 from tests.factories import free_port, port_open
 
@@ -42,8 +43,8 @@ def _serve(data_dir: Path) -> tuple[subprocess.Popen[bytes], int]:
     return process, port
 
 
-def _interrupt(process: subprocess.Popen[bytes]) -> None:
-    process.send_signal(signal.SIGINT)
+def _interrupt(process: subprocess.Popen[bytes], how: signal.Signals = signal.SIGINT) -> None:
+    process.send_signal(how)
     process.wait(60)
 
 
@@ -56,11 +57,12 @@ def _gone(pgdata: Path, timeout: float = 20) -> bool:
     return True
 
 
-def test_ctrl_c_stops_the_embedded_postgres(tmp_path: Path) -> None:
+@pytest.mark.parametrize("how", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_stopping_veri_run_stops_the_embedded_postgres(tmp_path: Path, how: signal.Signals) -> None:
     process, _ = _serve(tmp_path)
     pgdata = (tmp_path / "pgdata").resolve()
     assert _postmasters(pgdata)
-    _interrupt(process)
+    _interrupt(process, how)
     assert _gone(pgdata), "the embedded PostgreSQL outlived veri run"
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import signal
+from types import FrameType
 from typing import Annotated
 
 import typer
@@ -17,6 +19,10 @@ def uvicorn_proxy_options(trusted_proxies: list[str]) -> dict[str, object]:
     """Believe X-Forwarded-For / -Proto only from the configured proxies. uvicorn's default trusts
     127.0.0.1, so any local client could pick its address and reset its log-in limits."""
     return {"proxy_headers": bool(trusted_proxies), "forwarded_allow_ips": ",".join(trusted_proxies)}
+
+
+def _exit_on_sigterm(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(128 + signum)
 
 
 def run(
@@ -71,6 +77,10 @@ def run(
                 name="veri-demo-world",
                 daemon=True,
             ).start()
+        # uvicorn shuts down on SIGTERM, then raises the signal again; with the default handler
+        # that ends the process before the `finally` blocks stop the worker and the embedded
+        # PostgreSQL. An exception does not skip them.
+        signal.signal(signal.SIGTERM, _exit_on_sigterm)
         try:
             uvicorn.run(
                 create_app(settings, database=database),
