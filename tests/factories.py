@@ -108,8 +108,8 @@ def csrf_headers(client: TestClient) -> dict[str, str]:
     return {"X-CSRF-Token": client.cookies["veri_csrf"]}
 
 
-def sign_up(client: TestClient, role: str, name: str, **extra: object) -> dict[str, object]:
-    """Sign up through the API (which also logs the client in); send the CSRF header from now on."""
+def signup_body(role: str, name: str, **extra: object) -> dict[str, object]:
+    """What `POST /api/v1/auth/signup` takes for `name@example.com` (a creator's handle is the name)."""
     body: dict[str, object] = {
         "email": f"{name}@example.com",
         "password": PASSWORD,
@@ -120,11 +120,30 @@ def sign_up(client: TestClient, role: str, name: str, **extra: object) -> dict[s
         body["handle"] = name
     else:
         body["brand_name"] = f"{name.title()} Co"
-    body.update(extra)
-    response = client.post("/api/v1/auth/signup", json=body)
+    return body | extra
+
+
+def sign_up(client: TestClient, role: str, name: str, **extra: object) -> dict[str, object]:
+    """Sign up through the API (which also logs the client in); send the CSRF header from now on."""
+    response = client.post("/api/v1/auth/signup", json=signup_body(role, name, **extra))
     assert response.status_code == 201, response.text
     client.headers.update(csrf_headers(client))
     return dict(response.json())
+
+
+def accepted_deal(
+    app: FastAPI, brand_name: str, creator_name: str, *, title: str, budget_cents: int, fee_cents: int
+) -> tuple[TestClient, TestClient, dict[str, Any]]:
+    """A brand and a creator signed up, an open campaign, the creator's application accepted:
+    (brand client, creator client, the deal)."""
+    brand, creator = new_client(app), new_client(app)
+    sign_up(brand, "brand", brand_name)
+    sign_up(creator, "creator", creator_name)
+    campaign = brand.post("/api/v1/campaigns", json={"title": title, "budget_cents": budget_cents}).json()
+    brand.post(f"/api/v1/campaigns/{campaign['id']}/transition", json={"to": "open"})
+    deal = creator.post("/api/v1/deals", json={"campaign_id": campaign["id"], "fee_cents": fee_cents}).json()
+    assert brand.post(f"/api/v1/deals/{deal['id']}/accept", json={}).status_code == 200
+    return brand, creator, dict(deal)
 
 
 def make_admin(database: Database, email: str = "root@example.com") -> None:

@@ -10,7 +10,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from tests.factories import new_client, sign_up
+from tests.factories import new_client, sign_up, signup_body
 
 
 def _brand_with_campaign(app: FastAPI) -> tuple[object, str]:
@@ -388,16 +388,7 @@ def test_two_requests_racing_to_create_the_same_thing_get_a_409(app: FastAPI, mo
 
     sign_up(new_client(app), "creator", "twice")
     monkeypatch.setattr(IdentityRepository, "user_by_email", lambda self, email: None)
-    r = new_client(app).post(
-        "/api/v1/auth/signup",
-        json={
-            "email": "twice@example.com",
-            "password": "correct-horse-battery",
-            "display_name": "Twice",
-            "role": "creator",
-            "handle": "twice2",
-        },
-    )
+    r = new_client(app).post("/api/v1/auth/signup", json=signup_body("creator", "twice", handle="twice2"))
     assert r.status_code == 409 and r.json()["error"] == "conflict", r.text
 
 

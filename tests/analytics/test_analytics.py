@@ -9,7 +9,7 @@ import pytest
 import redis
 from fastapi import FastAPI
 
-from tests.factories import REDIS_URL, drain, make_settings, new_client, require_service, sign_up
+from tests.factories import REDIS_URL, accepted_deal, drain, make_settings, new_client, require_service, sign_up
 from veri.analytics.cache import AnalyticsCache
 from veri.analytics.enrichment import engagement_rate, normalise_metrics
 from veri.analytics.handlers import AnalyticsHandler
@@ -38,13 +38,9 @@ def analytics_loop(database: Database, cache: AnalyticsCache | None = None) -> C
 
 
 def _creator_with_a_deal(app: FastAPI) -> tuple[object, object, dict[str, str]]:
-    brand, creator = new_client(app), new_client(app)
-    sign_up(brand, "brand", "metricsbrand")
-    sign_up(creator, "creator", "metricsmaker")
-    campaign = brand.post("/api/v1/campaigns", json={"title": "Launch", "budget_cents": 500_000}).json()
-    brand.post(f"/api/v1/campaigns/{campaign['id']}/transition", json={"to": "open"})
-    deal = creator.post("/api/v1/deals", json={"campaign_id": campaign["id"], "fee_cents": 90_000}).json()
-    brand.post(f"/api/v1/deals/{deal['id']}/accept")
+    brand, creator, deal = accepted_deal(
+        app, "metricsbrand", "metricsmaker", title="Launch", budget_cents=500_000, fee_cents=90_000
+    )
     creator.post(f"/api/v1/deals/{deal['id']}/deliver")
     brand.post(f"/api/v1/deals/{deal['id']}/complete")
     published = datetime.now(UTC) - timedelta(days=2)
@@ -70,7 +66,7 @@ def _creator_with_a_deal(app: FastAPI) -> tuple[object, object, dict[str, str]]:
     ids = {
         "creator": creator.get("/api/v1/creators/me").json()["id"],
         "brand": brand.get("/api/v1/brands/me").json()["id"],
-        "campaign": campaign["id"],
+        "campaign": deal["campaign_id"],
     }
     return brand, creator, ids
 

@@ -16,6 +16,7 @@ from sqlalchemy import func, select, text
 from tests.factories import (
     CONVERSATION,
     START,
+    accepted_deal,
     admin_key,
     conversation,
     envelope,
@@ -359,13 +360,7 @@ def test_the_workers_memory_chores_decay_only_with_the_flag(
 
 
 def test_deal_memories_name_the_people_brand_and_campaign(app: FastAPI, clean_db: Database) -> None:
-    brand, creator = new_client(app), new_client(app)
-    sign_up(brand, "brand", "lumen")
-    sign_up(creator, "creator", "ana")
-    campaign = brand.post("/api/v1/campaigns", json={"title": "Glow Week", "budget_cents": 200_000}).json()
-    brand.post(f"/api/v1/campaigns/{campaign['id']}/transition", json={"to": "open"})
-    deal = creator.post("/api/v1/deals", json={"campaign_id": campaign["id"], "fee_cents": 51_000}).json()
-    assert brand.post(f"/api/v1/deals/{deal['id']}/accept", json={}).status_code == 200
+    accepted_deal(app, "lumen", "ana", title="Glow Week", budget_cents=200_000, fee_cents=51_000)
     form_memories(clean_db)
     texts = [m.text for m in memories(clean_db, Memory.type == MemoryType.CAMPAIGN_EPISODIC)]
     assert 'The deal between Ana and Lumen Co on "Glow Week" was accepted at $510' in texts, texts
