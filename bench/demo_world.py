@@ -136,6 +136,16 @@ def main() -> None:
         with database.sessions() as db:
             memories = db.scalar(text("SELECT count(*) FROM memories"))
             events = db.scalar(text("SELECT count(*) FROM event_outbox"))
+            # Readability: memories that still say "the creator", "a brand" or "on a campaign"
+            # where a name belongs (formation's neutral nouns for parties it could not name).
+            unnamed = db.scalar(
+                text(
+                    "SELECT count(*) FROM memories WHERE type = 'campaign_episodic' AND "
+                    "(text ~* '(^|[^a-z])the creator([^a-z]|$)' OR text ~* '(^| )a brand( |$)' "
+                    "OR text ~* 'on a campaign')"
+                )
+            )
+            episodic = db.scalar(text("SELECT count(*) FROM memories WHERE type = 'campaign_episodic'"))
         print(
             json.dumps(
                 {
@@ -144,6 +154,8 @@ def main() -> None:
                     "days": args.days,
                     "events": events,
                     "memories": memories,
+                    "campaign_memories": episodic,
+                    "campaign_memories_with_an_unnamed_party": unnamed,
                     "embedder": embedder.model if embedder is not None else None,
                     "world_ingested_s": round(ingested_at, 1) if ingested_at else None,
                     "memory_formed_s": round(formed_at, 1) if formed_at else None,

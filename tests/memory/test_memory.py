@@ -404,3 +404,35 @@ def test_campaigns_known_only_from_events_are_named_in_later_memories(clean_db: 
         'Peakform opened the campaign "Resistance bands launch" for fitness, with a budget of $4,000',
         'The deal between Maya and Peakform on "Resistance bands launch" was accepted at $510',
     ]
+
+
+def test_parties_known_only_from_the_log_are_named_before_their_memories_form(clean_db: Database) -> None:
+    """A deal's events are often formed before the memory of its campaign (another partition of
+    the log): the names come from the log itself, whatever has been formed."""
+    from veri.memory.store import display_names
+
+    creator, brand, campaign, stranger = (uuid.uuid4() for _ in range(4))
+    created = {
+        "campaign_id": str(campaign),
+        "brand_id": str(brand),
+        "brand_name": "Peakform",
+        "title": "Resistance bands launch",
+        "budget_cents": 400_000,
+        "niches": ["fitness", "wellness"],
+    }
+    put(
+        clean_db,
+        [
+            envelope("campaign.created", created, subject=f"campaign:{campaign}", at=START),
+            message(creator, "Happy to talk about the bands!", START + timedelta(hours=1), speaker="Maya"),
+        ],
+    )  # put, never formed
+    with clean_db.sessions() as db:
+        named = {
+            some_id: (name, niches) for some_id, name, niches in display_names(db, {creator, brand, campaign, stranger})
+        }
+    assert named == {
+        campaign: ("Resistance bands launch", ["fitness", "wellness"]),
+        brand: ("Peakform", ["fitness"]),
+        creator: ("Maya", []),
+    }

@@ -36,6 +36,22 @@ class OutboxEvent(Base):
         Index("ix_event_outbox_log", "partition", "txid", "position"),
         Index("ix_event_outbox_cursor", "txid", "position"),
         Index("ix_event_outbox_recorded_at", "recorded_at"),
+        # Who the log names (memory's display names of parties that exist only as events).
+        Index(
+            "ix_event_outbox_campaign_named",
+            text("(payload ->> 'campaign_id')"),
+            postgresql_where=text("type = 'campaign.created'"),
+        ),
+        Index(
+            "ix_event_outbox_brand_named",
+            text("(payload ->> 'brand_id')"),
+            postgresql_where=text("type = 'campaign.created'"),
+        ),
+        Index(
+            "ix_event_outbox_creator_named",
+            text("(payload ->> 'creator_id')"),
+            postgresql_where=text("type = 'message.sent' AND payload ->> 'sender_role' = 'creator'"),
+        ),
     )
 
     position: Mapped[int] = mapped_column(BigInteger, Identity(always=False), primary_key=True)

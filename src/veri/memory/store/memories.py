@@ -8,10 +8,10 @@ import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import structlog
-from sqlalchemy import ColumnElement, func, select, text, update
+from sqlalchemy import Boolean, ColumnElement, String, func, literal_column, select, text, update
 from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
@@ -24,6 +24,7 @@ from veri.memory.store.embeddings import vectors_enabled
 from veri.models.brands import Brand
 from veri.models.campaigns import Campaign
 from veri.models.creators import Creator
+from veri.models.events import OutboxEvent
 from veri.models.memory import Memory, MemoryStatus, MemorySubjectState, MemoryType
 
 if TYPE_CHECKING:
@@ -224,44 +225,40 @@ def display_names(db: Session, ids: Iterable[uuid.UUID]) -> list[tuple[uuid.UUID
 
 
 def _names_remembered(db: Session, ids: set[uuid.UUID]) -> list[tuple[uuid.UUID, str, list[str]]]:
-    """Campaigns, brands and creators that exist only in the event log: campaigns and brands
-    named by the memory of a campaign's creation (formation's `campaign:<id>` facts), creators by
-    the name on their own messages."""
-    rows = db.execute(
-        select(
-            Memory.campaign_id,
-            Memory.brand_id,
-            Memory.attributes["title"].astext,
-            Memory.attributes["brand_name"].astext,
-            Memory.attributes["niches"],
-        ).where(
-            Memory.key.like("campaign:%"),
-            Memory.valid_to.is_(None),
-            Memory.campaign_id.in_(ids) | Memory.brand_id.in_(ids),
-        )
-    ).all()
+    """Campaigns, brands and creators that exist only in the event log (a simulated world,
+    events imported from elsewhere): campaigns and brands as their `campaign.created` named them,
+    creators by the name on their own messages. Read from the log, not from memories, because a
+    deal's events are often formed before the memory of its campaign (another partition)."""
+    keys = [str(some_id) for some_id in ids]
     named: dict[uuid.UUID, tuple[str, list[str]]] = {}
-    for campaign_id, brand_id, title, brand_name, niches in rows:
-        kinds = list(niches or [])
-        if campaign_id in ids and title:
-            named[campaign_id] = (title, kinds)
-        if brand_id in ids and brand_name:
-            named.setdefault(brand_id, (brand_name, kinds[:1]))
-    # A creator without a profile here is called what they sign their own messages with.
-    speakers = db.execute(
-        select(Memory.creator_id, Memory.attributes["speaker"].astext)
-        .where(
-            Memory.creator_id.in_(ids - named.keys()),
-            Memory.type == MemoryType.BRAND_INTERACTION,
-            Memory.attributes["speaker_role"].astext == "creator",
-        )
-        .order_by(Memory.creator_id, Memory.valid_from.desc())
-        .ext(distinct_on(Memory.creator_id))
-    ).all()
-    for creator_id, speaker in speakers:
-        if creator_id is not None and speaker:
-            named[creator_id] = (speaker, [])
+    for key, name, kinds_kept in (("campaign_id", "title", None), ("brand_id", "brand_name", 1)):
+        for some_id, payload in _latest_in_log(db, "campaign.created", key, keys):
+            niches = payload.get("niches")
+            kinds = [str(n) for n in niches] if isinstance(niches, list) else []
+            if isinstance(payload.get(name), str) and payload[name]:  # a brand's category: its first niche
+                named.setdefault(uuid.UUID(some_id), (payload[name], kinds[:kinds_kept]))
+    unnamed = [k for k in keys if uuid.UUID(k) not in named]
+    for creator_id, payload in _latest_in_log(db, "message.sent", "creator_id", unnamed, role="creator"):
+        if isinstance(payload.get("sender_name"), str) and payload["sender_name"]:
+            named[uuid.UUID(creator_id)] = (payload["sender_name"], [])
     return [(some_id, name, kinds) for some_id, (name, kinds) in named.items()]
+
+
+def _latest_in_log(
+    db: Session, type_: str, key: str, values: list[str], *, role: str | None = None
+) -> Sequence[tuple[str, dict[str, Any]]]:
+    """For each of `values` of the payload's `key`, the payload of the latest `type_` event
+    naming it (the partial indexes `ix_event_outbox_*_named` serve these reads)."""
+    if not values:
+        return []
+    # Keys written as SQL literals, not parameters: a generic plan would not match the indexes'
+    # expressions and predicates (`key` and `role` are this module's constants).
+    keyed = literal_column(f"event_outbox.payload ->> '{key}'", String)
+    statement = select(keyed, OutboxEvent.payload).where(OutboxEvent.type == type_, keyed.in_(values))
+    if role is not None:
+        statement = statement.where(literal_column(f"event_outbox.payload ->> 'sender_role' = '{role}'", Boolean))
+    rows = db.execute(statement.order_by(keyed, OutboxEvent.position.desc()).ext(distinct_on(keyed))).all()
+    return [(value, payload) for value, payload in rows]
 
 
 def latest_turn(db: Session, creator_id: uuid.UUID, **attributes: str) -> Memory | None:
