@@ -203,6 +203,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         app.state.rate_limiter = (
             RedisRateLimiter(app.state.redis) if app.state.redis is not None else PostgresRateLimiter(db.engine)
         )
+        app.state.agent = wiring.agent(settings, db, app.state.embedder)
         log.info(
             "app_started",
             version=__version__,
@@ -244,6 +245,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     from veri.admin import event_routes
     from veri.admin import pages as admin_pages
     from veri.admin import routes as admin_routes
+    from veri.agent import pages as agent_pages
+    from veri.agent import routes as agent_routes
     from veri.analytics import pages as analytics_pages
     from veri.analytics import routes as analytics_routes
     from veri.brands import routes as brand_routes
@@ -267,6 +270,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         event_routes,
         analytics_routes,
         memory_routes,
+        agent_routes,
         admin_routes,
         account_pages,
         creator_pages,
@@ -274,6 +278,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         deal_pages,
         analytics_pages,
         memory_pages,
+        agent_pages,
         admin_pages,
     ):
         app.include_router(module.router)

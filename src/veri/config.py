@@ -11,10 +11,11 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, IPvAnyNetwork, SecretStr, model_validator
+from pydantic import AliasChoices, Field, IPvAnyNetwork, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = [
+    "AgentSettings",
     "DatabaseSettings",
     "EventSettings",
     "MemorySettings",
@@ -82,6 +83,30 @@ class MemorySettings(BaseSettings):
         return self
 
 
+class AgentSettings(BaseSettings):
+    model_config = _COMMON
+
+    # "auto": Claude when an API key is set, else offline; "offline" never calls a model.
+    agent_provider: Literal["auto", "anthropic", "offline"] = "auto"
+    # The brief's name for the key, and Veri's own as the fallback.
+    anthropic_api_key: SecretStr | None = Field(
+        None, validation_alias=AliasChoices("ANTHROPIC_API_KEY", "VERI_ANTHROPIC_API_KEY")
+    )
+    anthropic_base_url: str | None = None
+    agent_model: str = "claude-haiku-4-5"
+    agent_max_tokens: int = Field(800, ge=16, le=8192)
+    # Claude's first token must come within this, or the offline answer is given (the brief's 1 s
+    # to the first token, less the server's own work).
+    agent_first_token_seconds: float = Field(0.7, gt=0, le=60)
+    agent_breaker_failures: int = Field(3, ge=1)
+    agent_breaker_cool_off_seconds: float = Field(30.0, gt=0)
+    # Questions per person per minute.
+    agent_questions_per_minute: int = Field(20, ge=1)
+    # Dollars per million tokens (claude-haiku-4-5); cache reads cost 0.1x input, writes 1.25x.
+    agent_input_usd_per_mtok: float = 1.0
+    agent_output_usd_per_mtok: float = 5.0
+
+
 class SecuritySettings(BaseSettings):
     model_config = _COMMON
 
@@ -131,6 +156,7 @@ class Settings(BaseSettings):
     security: SecuritySettings = Field(default_factory=SecuritySettings)
     events: EventSettings = Field(default_factory=EventSettings)
     memory: MemorySettings = Field(default_factory=MemorySettings)
+    agent: AgentSettings = Field(default_factory=AgentSettings)
 
     @model_validator(mode="after")
     def _secret_key_required_in_production(self) -> Settings:

@@ -14,6 +14,7 @@ from veri.config import Settings, get_settings
 if TYPE_CHECKING:
     from redis import Redis
 
+    from veri.agent.service import Agent
     from veri.db.engine import Database
     from veri.events.bus.base import Bus
     from veri.events.handlers import Handler
@@ -66,6 +67,35 @@ def message_extractor(settings: Settings) -> MessageExtractor | None:
         api_key=memory.anthropic_api_key.get_secret_value(), base_url=memory.anthropic_base_url, max_retries=1
     )
     return LLMMessageExtractor(client, memory.anthropic_model)
+
+
+def agent(settings: Settings, database: Database, embedder: Embedder | None) -> Agent:
+    """The agent of this process: Claude behind a circuit breaker when a key is set (and the
+    provider is not forced offline), else the offline responder."""
+    from veri.agent.providers import CircuitBreaker, Guarded, OfflineProvider, Provider
+    from veri.agent.service import Agent
+
+    config = settings.agent
+    provider: Provider = OfflineProvider()
+    use_claude = config.agent_provider == "anthropic" or (
+        config.agent_provider == "auto" and config.anthropic_api_key is not None
+    )
+    if use_claude and config.anthropic_api_key is not None:
+        import anthropic
+
+        from veri.agent.claude import ClaudeProvider
+
+        client = anthropic.Anthropic(
+            api_key=config.anthropic_api_key.get_secret_value(),
+            base_url=config.anthropic_base_url,
+            max_retries=0,  # Guarded retries within the latency budget
+            timeout=config.agent_first_token_seconds,  # to connect, and between two pieces of the stream
+        )
+        provider = Guarded(
+            ClaudeProvider(client, model=config.agent_model, max_tokens=config.agent_max_tokens),
+            CircuitBreaker(config.agent_breaker_failures, config.agent_breaker_cool_off_seconds),
+        )
+    return Agent(database, embedder, provider, config)
 
 
 def handlers(settings: Settings | None = None, redis: Redis | None = None) -> list[Handler]:

@@ -255,3 +255,11 @@ class AgentRunCompleted(EventPayload):
     outcome: Annotated[str, Field(max_length=2_000)] = ""
     succeeded: bool = True
     duration_ms: Count = 0
+    # Added with the agent (optional, so version 1 still reads): the kind of question (for reusing
+    # a successful run's tool plan), each tool's latency in `steps` order, the memories the answer
+    # cited, who answered ("anthropic" / "offline") and the person's thumbs up (1) or down (-1).
+    kind: Annotated[str, Field(max_length=40)] = ""
+    step_ms: list[Count] = Field(default_factory=list, max_length=100)
+    cited: list[uuid.UUID] = Field(default_factory=list, max_length=100)
+    provider: Annotated[str, Field(max_length=40)] = ""
+    feedback: Literal[-1, 1] | None = None

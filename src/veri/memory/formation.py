@@ -439,8 +439,20 @@ def _agent_run(event: Event, p: AgentRunCompleted, around: Surroundings) -> list
             event,
             key=f"run:{p.run_id}",
             text=f"Agent run {result}: {p.goal}. Steps: {steps}. {p.outcome}".strip(),
+            # A fact of the run: the person's thumbs, given later, supersede the first version.
+            kind="fact",
+            value=f"{p.succeeded}:{p.feedback}",
             importance=0.4 if p.succeeded else 0.6,
-            attributes={"steps": p.steps, "succeeded": p.succeeded, "duration_ms": p.duration_ms},
+            attributes={
+                "steps": p.steps,
+                "succeeded": p.succeeded,
+                "duration_ms": p.duration_ms,
+                "kind": p.kind,
+                "step_ms": p.step_ms,
+                "cited": [str(c) for c in p.cited],
+                "provider": p.provider,
+                "feedback": p.feedback,
+            },
         )
     ]
 

@@ -8,6 +8,7 @@ from veri.models.accounts import (
     User,
     UserSession,
 )
+from veri.models.agent import AgentConversation, AgentTurn, TurnStatus
 from veri.models.analytics import AnalyticsDaily, ContentDaily, ContentFact, DealFact
 from veri.models.base import Base
 from veri.models.brands import Brand
@@ -28,6 +29,8 @@ from veri.models.events import (
 from veri.models.memory import EmbeddingCache, Memory, MemoryStatus, MemorySubjectState, MemoryType
 
 __all__ = [
+    "AgentConversation",
+    "AgentTurn",
     "AnalyticsDaily",
     "ApiKey",
     "Base",
@@ -63,6 +66,7 @@ __all__ = [
     "RelayCursor",
     "SocialAccount",
     "SocialAccountStatus",
+    "TurnStatus",
     "User",
     "UserSession",
 ]

@@ -1,0 +1,1 @@
+"""The agent: chat that answers from memory, with Claude or offline, every run remembered."""

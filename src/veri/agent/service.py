@@ -1,0 +1,349 @@
+"""The agent as the rest of Veri uses it: conversations, asking (streamed), feedback.
+
+A run, in order: the question is checked and its turn stored (in the request, so a refusal is
+a plain 4xx); then, streaming, the plan's tools run with the person's visibility (memory search
+always; more by the kind of question, or the tools of this person's last successful run of the
+same kind, remembered as workflow memory); the provider answers from them, calling more tools if
+it needs; the answer's citations are resolved; the turn is completed and `agent.run_completed`
+goes through the outbox, from which the memory group forms the run's workflow memory.
+
+Who sees what: a person their own conversations; an admin all.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+import structlog
+from sqlalchemy.orm import Session
+
+from veri.agent.offline import question_kind
+from veri.agent.providers import AgentRequest, Fallback, Provider, Step, Text, Usage
+from veri.agent.repository import AgentRepository
+from veri.agent.sources import Sources
+from veri.agent.tools import TOOLS, Cited, Toolbox, ToolResult
+from veri.config import AgentSettings
+from veri.db.engine import Database
+from veri.errors import NotFound, RateLimited
+from veri.events.service import emit
+from veri.events.types import AgentRunCompleted
+from veri.identity.principal import Principal
+from veri.identity.ratelimit import RateLimiter
+from veri.memory import service as memory_service
+from veri.memory.embeddings import Embedder
+from veri.models.agent import AgentConversation, AgentTurn, TurnStatus
+from veri.models.base import utcnow
+from veri.models.memory import MemoryType
+
+__all__ = [
+    "Agent",
+    "Prepared",
+    "RunEvent",
+    "begin_turn",
+    "create_conversation",
+    "get_conversation",
+    "list_conversations",
+    "run_turn",
+    "set_feedback",
+]
+
+log = structlog.get_logger(__name__)
+
+# What runs before the model is asked, by kind of question (memory search always comes first).
+DEFAULT_PLANS: dict[str, list[str]] = {
+    "deals": ["search_memories", "list_deals"],
+    "campaigns": ["search_memories", "list_campaigns"],
+}
+PLANNABLE = frozenset({"search_memories", "creator_facts", "list_deals", "list_campaigns"})
+
+
+@dataclass
+class Agent:
+    """One per process: the database, the embedder, the provider (guarded) and its settings."""
+
+    database: Database
+    embedder: Embedder | None
+    provider: Provider
+    settings: AgentSettings
+
+
+# -- conversations --------------------------------------------------------------------------------
+
+
+def create_conversation(db: Session, *, principal: Principal, title: str = "") -> AgentConversation:
+    conversation = AgentConversation(user_id=principal.user.id, title=title.strip()[:200])
+    db.add(conversation)
+    db.flush()
+    return conversation
+
+
+def get_conversation(
+    db: Session, *, principal: Principal, conversation_id: uuid.UUID
+) -> tuple[AgentConversation, list[AgentTurn]]:
+    """A conversation and its turns, oldest first; "not found" for anyone but its owner (and
+    admins), so its existence is no hint."""
+    repository = AgentRepository(db)
+    conversation = repository.conversation(conversation_id)
+    if conversation is None or not (principal.is_admin or conversation.user_id == principal.user.id):
+        raise NotFound("conversation")
+    return conversation, repository.turns(conversation.id)
+
+
+def list_conversations(
+    db: Session, *, principal: Principal, limit: int = 50, offset: int = 0
+) -> tuple[list[AgentConversation], int]:
+    owner = None if principal.is_admin else principal.user.id
+    return AgentRepository(db).conversations(owner, limit=limit, offset=offset)
+
+
+# -- asking -----------------------------------------------------------------------------------------
+
+
+@dataclass
+class Prepared:
+    """A stored, running turn: what `run_turn` needs besides the agent."""
+
+    turn_id: uuid.UUID
+    conversation_id: uuid.UUID
+    question: str
+    history: list[tuple[str, str]]
+    started: float = field(default_factory=time.perf_counter)
+
+
+def begin_turn(
+    db: Session,
+    *,
+    principal: Principal,
+    conversation_id: uuid.UUID,
+    question: str,
+    limiter: RateLimiter | None,
+    settings: AgentSettings,
+) -> Prepared:
+    """Check the question may be asked and store its turn as running."""
+    started = time.perf_counter()
+    conversation, turns = get_conversation(db, principal=principal, conversation_id=conversation_id)
+    if limiter is not None:
+        asked = limiter.hit(f"agent:{principal.user.id}", 60)
+        if asked > settings.agent_questions_per_minute:
+            raise RateLimited("too many questions; wait a minute", headers={"Retry-After": "60"})
+    turn = AgentTurn(conversation_id=conversation.id, question=question, kind=question_kind(question))
+    db.add(turn)
+    if not conversation.title:
+        conversation.title = question[:80]
+    conversation.updated_at = utcnow()
+    db.flush()
+    history = [(t.question, t.answer) for t in turns if t.status is TurnStatus.COMPLETED]
+    return Prepared(turn.id, conversation.id, question, history, started)
+
+
+RunEvent = dict[str, Any]
+
+
+def run_turn(agent: Agent, principal: Principal, prepared: Prepared) -> Iterator[RunEvent]:
+    """Answer a begun turn, as a stream of events: `step` (a tool ran), `token` (text),
+    `fallback` (the offline answer stands in, and why), then `done` with the citations. A stream
+    closed early records the turn as cancelled; the run is recorded whatever happens."""
+    sources = Sources()
+    kind = question_kind(prepared.question)
+    run = _Run(prepared, kind)
+
+    def call_tool(name: str, arguments: object) -> ToolResult:
+        with agent.database.transaction() as db:
+            return Toolbox(db, principal, agent.embedder).call(name, arguments)
+
+    try:
+        plan = _plan(agent, principal, kind)
+        results = []
+        for name in plan:
+            result = call_tool(name, {"query": prepared.question} if name == "search_memories" else {})
+            results.append(result)
+            run.steps.append(result)
+            yield _step_event(result)
+        run.server_ms = (time.perf_counter() - prepared.started) * 1000
+        request = AgentRequest(prepared.question, prepared.history, results, sources, call_tool, kind)
+        for piece in agent.provider.respond(request):
+            if isinstance(piece, Text):
+                if run.first_token_ms is None:
+                    run.first_token_ms = (time.perf_counter() - prepared.started) * 1000
+                run.answer.append(piece.text)
+                yield {"event": "token", "text": piece.text}
+            elif isinstance(piece, Step):
+                run.steps.append(piece.result)
+                yield _step_event(piece.result)
+            elif isinstance(piece, Usage):
+                run.add(piece)
+            elif isinstance(piece, Fallback):
+                run.fallback = piece.reason
+                yield {"event": "fallback", "reason": piece.reason}
+        run.provider = "offline" if run.fallback or agent.provider.name == "offline" else agent.provider.name
+        run.status = TurnStatus.COMPLETED
+        cited = sources.cited_in("".join(run.answer))
+        run.cited = cited
+        yield {
+            "event": "done",
+            "turn_id": str(prepared.turn_id),
+            "provider": run.provider,
+            "fallback": run.fallback,
+            "citations": [_citation(c) for c in cited],
+            "timings": run.timings(),
+        }
+    except GeneratorExit:
+        run.status = TurnStatus.CANCELLED
+        raise
+    except Exception:
+        run.status = TurnStatus.FAILED
+        log.exception("agent_run_failed", turn_id=str(prepared.turn_id))
+        yield {"event": "error", "message": "the answer failed; it was recorded and can be asked again"}
+    finally:
+        _record(agent, principal, run)
+
+
+def set_feedback(db: Session, *, principal: Principal, turn_id: uuid.UUID, value: int) -> AgentTurn:
+    """Thumbs up (1) or down (-1) on a turn: stored, and told to memory (the run's workflow
+    memory is formed again with it, so a disliked plan is not reused)."""
+    turn = AgentRepository(db).turn(turn_id)
+    if turn is None:
+        raise NotFound("turn")
+    get_conversation(db, principal=principal, conversation_id=turn.conversation_id)  # ownership
+    turn.feedback = value
+    db.flush()
+    _emit_run(db, principal, turn)
+    return turn
+
+
+# -- the run's bookkeeping ------------------------------------------------------------------------------
+
+
+@dataclass
+class _Run:
+    prepared: Prepared
+    kind: str
+    steps: list[ToolResult] = field(default_factory=list)
+    answer: list[str] = field(default_factory=list)
+    cited: list[Cited] = field(default_factory=list)
+    status: TurnStatus = TurnStatus.CANCELLED
+    provider: str = ""
+    fallback: str = ""
+    server_ms: float | None = None
+    first_token_ms: float | None = None
+    usage: Usage = field(default_factory=Usage)
+
+    def add(self, usage: Usage) -> None:
+        for name in ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens", "calls"):
+            setattr(self.usage, name, getattr(self.usage, name) + getattr(usage, name))
+
+    def timings(self) -> dict[str, float | None]:
+        total = (time.perf_counter() - self.prepared.started) * 1000
+        return {
+            "server_ms": _ms(self.server_ms),
+            "first_token_ms": _ms(self.first_token_ms),
+            "total_ms": _ms(total),
+        }
+
+
+def _ms(value: float | None) -> float | None:
+    return round(value, 1) if value is not None else None
+
+
+def _cost(settings: AgentSettings, usage: Usage) -> Decimal:
+    per_token_in = settings.agent_input_usd_per_mtok / 1e6
+    dollars = (
+        usage.input_tokens * per_token_in
+        + usage.cache_read_tokens * per_token_in * 0.1
+        + usage.cache_write_tokens * per_token_in * 1.25
+        + usage.output_tokens * settings.agent_output_usd_per_mtok / 1e6
+    )
+    return Decimal(str(round(dollars, 6)))
+
+
+def _record(agent: Agent, principal: Principal, run: _Run) -> None:
+    try:
+        with agent.database.transaction() as db:
+            turn = AgentRepository(db).turn(run.prepared.turn_id)
+            if turn is None:
+                return
+            turn.answer = "".join(run.answer)
+            turn.status = run.status
+            turn.provider = run.provider
+            turn.fallback = run.fallback[:200]
+            turn.tools = [s.step() for s in run.steps]
+            turn.citations = [str(c.id) for c in run.cited]
+            turn.timings = run.timings()
+            turn.llm_calls = run.usage.calls
+            turn.input_tokens = run.usage.input_tokens + run.usage.cache_read_tokens + run.usage.cache_write_tokens
+            turn.output_tokens = run.usage.output_tokens
+            turn.cost_usd = _cost(agent.settings, run.usage)
+            turn.completed_at = utcnow()
+            db.flush()
+            _emit_run(db, principal, turn)
+    except Exception:  # the answer was given; losing its record must not take the stream down
+        log.exception("agent_run_not_recorded", turn_id=str(run.prepared.turn_id))
+
+
+def _emit_run(db: Session, principal: Principal, turn: AgentTurn) -> None:
+    tools = turn.tools or []
+    succeeded = turn.status is TurnStatus.COMPLETED and bool(turn.citations) and turn.feedback != -1
+    outcome = (
+        f"answered citing {len(turn.citations)} memories ({turn.provider or 'no provider'})"
+        if turn.status is TurnStatus.COMPLETED
+        else f"the run was {turn.status.value}"
+    )
+    subject = (
+        f"creator:{principal.creator_id}"
+        if principal.creator_id
+        else f"brand:{principal.brand_id}"
+        if principal.brand_id
+        else f"user:{principal.user.id}"
+    )
+    emit(
+        db,
+        AgentRunCompleted(
+            run_id=turn.id,
+            creator_id=principal.creator_id,
+            brand_id=principal.brand_id,
+            goal=turn.question[:2000],
+            steps=[str(t.get("name", ""))[:200] for t in tools][:100],
+            step_ms=[int(t.get("ms") or 0) for t in tools][:100],
+            outcome=outcome,
+            succeeded=succeeded,
+            duration_ms=int((turn.timings or {}).get("total_ms") or 0),
+            kind=turn.kind,
+            cited=[uuid.UUID(c) for c in turn.citations][:100],
+            provider=turn.provider,
+            feedback=turn.feedback if turn.feedback in (-1, 1) else None,
+        ),
+        subject=subject,
+        actor=principal.actor,
+    )
+
+
+def _plan(agent: Agent, principal: Principal, kind: str) -> list[str]:
+    """The tools to run before the model is asked: this person's last successful run of the
+    same kind, remembered as workflow memory, else the default for the kind."""
+    plan = list(DEFAULT_PLANS.get(kind, ["search_memories"]))
+    if principal.owned_scope() is None:
+        return plan
+    with agent.database.sessions() as db:
+        runs, _ = memory_service.timeline(db, principal=principal, types=[MemoryType.WORKFLOW], limit=50)
+    for memory in runs:
+        attributes = memory.attributes
+        if attributes.get("kind") == kind and attributes.get("succeeded") and attributes.get("feedback") != -1:
+            remembered = [s for s in attributes.get("steps") or [] if s in PLANNABLE]
+            return list(dict.fromkeys(["search_memories", *remembered]))
+    return plan
+
+
+def _step_event(result: ToolResult) -> RunEvent:
+    return {"event": "step", **result.step()}
+
+
+def _citation(cited: Cited) -> dict[str, Any]:
+    return {"memory_id": str(cited.id), "text": cited.text, "type": cited.type, "when": cited.when.isoformat()}
+
+
+assert TOOLS.keys() >= PLANNABLE
