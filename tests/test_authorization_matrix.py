@@ -76,6 +76,12 @@ def build_world(app: FastAPI, database: Any) -> World:
     ids["social_a"] = r.json()["id"]
     r = ca.post("/api/v1/api-keys", json={"name": "script", "scopes": ["read"]})
     ids["key_a"] = r.json()["id"]
+    ids["conversation_a"] = ca.post("/api/v1/agent/conversations", json={}).json()["id"]
+    r = ca.post(
+        f"/api/v1/agent/conversations/{ids['conversation_a']}/messages?stream=false", json={"question": "My rate?"}
+    )
+    assert r.status_code == 200, r.text
+    ids["turn_a"] = r.json()["turn_id"]
     for c in (ca, cb, ba, bb):
         c.__exit__(None, None, None)
     # The memory consumer group turns the deals into campaign memories of creator A and brand A.
@@ -278,6 +284,29 @@ MATRIX: list[tuple[str, str, str, Any, dict[str, int]]] = [
         {"captured_at": PAST, "views": 10},
         when(401, 201, 404, 403, 404, 201),
     ),
+    ("GET", "/api/v1/agent/conversations", "/api/v1/agent/conversations", None, everyone(200)),
+    ("POST", "/api/v1/agent/conversations", "/api/v1/agent/conversations", {"title": "t"}, everyone(201)),
+    (
+        "GET",
+        "/api/v1/agent/conversations/{conversation_id}",
+        "/api/v1/agent/conversations/{conversation_a}",
+        None,
+        when(401, 200, 404, 404, 404, 200),
+    ),
+    (
+        "POST",
+        "/api/v1/agent/conversations/{conversation_id}/messages",
+        "/api/v1/agent/conversations/{conversation_a}/messages?stream=false",
+        {"question": "What rate did I quote?"},
+        when(401, 200, 404, 404, 404, 404),  # an admin reads a conversation, never writes in it
+    ),
+    (
+        "POST",
+        "/api/v1/agent/turns/{turn_id}/feedback",
+        "/api/v1/agent/turns/{turn_a}/feedback",
+        {"value": 1},
+        when(401, 200, 404, 404, 404, 404),
+    ),
     ("GET", "/api/v1/api-keys", "/api/v1/api-keys", None, everyone(200)),
     ("POST", "/api/v1/api-keys", "/api/v1/api-keys", {"name": "k"}, everyone(201)),
     ("GET", "/api/v1/users", "/api/v1/users", None, when(401, 403, 403, 403, 403, 200)),
@@ -393,6 +422,8 @@ PAGES: list[tuple[str, dict[str, int]]] = [
     ("/creators/{creator_a}", when(303, 403, 403, 200, 200, 200)),
     ("/memories", everyone(200, anon=303)),
     ("/memories/{memory_a}", when(303, 200, 404, 200, 404, 200)),
+    ("/agent", everyone(200, anon=303)),
+    ("/agent?c={conversation_a}", when(303, 200, 404, 404, 404, 200)),
     ("/password/reset/some-token", everyone(200, anon=200)),
 ]
 

@@ -83,13 +83,14 @@ def create_conversation(db: Session, *, principal: Principal, title: str = "") -
 
 
 def get_conversation(
-    db: Session, *, principal: Principal, conversation_id: uuid.UUID
+    db: Session, *, principal: Principal, conversation_id: uuid.UUID, to_write: bool = False
 ) -> tuple[AgentConversation, list[AgentTurn]]:
     """A conversation and its turns, oldest first; "not found" for anyone but its owner (and
-    admins), so its existence is no hint."""
+    admins, who may read but not write in it), so its existence is no hint."""
     repository = AgentRepository(db)
     conversation = repository.conversation(conversation_id)
-    if conversation is None or not (principal.is_admin or conversation.user_id == principal.user.id):
+    mine = conversation is not None and conversation.user_id == principal.user.id
+    if conversation is None or not (mine or (principal.is_admin and not to_write)):
         raise NotFound("conversation")
     return conversation, repository.turns(conversation.id)
 
@@ -126,7 +127,7 @@ def begin_turn(
 ) -> Prepared:
     """Check the question may be asked and store its turn as running."""
     started = time.perf_counter()
-    conversation, turns = get_conversation(db, principal=principal, conversation_id=conversation_id)
+    conversation, turns = get_conversation(db, principal=principal, conversation_id=conversation_id, to_write=True)
     if limiter is not None:
         asked = limiter.hit(f"agent:{principal.user.id}", 60)
         if asked > settings.agent_questions_per_minute:
@@ -209,7 +210,7 @@ def set_feedback(db: Session, *, principal: Principal, turn_id: uuid.UUID, value
     turn = AgentRepository(db).turn(turn_id)
     if turn is None:
         raise NotFound("turn")
-    get_conversation(db, principal=principal, conversation_id=turn.conversation_id)  # ownership
+    get_conversation(db, principal=principal, conversation_id=turn.conversation_id, to_write=True)
     turn.feedback = value
     db.flush()
     _emit_run(db, principal, turn)
