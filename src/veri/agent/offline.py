@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import date
 
 from veri.agent.sources import Sources
 from veri.agent.tools import Cited, ToolResult
@@ -22,10 +23,16 @@ NOTHING_FOUND = "I found nothing about that in what I remember, so I won't guess
 _MONEY_QUESTION = re.compile(
     r"\b(how much|rates?|fees?|price|budget|paid|pay|charge[sd]?|costs?|earn(ed|s)?|quoted?|offer(ed)?|money)\b", re.I
 )
-_TIME_QUESTION = re.compile(r"^\s*(when)\b|\bwhat (day|date|month|time)\b|\bhow long ago\b", re.I)
+_TIME_QUESTION = re.compile(
+    r"^\s*when\b|\bwhen (did|does|do|is|was|will|are|were|has|had)\b|\b(what|which) (day|date|month|time)\b"
+    r"|\bhow long ago\b|\bon what date\b",
+    re.I,
+)
 _DEALS_QUESTION = re.compile(r"\bdeals?\b|\bnegotiat", re.I)
 _CAMPAIGNS_QUESTION = re.compile(r"\bcampaigns?\b", re.I)
 _MONEY = re.compile(r"\$\s?\d[\d,]*(?:\.\d+)?(?:\s?[kK]\b)?|\b\d[\d,]*(?:\.\d+)?\s?(?:dollars|usd|USD|bucks)\b")
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+_SPEAKER = re.compile(r"^[\w .'-]{1,40}:\s+")  # "Priya: " before a conversation turn's words
 _WORD = re.compile(r"[a-z0-9$]+")
 _STOP_WORDS = (
     "a an the of to in on at for and or is was were did do does what which who whom when how my i me you "
@@ -65,16 +72,14 @@ def answer_offline(question: str, results: list[ToolResult], sources: Sources) -
     if memories:
         best, short = _direct(question, kind, memories[:5])
         n = sources.number(best)
-        lead = {
-            "money": f"The amount I remember is {short} [{n}].",
-            "time": f"That was on {short} [{n}].",
-        }.get(kind, f"{_sentence(short)} [{n}]")
+        # The direct answer is one short sentence: it is what a person reads first.
+        lead = {"money": f"It was {short} [{n}].", "time": f"On {short} [{n}]."}.get(kind, f"{_sentence(short)} [{n}]")
         lines.append(lead)
         rest = [m for m in _unique(memories) if m.id != best.id][:3]
         if rest:
             lines.append("")
             lines.append("Also in what I remember:")
-            lines.extend(f"- {_sentence(m.text)} ({_day(m)}) [{sources.number(m)}]" for m in rest)
+            lines.extend(f"- {_sentence(m.text)} ({_day(m.when)}) [{sources.number(m)}]" for m in rest)
     for name, row in rows[:5]:
         lines.append(f"- {_row(name, row)} (from {name.replace('_', ' ')})")
     return OfflineAnswer(short, "\n".join(lines))
@@ -93,11 +98,14 @@ def _direct(question: str, kind: str, memories: list[Cited]) -> tuple[Cited, str
         for memory in memories:
             amount = _MONEY.search(memory.text)
             if amount:
-                return memory, amount.group(0).replace(" ", "")
+                return memory, re.sub(r"^\$\s+", "$", amount.group(0))
     if kind == "time":
-        return memories[0], _day(memories[0])
+        best = memories[0]
+        # A day the text names ("we go the 28th of July") answers "when" better than the day it was said.
+        named = [date.fromisoformat(day) for day in best.mentions if _ISO_DAY.fullmatch(day)]
+        return best, _day(named[0]) if named else _day(best.when)
     best = max(memories, key=lambda m: (_overlap(question, m.text), -memories.index(m)))
-    return best, _best_sentence(question, best.text)
+    return best, _best_sentence(question, _SPEAKER.sub("", best.text))
 
 
 def _best_sentence(question: str, text: str) -> str:
@@ -112,8 +120,8 @@ def _overlap(question: str, text: str) -> int:
     return len(wanted & set(_WORD.findall(text.lower())))
 
 
-def _day(memory: Cited) -> str:
-    return f"{memory.when:%B} {memory.when.day}, {memory.when.year}"
+def _day(day: date) -> str:
+    return f"{day:%B} {day.day}, {day.year}"
 
 
 def _sentence(text: str) -> str:

@@ -71,6 +71,7 @@ class CitationOut(BaseModel):
     text: str
     type: str
     when: datetime
+    sources: list[uuid.UUID]  # the events the memory came from
 
 
 class AnswerOut(BaseModel):

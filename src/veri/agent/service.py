@@ -344,7 +344,13 @@ def _step_event(result: ToolResult) -> RunEvent:
 
 
 def _citation(cited: Cited) -> dict[str, Any]:
-    return {"memory_id": str(cited.id), "text": cited.text, "type": cited.type, "when": cited.when.isoformat()}
+    return {
+        "memory_id": str(cited.id),
+        "text": cited.text,
+        "type": cited.type,
+        "when": cited.when.isoformat(),
+        "sources": cited.sources,
+    }
 
 
 assert TOOLS.keys() >= PLANNABLE

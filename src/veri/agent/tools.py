@@ -42,11 +42,19 @@ class Cited:
     type: str
     when: datetime
     sources: list[str]
+    # Days the memory's text names ("we go the 28th of July"), ISO, as formation read them.
+    mentions: tuple[str, ...] = ()
 
     @classmethod
     def of(cls, memory: Memory) -> Cited:
+        mentions = memory.attributes.get("mentions") or []
         return cls(
-            memory.id, memory.text, memory.type.value, memory.valid_from, [str(s) for s in memory.source_event_ids]
+            memory.id,
+            memory.text,
+            memory.type.value,
+            memory.valid_from,
+            [str(s) for s in memory.source_event_ids],
+            tuple(m for m in mentions if isinstance(m, str)),
         )
 
 

@@ -87,3 +87,54 @@ def eval_recall(
         console.print(f"[red]{len(report.errors)} question(s) failed in search and count as misses:[/red]")
         for error in report.errors[:5]:
             console.print(f"  {error['subject']} / {error['id']}: {error['error']}")
+
+
+@app.command("answer")
+def eval_answer(
+    file: Annotated[
+        Path,
+        typer.Argument(help="A benchmark in the shared/eval format, with `answer` on query lines.", exists=True),
+    ],
+    as_json: JsonOption = False,
+) -> None:
+    """Form the events' memory as `eval recall` does, ask the agent every query as the subject's
+    owner (the offline answerer unless an Anthropic key is set), and report token F1 against
+    `answer`, citation recall and latency, overall and per category."""
+    from veri import wiring
+    from veri.agent.evaluation import run_answers
+    from veri.memory.evaluation import BenchmarkError
+    from veri.observability import configure_logging
+
+    settings = get_settings()
+    configure_logging("WARNING", json=settings.log_json)
+    with Progress(*Progress.get_default_columns(), TextColumn("{task.completed}/{task.total}"), console=console) as bar:
+        tasks: dict[str, Any] = {}
+
+        def progress(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(
+                    "Ingesting events" if stage == "ingest" else "Asking the agent", total=total
+                )
+            bar.update(tasks[stage], completed=done)
+
+        try:
+            report = run_answers(file, embedder=wiring.embedder(settings), settings=settings.agent, progress=progress)
+        except BenchmarkError as exc:
+            console.print(f"[red]{exc}[/red]")
+            raise typer.Exit(2) from exc
+    result = report.as_dict()
+    if as_json:
+        print(json.dumps(result))
+        return
+    table = Table("category", "queries", "F1 (direct answer)", "F1 (whole answer)", "citation recall")
+    for name, scores in [("all", report.overall), *report.categories.items()]:
+        table.add_row(
+            name, str(scores["queries"]), str(scores["f1"]), str(scores["f1_whole"]), str(scores["citation_recall"])
+        )
+    show(table)
+    console.print(
+        f"provider {report.provider}; first token p50/p95 {report.first_token_p50_ms:.0f}/"
+        f"{report.first_token_p95_ms:.0f} ms; whole answer p50/p95 {report.total_p50_ms:.0f}/"
+        f"{report.total_p95_ms:.0f} ms; {report.fallbacks} fallbacks; {len(report.errors)} errors; "
+        f"{len(report.rejected)} lines rejected"
+    )

@@ -41,7 +41,17 @@ from veri.memory.handlers import MemoryHandler
 from veri.memory.retrieval import SearchQuery
 from veri.memory.service import search_memories
 
-__all__ = ["BenchmarkError", "RecallReport", "envelopes", "load_benchmark", "read_benchmark", "run_recall"]
+__all__ = [
+    "BenchmarkError",
+    "Formed",
+    "RecallReport",
+    "envelopes",
+    "formed_benchmark",
+    "load_benchmark",
+    "percentile",
+    "read_benchmark",
+    "run_recall",
+]
 
 log = structlog.get_logger(__name__)
 
@@ -79,6 +89,8 @@ class QueryLine(BaseModel):
     text: str = Field(min_length=1, max_length=20_000)
     expected: list[str] = Field(min_length=1)
     category: int | None = None
+    # The expected answer in words, for `veri eval answer` (recall ignores it).
+    answer: str | None = Field(None, max_length=20_000)
 
 
 def _parse_line(number: int, raw: bytes) -> EventLine | QueryLine:
@@ -248,21 +260,45 @@ def envelopes(events: list[EventLine]) -> tuple[list[dict[str, Any]], dict[uuid.
     return raw, back
 
 
-def _percentile(values: list[float], share: float) -> float:
+def percentile(values: list[float], share: float) -> float:
     if not values:
         return 0.0
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, math.ceil(share * len(ordered)) - 1)]
 
 
-def run_recall(
-    path: Path,
-    *,
-    k: int,
-    embedder: Embedder | None,
-    hybrid: bool,
-    progress: Callable[[str, int, int], None] | None = None,
-) -> RecallReport:
+@dataclass
+class Formed:
+    """A benchmark's events formed into memory in a temporary store, ready for its questions."""
+
+    database: Database
+    queries: list[QueryLine]
+    # Veri's event id -> the file's (subject, id).
+    back: dict[uuid.UUID, tuple[str, str]]
+    rejected: list[BenchmarkError]
+    events: int
+    ingest_seconds: float
+    dead_letters: int
+
+    def creator_of(self, subject: str) -> uuid.UUID:
+        return _creator_of(subject)
+
+    def line_ids(self, sources: list[uuid.UUID], subject: str) -> list[str]:
+        """The file's ids of these sources that belong to `subject`, in order, without repeats."""
+        found: list[str] = []
+        for source in sources:
+            of, line_id = self.back.get(source, ("", ""))
+            if of == subject and line_id not in found:
+                found.append(line_id)
+        return found
+
+
+@contextmanager
+def formed_benchmark(
+    path: Path, *, embedder: Embedder | None, progress: Callable[[str, int, int], None] | None = None
+) -> Iterator[Formed]:
+    """Read a benchmark file and form its events' memory through the real pipeline, in a
+    temporary embedded PostgreSQL that lives as long as the context."""
     events, queries, rejected = read_benchmark(path)
     if not events or not queries:
         why = f" (first bad line: {rejected[0]})" if rejected else ""
@@ -300,6 +336,20 @@ def run_recall(
             # An event formation could not handle is parked, not lost: the report says so.
             dead_letters = pipeline_status(db).dead_letters_open
 
+        yield Formed(database, queries, back, rejected, len(events), ingest_seconds, dead_letters)
+
+
+def run_recall(
+    path: Path,
+    *,
+    k: int,
+    embedder: Embedder | None,
+    hybrid: bool,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> RecallReport:
+    note = progress or (lambda stage, done, total: None)
+    with formed_benchmark(path, embedder=embedder, progress=progress) as formed:
+        database, queries, rejected = formed.database, formed.queries, formed.rejected
         overall, by_category = _Scores(), defaultdict[str, _Scores](_Scores)
         latencies: list[float] = []
         misses: list[dict[str, Any]] = []
@@ -321,13 +371,7 @@ def run_recall(
                 errors.append({"subject": query.subject, "id": query.id, "error": f"{type(exc).__name__}: {exc}"})
                 hits = []
             latencies.append((time.perf_counter() - began) * 1000)
-            ranked: list[str] = []
-            for hit in hits:
-                for source in hit.memory.source_event_ids:
-                    subject, line_id = back.get(source, ("", ""))
-                    if subject == query.subject and line_id not in ranked:
-                        ranked.append(line_id)
-            ranked = ranked[:k]
+            ranked = formed.line_ids([s for h in hits for s in h.memory.source_event_ids], query.subject)[:k]
             overall.add(ranked, query.expected)
             by_category[str(query.category) if query.category is not None else "none"].add(ranked, query.expected)
             if not set(query.expected) <= set(ranked):
@@ -337,13 +381,13 @@ def run_recall(
         k=k,
         overall=overall.as_dict(k),
         categories={name: scores.as_dict(k) for name, scores in sorted(by_category.items())},
-        events=len(events),
-        ingest_seconds=ingest_seconds,
-        query_p50_ms=_percentile(latencies, 0.5),
-        query_p95_ms=_percentile(latencies, 0.95),
+        events=formed.events,
+        ingest_seconds=formed.ingest_seconds,
+        query_p50_ms=percentile(latencies, 0.5),
+        query_p95_ms=percentile(latencies, 0.95),
         mode="hybrid" if hybrid else "fulltext",
         misses=misses,
-        dead_letters=dead_letters,
+        dead_letters=formed.dead_letters,
         errors=errors,
         rejected=rejected,
     )
