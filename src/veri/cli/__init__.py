@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import typer
 
+from veri.cli.agent import app as agent_app
 from veri.cli.db import app as db_app
 from veri.cli.demo import app as demo_app
 from veri.cli.eval import app as eval_app
@@ -27,3 +28,4 @@ app.add_typer(events_app, name="events")
 app.add_typer(simulate_app, name="simulate")
 app.add_typer(memory_app, name="memory")
 app.add_typer(eval_app, name="eval")
+app.add_typer(agent_app, name="agent")
