@@ -47,7 +47,7 @@ class ClaudeProvider:
 
     def respond(self, request: AgentRequest) -> Iterator[Piece]:
         messages: list[dict[str, Any]] = []
-        for question, answer in request.history[-6:]:
+        for question, answer in request.history:
             messages += [{"role": "user", "content": question}, {"role": "assistant", "content": answer or "-"}]
         found = "\n".join(request.sources.for_model(r) for r in request.results)
         messages.append({"role": "user", "content": f"{found}\n\nThe person asks: {request.question}"})

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from veri.db.paging import fetch_page
-from veri.models.agent import AgentConversation, AgentTurn
+from veri.models.agent import AgentConversation, AgentTurn, TurnStatus
 
 __all__ = ["AgentRepository"]
 
@@ -40,6 +40,16 @@ class AgentRepository:
                 .order_by(AgentTurn.created_at, AgentTurn.id)
             )
         )
+
+    def recent_answers(self, conversation_id: uuid.UUID, limit: int) -> list[AgentTurn]:
+        """The conversation's last `limit` answered turns, oldest first (the history a model reads)."""
+        rows = self.db.scalars(
+            select(AgentTurn)
+            .where(AgentTurn.conversation_id == conversation_id, AgentTurn.status == TurnStatus.COMPLETED)
+            .order_by(AgentTurn.created_at.desc(), AgentTurn.id.desc())
+            .limit(limit)
+        )
+        return list(reversed(rows.all()))
 
     def turn(self, turn_id: uuid.UUID) -> AgentTurn | None:
         return self.db.get(AgentTurn, turn_id)

@@ -38,7 +38,6 @@ from veri.memory import service as memory_service
 from veri.memory.embeddings import Embedder
 from veri.models.agent import AgentConversation, AgentTurn, TurnStatus
 from veri.models.base import utcnow
-from veri.models.memory import MemoryType
 
 __all__ = [
     "Agent",
@@ -59,6 +58,8 @@ DEFAULT_PLANS: dict[str, list[str]] = {
     "deals": ["search_memories", "list_deals"],
     "campaigns": ["search_memories", "list_campaigns"],
 }
+# Earlier turns a model reads with a new question.
+HISTORY_TURNS = 6
 PLANNABLE = frozenset({"search_memories", "creator_facts", "list_deals", "list_campaigns"})
 
 
@@ -87,12 +88,18 @@ def get_conversation(
 ) -> tuple[AgentConversation, list[AgentTurn]]:
     """A conversation and its turns, oldest first; "not found" for anyone but its owner (and
     admins, who may read but not write in it), so its existence is no hint."""
-    repository = AgentRepository(db)
-    conversation = repository.conversation(conversation_id)
+    conversation = _conversation(db, principal, conversation_id, to_write=to_write)
+    return conversation, AgentRepository(db).turns(conversation.id)
+
+
+def _conversation(
+    db: Session, principal: Principal, conversation_id: uuid.UUID, *, to_write: bool
+) -> AgentConversation:
+    conversation = AgentRepository(db).conversation(conversation_id)
     mine = conversation is not None and conversation.user_id == principal.user.id
     if conversation is None or not (mine or (principal.is_admin and not to_write)):
         raise NotFound("conversation")
-    return conversation, repository.turns(conversation.id)
+    return conversation
 
 
 def list_conversations(
@@ -127,7 +134,7 @@ def begin_turn(
 ) -> Prepared:
     """Check the question may be asked and store its turn as running."""
     started = time.perf_counter()
-    conversation, turns = get_conversation(db, principal=principal, conversation_id=conversation_id, to_write=True)
+    conversation = _conversation(db, principal, conversation_id, to_write=True)
     if limiter is not None:
         asked = limiter.hit(f"agent:{principal.user.id}", 60)
         if asked > settings.agent_questions_per_minute:
@@ -138,7 +145,7 @@ def begin_turn(
         conversation.title = question[:80]
     conversation.updated_at = utcnow()
     db.flush()
-    history = [(t.question, t.answer) for t in turns if t.status is TurnStatus.COMPLETED]
+    history = [(t.question, t.answer) for t in AgentRepository(db).recent_answers(conversation.id, HISTORY_TURNS)]
     return Prepared(turn.id, conversation.id, question, history, started)
 
 
@@ -210,7 +217,7 @@ def set_feedback(db: Session, *, principal: Principal, turn_id: uuid.UUID, value
     turn = AgentRepository(db).turn(turn_id)
     if turn is None:
         raise NotFound("turn")
-    get_conversation(db, principal=principal, conversation_id=turn.conversation_id, to_write=True)
+    _conversation(db, principal, turn.conversation_id, to_write=True)
     turn.feedback = value
     db.flush()
     _emit_run(db, principal, turn)
@@ -330,10 +337,10 @@ def _plan(agent: Agent, principal: Principal, kind: str) -> list[str]:
     if principal.owned_scope() is None:
         return plan
     with agent.database.sessions() as db:
-        runs, _ = memory_service.timeline(db, principal=principal, types=[MemoryType.WORKFLOW], limit=50)
+        runs = memory_service.remembered_runs(db, principal=principal, kind=kind)
     for memory in runs:
         attributes = memory.attributes
-        if attributes.get("kind") == kind and attributes.get("succeeded") and attributes.get("feedback") != -1:
+        if attributes.get("succeeded") and attributes.get("feedback") != -1:
             remembered = [s for s in attributes.get("steps") or [] if s in PLANNABLE]
             return list(dict.fromkeys(["search_memories", *remembered]))
     return plan

@@ -37,6 +37,7 @@ __all__ = [
     "memory_chores",
     "reflect_creators",
     "refresh_lexeme_statistics",
+    "remembered_runs",
     "run_decay",
     "search_memories",
     "time_range",
@@ -142,6 +143,11 @@ def timeline(
         limit=limit,
         offset=offset,
     )
+
+
+def remembered_runs(db: Session, *, principal: Principal, kind: str, limit: int = 20) -> list[Memory]:
+    """The person's latest remembered agent runs of one kind of question (workflow memory)."""
+    return store.remembered_runs(db, visible=_visible(principal), kind=kind, limit=limit)
 
 
 def time_range(

@@ -40,6 +40,7 @@ __all__ = [
     "latest_turn",
     "memory_by_id",
     "reflection_material",
+    "remembered_runs",
     "time_range",
     "timeline_page",
     "versions",
@@ -351,6 +352,21 @@ def timeline_page(
         statuses = [MemoryStatus.ACTIVE, MemoryStatus.ARCHIVED] if include_archived else [MemoryStatus.ACTIVE]
         statement = statement.where(Memory.status.in_(statuses))
     return fetch_page(db, statement, order_by=(Memory.valid_from.desc(), Memory.id), limit=limit, offset=offset)
+
+
+def remembered_runs(
+    db: Session, *, visible: tuple[uuid.UUID | None, uuid.UUID | None], kind: str, limit: int
+) -> list[Memory]:
+    """The latest current workflow memories of agent runs of one kind of question, newest first
+    (what the agent reuses a plan from; no count, it is on every question's path)."""
+    statement = select(Memory).where(
+        *_of(*visible, None),
+        Memory.type == MemoryType.WORKFLOW,
+        Memory.status == MemoryStatus.ACTIVE,
+        Memory.valid_to.is_(None),
+        Memory.attributes["kind"].astext == kind,
+    )
+    return list(db.scalars(statement.order_by(Memory.valid_from.desc()).limit(limit)))
 
 
 def time_range(
