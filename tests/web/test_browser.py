@@ -191,6 +191,28 @@ def test_creator_explores_memory(browser: object, live_url: str, embedded_server
     assert "Porto" in timeline and "Lisbon" not in timeline
     _shot(page, "10-memory-as-of")
 
+    # She asks Veri: the answer streams in with its steps and sources; her HTML stays text.
+    dialogs: list[str] = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    page.get_by_role("link", name="Ask Veri").click()
+    page.wait_for_url(f"{live_url}/agent")
+    page.get_by_label("Your question").fill("What budget did Peakform offer for the first sponsored video?")
+    page.get_by_role("button", name="Ask").click()
+    page.wait_for_selector("article.turn p.citations a")
+    turn = page.locator("article.turn").last
+    assert "1,200 dollars" in turn.locator(".answer").inner_text()
+    assert "search memories" in turn.locator(".steps").inner_text()
+    _shot(page, "11-agent-answer")
+    page.get_by_label("Your question").fill("<img src=x onerror=alert(1)> where do I live?")
+    page.get_by_role("button", name="Ask").click()
+    page.locator("article.turn").nth(1).get_by_text("completed ·").wait_for()
+    page.reload()  # the history, rendered by the server
+    assert "<img src=x onerror=alert(1)>" in page.locator("article.turn .question").last.inner_text()
+    assert dialogs == []
+    page.locator("article.turn button.feedback").first.click()
+    page.wait_for_selector("article.turn button.feedback[aria-pressed=true]")
+    _shot(page, "12-agent-history")
+
 
 def _sign_up(context: object, live_url: str, role: str, name: str, handle_or_brand: str) -> object:
     page = context.new_page()  # type: ignore[attr-defined]

@@ -116,8 +116,16 @@ def _best_sentence(question: str, text: str) -> str:
 
 
 def _overlap(question: str, text: str) -> int:
-    wanted = {w for w in _WORD.findall(question.lower()) if w not in _STOP}
-    return len(wanted & set(_WORD.findall(text.lower())))
+    wanted = {_stem(w) for w in _WORD.findall(question.lower()) if w not in _STOP and not w.isdigit()}
+    return len(wanted & {_stem(w) for w in _WORD.findall(text.lower())})
+
+
+def _stem(word: str) -> str:
+    """Enough of a stem for "live" to meet "lives" and "filming" to meet "film"."""
+    for ending in ("ing", "ed", "es", "s"):
+        if word.endswith(ending) and len(word) - len(ending) >= 3:
+            return word[: -len(ending)]
+    return word
 
 
 def _day(day: date) -> str:

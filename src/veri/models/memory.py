@@ -76,6 +76,14 @@ class Memory(Base):
         Index("ix_memories_search", "search", postgresql_using="gin"),
         Index("ix_memories_sources", "source_event_ids", postgresql_using="gin"),
         Index("ix_memories_unembedded", "recorded_at", postgresql_where=text("embedding IS NULL")),
+        # The agent's remembered runs, read on every question: few rows, among a creator's many.
+        Index(
+            "ix_memories_workflow",
+            "creator_id",
+            "brand_id",
+            "valid_from",
+            postgresql_where=text("type = 'workflow'"),
+        ),
         # Only where the server has pgvector (the migration skips it otherwise).
         Index(
             "ix_memories_embedding",

@@ -51,7 +51,7 @@
     }
     const meta = el("p", "muted", "completed · " + event.provider +
       (event.timings.first_token_ms ? " · first words in " + Math.round(event.timings.first_token_ms) + " ms" : ""));
-    [["1", "👍", "This helped"], ["-1", "👎", "This did not help"]].forEach(function (f) {
+    [["1", "Helpful", "This helped"], ["-1", "Not helpful", "This did not help"]].forEach(function (f) {
       const b = el("button", "link feedback", f[1]);
       b.dataset.turn = event.turn_id; b.dataset.value = f[0]; b.title = f[2];
       b.setAttribute("aria-pressed", "false");
