@@ -9,7 +9,6 @@ invalid tool calls) gets a bounded number of tries.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Generator, Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -75,9 +74,9 @@ class ClaudeProvider:
                 )
             invalid_rounds += all(r["is_error"] for r in replies)
             if invalid_rounds >= MAX_INVALID_ROUNDS:
-                raise ProviderFailed("the model kept calling tools wrongly", retryable=False)
+                raise ProviderFailed("the model kept calling tools wrongly", unavailable=False)
             messages.append({"role": "user", "content": replies})
-        raise ProviderFailed("the model used too many tool rounds", retryable=False)
+        raise ProviderFailed("the model used too many tool rounds", unavailable=False)
 
     def _call(self, messages: list[dict[str, Any]]) -> Generator[Piece, None, anthropic.types.Message]:
         import anthropic
@@ -103,9 +102,12 @@ class ClaudeProvider:
         except anthropic.APIConnectionError as exc:
             raise ProviderFailed("the model could not be reached") from exc
         except anthropic.APIStatusError as exc:
-            raise ProviderFailed(f"{exc.status_code} from the model") from exc
-        except (ValueError, json.JSONDecodeError, anthropic.APIResponseValidationError) as exc:
-            raise ProviderFailed("the model's output was malformed", retryable=True) from exc
+            # An error sent inside an open stream arrives with the stream's status (200): its type says more.
+            kind = getattr(exc, "type", None) or ""
+            retryable = kind in ("overloaded_error", "rate_limit_error", "api_error")
+            raise ProviderFailed(f"{kind or exc.status_code} from the model", retryable=retryable) from exc
+        except (ValueError, anthropic.APIResponseValidationError) as exc:
+            raise ProviderFailed("the model's output was malformed", retryable=True, unavailable=False) from exc
         except httpx2.TimeoutException as exc:  # a stall after the stream opened: not wrapped by the SDK
             raise ProviderFailed("the model stopped answering in time") from exc
         except httpx2.HTTPError as exc:  # a stream cut off mid-way: not wrapped either

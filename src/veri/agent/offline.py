@@ -64,11 +64,14 @@ def answer_offline(question: str, results: list[ToolResult], sources: Sources) -
     """Compose the answer from the tools' results; `sources` numbers what it cites."""
     memories = [m for r in results for m in r.memories]
     rows = [(r.name, row) for r in results if not r.memories and isinstance(r.content, list) for row in r.content]
-    if not memories and not rows:
-        return OfflineAnswer("", NOTHING_FOUND)
     kind = question_kind(question)
     lines: list[str] = []
     short = ""
+    if memories and kind not in ("money", "time") and not any(_overlap(question, m.text) for m in memories[:5]):
+        # Vector search always returns its nearest; sharing no word with the question, it is a guess.
+        memories = []
+    if not memories and not rows:
+        return OfflineAnswer("", NOTHING_FOUND)
     if memories:
         best, short = _direct(question, kind, memories[:5])
         n = sources.number(best)

@@ -89,11 +89,13 @@ class Provider(Protocol):
 class ProviderFailed(Exception):
     """The provider could not answer (down, slow, rate-limited, malformed output)."""
 
-    def __init__(self, reason: str, *, retryable: bool = False, wait: float = 0.0):
+    def __init__(self, reason: str, *, retryable: bool = False, wait: float = 0.0, unavailable: bool = True):
         super().__init__(reason)
         self.reason = reason
         self.retryable = retryable
         self.wait = wait
+        # False when the model answered but wrongly (malformed output): not a sign it is down.
+        self.unavailable = unavailable
 
 
 class OfflineProvider:
@@ -139,6 +141,11 @@ class CircuitBreaker:
         with self._lock:
             self.failures, self.opened_at, self._trial = 0, None, False
 
+    def release(self) -> None:
+        """A call that ended without telling (cancelled): let the next one be the trial."""
+        with self._lock:
+            self._trial = False
+
     def failed(self) -> None:
         with self._lock:
             self.failures += 1
@@ -163,21 +170,34 @@ class Guarded:
             yield Fallback("the model is unavailable (circuit open)")
             yield from self.offline.respond(request)
             return
-        for attempt in range(self.retries + 1):
-            began = False
-            try:
-                for piece in self.primary.respond(request):
-                    began = began or isinstance(piece, Text)
-                    yield piece
-                self.breaker.succeeded()
-                return
-            except ProviderFailed as failure:
-                self.breaker.failed()
-                log.warning("agent_provider_failed", provider=self.name, reason=failure.reason, attempt=attempt)
-                if began or not failure.retryable or attempt == self.retries or not self.breaker.allow():
-                    if began:
-                        yield Text("\n\n(The model stopped before finishing; what follows is from memory alone.)\n\n")
-                    yield Fallback(failure.reason)
-                    yield from self.offline.respond(request)
+        settled = False  # the breaker heard of this request's outcome
+        try:
+            for attempt in range(self.retries + 1):
+                # Once text or a tool step went out, a retry would repeat it: fall back instead.
+                began = False
+                try:
+                    for piece in self.primary.respond(request):
+                        began = began or isinstance(piece, Text | Step)
+                        yield piece
+                    self.breaker.succeeded()
+                    settled = True
                     return
-                time.sleep(min(failure.wait or self.backoff * 2**attempt, 0.5))
+                except ProviderFailed as failure:
+                    log.warning("agent_provider_failed", provider=self.name, reason=failure.reason, attempt=attempt)
+                    if began or not failure.retryable or attempt == self.retries:
+                        # One request counts once, and only when the model was unavailable: output
+                        # it got wrong (a prompt can cause that) must not switch Claude off for all.
+                        if failure.unavailable:
+                            self.breaker.failed()
+                            settled = True
+                        if began:
+                            yield Text(
+                                "\n\n(The model stopped before finishing; what follows is from memory alone.)\n\n"
+                            )
+                        yield Fallback(failure.reason)
+                        yield from self.offline.respond(request)
+                        return
+                    time.sleep(min(failure.wait or self.backoff * 2**attempt, 0.5))
+        finally:
+            if not settled:  # cancelled, or failed in a way that says nothing of the model's health
+                self.breaker.release()

@@ -8,6 +8,7 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from typing import Annotated, Any
 
+import anyio
 from fastapi import APIRouter, Query, Request, status
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
@@ -119,4 +120,7 @@ async def sse_stream(events: Iterator[service.RunEvent]) -> AsyncIterator[str]:
     finally:
         close = getattr(events, "close", None)
         if close is not None:
-            await run_in_threadpool(close)
+            # Shielded: on a disconnect this task is being cancelled, and the close is what
+            # records the turn as cancelled.
+            with anyio.CancelScope(shield=True):
+                await run_in_threadpool(close)

@@ -168,7 +168,9 @@ def run_turn(agent: Agent, principal: Principal, prepared: Prepared) -> Iterator
         plan = _plan(agent, principal, kind)
         results = []
         for name in plan:
-            result = call_tool(name, {"query": prepared.question} if name == "search_memories" else {})
+            # A question may be longer than a search (4,000 against 2,000 characters): its start is searched.
+            arguments = {"query": prepared.question[:2000]} if name == "search_memories" else {}
+            result = call_tool(name, arguments)
             results.append(result)
             run.steps.append(result)
             yield _step_event(result)

@@ -158,7 +158,9 @@ def _search(box: Toolbox, args: SearchArgs) -> ToolResult:
         box.db,
         SearchQuery(
             args.query,
-            types=args.types,
+            # The agent's own past runs (workflow memory) are for planning, not for answering:
+            # otherwise a repeated question finds itself.
+            types=args.types or [t for t in MemoryType if t is not MemoryType.WORKFLOW],
             since=args.since,
             until=args.until,
             as_of=args.as_of,
