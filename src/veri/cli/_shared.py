@@ -4,7 +4,7 @@ option, and the way results are printed (tables on stdout, messages and progress
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from veri.config import Settings
     from veri.db.engine import Database
 
-__all__ = ["JsonOption", "console", "emit", "event_progress", "open_database_for", "show"]
+__all__ = ["JsonOption", "console", "emit", "event_progress", "open_database_for", "show", "stage_progress"]
 
 # Messages, prompts and progress; stdout is kept for results.
 console = Console(stderr=True)
@@ -61,6 +61,21 @@ def emit(data: dict[str, Any], as_json: bool, title: str) -> None:
     for key, value in data.items():
         table.add_row(key, str(value))
     show(table)
+
+
+@contextmanager
+def stage_progress(labels: dict[str, str]) -> Iterator[Callable[[str, int, int], None]]:
+    """One progress bar per stage of a long run, named by `labels` (stage -> words); yields the
+    `progress(stage, done, total)` callback the evaluations call."""
+    with Progress(*Progress.get_default_columns(), TextColumn("{task.completed}/{task.total}"), console=console) as bar:
+        tasks: dict[str, Any] = {}
+
+        def progress(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(labels.get(stage, stage), total=total)
+            bar.update(tasks[stage], completed=done)
+
+        yield progress
 
 
 def event_progress() -> Progress:

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
-from rich.progress import Progress, TextColumn
 from rich.table import Table
 
-from veri.cli._shared import JsonOption, console, show
+from veri.cli._shared import JsonOption, console, show, stage_progress
 from veri.config import get_settings
 
 __all__ = ["app"]
@@ -41,16 +40,7 @@ def eval_recall(
     settings = get_settings()
     # No database of its own (the benchmark brings a temporary store), and quieter than a command.
     configure_logging("WARNING", json=settings.log_json)
-    with Progress(*Progress.get_default_columns(), TextColumn("{task.completed}/{task.total}"), console=console) as bar:
-        tasks: dict[str, Any] = {}
-
-        def progress(stage: str, done: int, total: int) -> None:
-            if stage not in tasks:
-                tasks[stage] = bar.add_task(
-                    "Ingesting events" if stage == "ingest" else "Asking questions", total=total
-                )
-            bar.update(tasks[stage], completed=done)
-
+    with stage_progress({"ingest": "Ingesting events", "query": "Asking questions"}) as progress:
         try:
             report = run_recall(
                 file,
@@ -107,16 +97,7 @@ def eval_answer(
 
     settings = get_settings()
     configure_logging("WARNING", json=settings.log_json)
-    with Progress(*Progress.get_default_columns(), TextColumn("{task.completed}/{task.total}"), console=console) as bar:
-        tasks: dict[str, Any] = {}
-
-        def progress(stage: str, done: int, total: int) -> None:
-            if stage not in tasks:
-                tasks[stage] = bar.add_task(
-                    "Ingesting events" if stage == "ingest" else "Asking the agent", total=total
-                )
-            bar.update(tasks[stage], completed=done)
-
+    with stage_progress({"ingest": "Ingesting events", "answer": "Asking the agent"}) as progress:
         try:
             report = run_answers(file, embedder=wiring.embedder(settings), settings=settings.agent, progress=progress)
         except BenchmarkError as exc:
