@@ -362,16 +362,29 @@ def count(database: Database, model: Any, *where: Any) -> int:
 
 def form_memories(database: Database, handler: Any = None, *, timeout: float = 120.0) -> int:
     """Run the `memory` consumer group over everything in the log, as the worker would."""
+    from veri.memory.handlers import MemoryHandler
+
+    return run_group(database, handler or MemoryHandler(None), timeout=timeout)
+
+
+def roll_up_analytics(database: Database) -> int:
+    """Run the `analytics` consumer group over everything in the log, as the worker would."""
+    from veri.analytics.handlers import AnalyticsHandler
+
+    return run_group(database, AnalyticsHandler(None))
+
+
+def run_group(database: Database, handler: Any, *, timeout: float = 120.0) -> int:
+    """Drain the log through one consumer group's handler (a fresh consumer of its group)."""
     from veri.config import get_settings
     from veri.events.bus.embedded import EmbeddedLog
     from veri.events.runtime import RetryPolicy
-    from veri.memory.handlers import MemoryHandler
 
-    handler = handler or MemoryHandler(None)
     consumer = EmbeddedLog(database, partitions=get_settings().events.event_partitions, lease_seconds=60).consumer(
-        "memory", f"test-{uuid.uuid4().hex[:6]}"
+        handler.group, f"test-{uuid.uuid4().hex[:6]}"
     )
-    loop = ConsumerLoop(database, consumer, handler, batch_size=handler.batch_size, retry=RetryPolicy(2, 0.0))
+    batch = getattr(handler, "batch_size", 1000)
+    loop = ConsumerLoop(database, consumer, handler, batch_size=batch, retry=RetryPolicy(2, 0.0))
     try:
         return drain([loop], timeout=timeout)
     finally:

@@ -307,6 +307,14 @@ MATRIX: list[tuple[str, str, str, Any, dict[str, int]]] = [
         {"value": 1},
         when(401, 200, 404, 404, 404, 404),
     ),
+    (
+        # The offline turn proposed nothing: 404 for its owner too (test_agent covers a real proposal).
+        "POST",
+        "/api/v1/agent/turns/{turn_id}/proposals/{step}/confirm",
+        "/api/v1/agent/turns/{turn_a}/proposals/0/confirm",
+        None,
+        when(401, 404, 404, 404, 404, 404),
+    ),
     ("GET", "/api/v1/api-keys", "/api/v1/api-keys", None, everyone(200)),
     ("POST", "/api/v1/api-keys", "/api/v1/api-keys", {"name": "k"}, everyone(201)),
     ("GET", "/api/v1/users", "/api/v1/users", None, when(401, 403, 403, 403, 403, 200)),

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,15 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from tests.agent.fake_anthropic import FakeAnthropic, Reply
-from tests.factories import accepted_deal, form_memories, make_settings, memories, new_client, sign_up
+from tests.factories import (
+    accepted_deal,
+    form_memories,
+    make_settings,
+    memories,
+    new_client,
+    roll_up_analytics,
+    sign_up,
+)
 from veri.app import create_app
 from veri.config import AgentSettings
 from veri.db.engine import Database
@@ -281,3 +290,110 @@ def test_a_successful_runs_tools_are_the_plan_for_the_same_kind_of_question(
     assert [s["name"] for s in second["steps"]] == ["search_memories", "list_deals"]  # planned, before the model
     assert len(fake_anthropic.requests) == 3  # one call instead of two
     assert "list_deals" in json.dumps(fake_anthropic.requests[-1]["body"]["messages"][0])
+
+
+# -- the tools beyond search, and what the agent proposes --------------------------------------------
+
+
+def test_a_performance_question_is_answered_from_analytics(app: FastAPI, clean_db: Database) -> None:
+    brand, creator, deal = accepted_deal(app, "lumen", "ana", title="Glow Week", budget_cents=200_000, fee_cents=51_000)
+    creator.post(f"/api/v1/deals/{deal['id']}/deliver")
+    brand.post(f"/api/v1/deals/{deal['id']}/complete")
+    published = datetime.now(UTC) - timedelta(days=2)
+    content = creator.post(
+        "/api/v1/content",
+        json={"platform": "youtube", "external_id": "yt-1", "kind": "video", "published_at": published.isoformat()},
+    ).json()
+    metrics = {"captured_at": (published + timedelta(hours=5)).isoformat(), "views": 2400, "likes": 240}
+    assert creator.post(f"/api/v1/content/{content['id']}/metrics", json=metrics).status_code in (201, 202)
+    roll_up_analytics(clean_db)
+
+    answer = ask(creator, "How many views did my videos get this week?")
+    assert [s["name"] for s in answer["steps"]] == ["search_memories", "analytics_series"]
+    assert answer["steps"][1]["arguments"] == {"days": 7}
+    first = answer["answer"].splitlines()[0]
+    assert "2,400 views" in first and "1 post," in first and "$510.00 earned" in first, answer["answer"]
+
+    stranger = new_client(app)
+    sign_up(stranger, "creator", "kim")
+    nothing = ask(stranger, "How many views did my videos get this week?")
+    assert nothing["answer"].startswith("Your analytics show no views")
+
+
+def test_claude_reads_fact_history_and_threads_only_of_the_asker(
+    clean_db: Database, tmp_path: Path, fake_anthropic: FakeAnthropic
+) -> None:
+    app = claude_app(clean_db, tmp_path, fake_anthropic.url)
+    creator = creator_with_memory(app, clean_db)  # Ana's thread with Lumen
+    ana_deal = creator.get("/api/v1/deals").json()["items"][0]["id"]
+    _, kim, _ = accepted_deal(app, "peak", "kim", title="Bands", budget_cents=90_000, fee_cents=30_000)
+    fake_anthropic.queue(
+        Reply(tool_calls=[("fact_history", {"fact": "rate"}), ("deal_messages", {"deal_id": ana_deal})]),
+        Reply(text="You quoted $450 [1]."),
+    )
+    answer = ask(creator, "How has my rate changed?")
+    history, thread = answer["steps"][1:]
+    assert history["name"] == "fact_history" and history["found"] >= 1 and not history["error"]
+    assert thread["name"] == "deal_messages" and thread["found"] == 1
+    assert RATE_MESSAGE in json.dumps(fake_anthropic.requests[-1]["body"]["messages"][-1])
+
+    fake_anthropic.queue(
+        Reply(tool_calls=[("deal_messages", {"deal_id": ana_deal}), ("fact_history", {"fact": "salary"})]),
+        Reply(text="Nothing [1]."),
+    )
+    other = ask(kim, "What did Ana write to Lumen?")
+    thread, history = other["steps"][1:]
+    assert thread["error"] and history["error"] == "invalid arguments"
+    sent = json.dumps(fake_anthropic.requests[-1]["body"]["messages"][-1])
+    assert RATE_MESSAGE not in sent and "not found" in sent
+
+
+def test_a_proposed_reply_is_written_only_when_the_person_confirms(
+    clean_db: Database, tmp_path: Path, fake_anthropic: FakeAnthropic
+) -> None:
+    app = claude_app(clean_db, tmp_path, fake_anthropic.url)
+    creator = creator_with_memory(app, clean_db)
+    deal = creator.get("/api/v1/deals").json()["items"][0]["id"]
+    reply = "Thanks! The draft will be ready on Friday."
+    fake_anthropic.queue(
+        Reply(tool_calls=[("propose_reply", {"deal_id": deal, "body": reply})]),
+        Reply(text="I drafted a reply for you to confirm."),
+    )
+    answer = ask(creator, "Tell Lumen the draft is ready on Friday")
+    (proposal,) = answer["proposals"]
+    assert proposal["payload"] == {"body": reply} and proposal["endpoint"] == f"/api/v1/deals/{deal}/messages"
+    thread = lambda: [m["body"] for m in creator.get(f"/api/v1/deals/{deal}/messages").json()]  # noqa: E731
+    assert reply not in thread()  # proposed, not written
+
+    page = creator.get(f"/agent?c={answer['conversation']}").text
+    assert "Proposed: Reply in the thread of" in page and reply in page and 'class="confirm"' in page
+    url = f"/api/v1/agent/turns/{answer['turn_id']}/proposals/{proposal['step']}/confirm"
+    stranger = new_client(app)
+    sign_up(stranger, "creator", "kim")
+    assert stranger.post(url).status_code == 404  # another person cannot confirm it
+    done = creator.post(url)
+    assert done.status_code == 200 and done.json()["href"] == f"/deals/{deal}"
+    assert creator.post(url).json() == done.json()  # confirming twice does it once
+    assert thread().count(reply) == 1
+    assert "Done: open the deal" in creator.get(f"/agent?c={answer['conversation']}").text
+    assert creator.post(f"/api/v1/agent/turns/{answer['turn_id']}/proposals/0/confirm").status_code == 404
+
+
+def test_a_brand_confirms_an_offer_the_agent_proposed(
+    clean_db: Database, tmp_path: Path, fake_anthropic: FakeAnthropic
+) -> None:
+    app = claude_app(clean_db, tmp_path, fake_anthropic.url)
+    brand, creator, _ = accepted_deal(app, "lumen", "ana", title="Glow Week", budget_cents=200_000, fee_cents=51_000)
+    creator_id = creator.get("/api/v1/creators/me").json()["id"]
+    spring = brand.post("/api/v1/campaigns", json={"title": "Spring", "budget_cents": 100_000}).json()
+    brand.post(f"/api/v1/campaigns/{spring['id']}/transition", json={"to": "open"})
+    offer = {"campaign_id": spring["id"], "creator_id": creator_id, "fee_dollars": 480, "message": "Join us?"}
+    fake_anthropic.queue(Reply(tool_calls=[("propose_offer", offer)]), Reply(text="Offer drafted."))
+    answer = ask(brand, "Offer Ana $480 for Spring")
+    (proposal,) = answer["proposals"]
+    assert proposal["summary"] == 'Offer on "Spring" for ana: $480.00'
+    assert len(brand.get("/api/v1/deals").json()["items"]) == 1
+    done = brand.post(f"/api/v1/agent/turns/{answer['turn_id']}/proposals/{proposal['step']}/confirm")
+    assert done.status_code == 200, done.text
+    made = brand.get(f"/api/v1/deals/{done.json()['deal_id']}").json()
+    assert made["fee_cents"] == 48_000 and made["campaign_id"] == spring["id"]

@@ -16,7 +16,7 @@ from datetime import date
 from veri.agent.sources import Sources
 from veri.agent.tools import Cited, ToolResult
 
-__all__ = ["NOTHING_FOUND", "OfflineAnswer", "answer_offline", "question_kind"]
+__all__ = ["NOTHING_FOUND", "OfflineAnswer", "analytics_days", "answer_offline", "question_kind"]
 
 NOTHING_FOUND = "I found nothing about that in what I remember, so I won't guess."
 
@@ -27,6 +27,17 @@ _TIME_QUESTION = re.compile(
     r"^\s*when\b|\bwhen (did|does|do|is|was|will|are|were|has|had)\b|\b(what|which) (day|date|month|time)\b"
     r"|\bhow long ago\b|\bon what date\b",
     re.I,
+)
+_PERFORMANCE_QUESTION = re.compile(
+    r"\b(views?|viewers|engagements?|impressions|likes|reach|performance|perform(ed|ing)?|analytics|stats|statistics"
+    r"|earnings|how many posts)\b",
+    re.I,
+)
+_WINDOWS = (
+    (re.compile(r"\b(today|yesterday)\b", re.I), 2),
+    (re.compile(r"\b(this|last|past) week\b|\b7 days\b", re.I), 7),
+    (re.compile(r"\b(this|last|past) (quarter|3 months|three months)\b|\b90 days\b", re.I), 90),
+    (re.compile(r"\b(this|last|past) (year|12 months|twelve months)\b|\b365 days\b", re.I), 365),
 )
 _DEALS_QUESTION = re.compile(r"\bdeals?\b|\bnegotiat", re.I)
 _CAMPAIGNS_QUESTION = re.compile(r"\bcampaigns?\b", re.I)
@@ -45,6 +56,8 @@ def question_kind(question: str) -> str:
     """The kind of a question, for choosing tools and for reusing a past run's plan."""
     if _TIME_QUESTION.search(question):
         return "time"
+    if _PERFORMANCE_QUESTION.search(question):
+        return "performance"
     if _MONEY_QUESTION.search(question):
         return "money"
     if _DEALS_QUESTION.search(question):
@@ -52,6 +65,11 @@ def question_kind(question: str) -> str:
     if _CAMPAIGNS_QUESTION.search(question):
         return "campaigns"
     return "general"
+
+
+def analytics_days(question: str) -> int:
+    """How many days up to today a question about performance means (30 unless it says)."""
+    return next((days for pattern, days in _WINDOWS if pattern.search(question)), 30)
 
 
 @dataclass
@@ -64,15 +82,23 @@ def answer_offline(question: str, results: list[ToolResult], sources: Sources) -
     """Compose the answer from the tools' results; `sources` numbers what it cites."""
     memories = [m for r in results for m in r.memories]
     rows = [(r.name, row) for r in results if not r.memories and isinstance(r.content, list) for row in r.content]
+    series = [r.content for r in results if r.name == "analytics_series" and not r.error]
     kind = question_kind(question)
     lines: list[str] = []
     short = ""
     if memories and kind not in ("money", "time") and not any(_overlap(question, m.text) for m in memories[:5]):
         # Vector search always returns its nearest; sharing no word with the question, it is a guess.
         memories = []
-    if not memories and not rows:
+    if not memories and not rows and not series:
         return OfflineAnswer("", NOTHING_FOUND)
-    if memories:
+    if series and (kind == "performance" or not memories):
+        short, sentence = _performance(series[0])
+        lines.append(sentence)
+        if memories:
+            lines.append("")
+            lines.append("Also in what I remember:")
+            lines.extend(f"- {_sentence(m.text)} ({_day(m.when)}) [{sources.number(m)}]" for m in _unique(memories)[:3])
+    elif memories:
         best, short = _direct(question, kind, memories[:5])
         n = sources.number(best)
         # The direct answer is one short sentence: it is what a person reads first.
@@ -151,6 +177,24 @@ def _unique(memories: list[Cited]) -> list[Cited]:
             seen.add(memory.id)
             kept.append(memory)
     return kept
+
+
+def _performance(series: dict[str, object]) -> tuple[str, str]:
+    """The direct answer and its sentence from an analytics series' totals."""
+    totals = series.get("totals") if isinstance(series.get("totals"), dict) else {}
+    assert isinstance(totals, dict)
+    first = _day(date.fromisoformat(str(series["from"])))
+    last = _day(date.fromisoformat(str(series["to"])))
+    views, posts = int(totals.get("views", 0)), int(totals.get("posts", 0))
+    if not views and not posts and not totals.get("deals_completed") and totals.get("earnings") in (None, "$0.00"):
+        return "nothing", f"Your analytics show no views, posts, deals or earnings from {first} to {last}."
+    short = f"{views:,} views"
+    sentence = (
+        f"From {first} to {last}: {short} at {float(totals.get('engagement_rate', 0.0)):.1%} engagement, "
+        f"{posts} post{'s' * (posts != 1)}, {totals.get('deals_completed', 0)} deal(s) completed and "
+        f"{totals.get('earnings', '$0.00')} earned (from your analytics)."
+    )
+    return short, sentence
 
 
 def _row(name: str, row: object) -> str:

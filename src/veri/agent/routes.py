@@ -1,5 +1,5 @@
 """Agent API: conversations, questions answered as server-sent events (or whole, with
-`?stream=false`), history and feedback."""
+`?stream=false`), history, feedback and confirming what the agent proposed."""
 
 from __future__ import annotations
 
@@ -80,6 +80,12 @@ def ask(
     )
 
 
+@router.post("/turns/{turn_id}/proposals/{step}/confirm")
+def confirm_proposal(turn_id: uuid.UUID, step: int, principal: CurrentPrincipal, db: DbSession) -> dict[str, str]:
+    """Do what the agent proposed in that step of the turn (a reply, an offer), as the person."""
+    return service.confirm_proposal(db, principal=principal, turn_id=turn_id, step=step)
+
+
 @router.post("/turns/{turn_id}/feedback", response_model=TurnOut)
 def feedback(turn_id: uuid.UUID, data: FeedbackIn, principal: CurrentPrincipal, db: DbSession) -> object:
     return service.set_feedback(db, principal=principal, turn_id=turn_id, value=data.value)
@@ -107,6 +113,7 @@ def whole_answer(events: Iterator[service.RunEvent]) -> AnswerOut:
         fallback=fallback,
         citations=done.get("citations", []),
         steps=steps,
+        proposals=done.get("proposals", []),
         timings=done.get("timings", {}),
     )
 

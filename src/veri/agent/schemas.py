@@ -83,4 +83,7 @@ class AnswerOut(BaseModel):
     fallback: str
     citations: list[CitationOut]
     steps: list[dict[str, Any]]
+    # What the agent proposes to do (a reply, an offer): nothing is written until the person
+    # confirms it at POST /agent/turns/{turn_id}/proposals/{step}/confirm.
+    proposals: list[dict[str, Any]] = []
     timings: dict[str, Any]

@@ -22,14 +22,16 @@ from typing import Any
 import structlog
 from sqlalchemy.orm import Session
 
-from veri.agent.offline import question_kind
+from veri.agent.offline import analytics_days, question_kind
 from veri.agent.providers import AgentRequest, Fallback, Provider, Step, Text, Usage
 from veri.agent.repository import AgentRepository
 from veri.agent.sources import Sources
 from veri.agent.tools import TOOLS, Cited, Toolbox, ToolResult
 from veri.config import AgentSettings
 from veri.db.engine import Database
-from veri.errors import NotFound, RateLimited
+from veri.deals import service as deal_service
+from veri.deals.schemas import DealCreate
+from veri.errors import Conflict, NotFound, RateLimited
 from veri.events.service import emit
 from veri.events.types import AgentRunCompleted
 from veri.identity.principal import Principal
@@ -57,10 +59,11 @@ log = structlog.get_logger(__name__)
 DEFAULT_PLANS: dict[str, list[str]] = {
     "deals": ["search_memories", "list_deals"],
     "campaigns": ["search_memories", "list_campaigns"],
+    "performance": ["search_memories", "analytics_series"],
 }
 # Earlier turns a model reads with a new question.
 HISTORY_TURNS = 6
-PLANNABLE = frozenset({"search_memories", "creator_facts", "list_deals", "list_campaigns"})
+PLANNABLE = frozenset({"search_memories", "creator_facts", "list_deals", "list_campaigns", "analytics_series"})
 
 
 @dataclass
@@ -168,8 +171,7 @@ def run_turn(agent: Agent, principal: Principal, prepared: Prepared) -> Iterator
         plan = _plan(agent, principal, kind)
         results = []
         for name in plan:
-            # A question may be longer than a search (4,000 against 2,000 characters): its start is searched.
-            arguments = {"query": prepared.question[:2000]} if name == "search_memories" else {}
+            arguments = _planned_arguments(name, prepared.question)
             result = call_tool(name, arguments)
             results.append(result)
             run.steps.append(result)
@@ -200,6 +202,7 @@ def run_turn(agent: Agent, principal: Principal, prepared: Prepared) -> Iterator
             "provider": run.provider,
             "fallback": run.fallback,
             "citations": [_citation(c) for c in cited],
+            "proposals": [{"step": i, **s.proposal} for i, s in enumerate(run.steps) if s.proposal and not s.error],
             "timings": run.timings(),
         }
     except GeneratorExit:
@@ -216,13 +219,46 @@ def run_turn(agent: Agent, principal: Principal, prepared: Prepared) -> Iterator
 def set_feedback(db: Session, *, principal: Principal, turn_id: uuid.UUID, value: int) -> AgentTurn:
     """Thumbs up (1) or down (-1) on a turn: stored, and told to memory (the run's workflow
     memory is formed again with it, so a disliked plan is not reused)."""
+    turn = _own_turn(db, principal, turn_id)
+    if turn.status is not TurnStatus.COMPLETED:
+        raise Conflict(f"only an answered turn takes feedback; this one is {turn.status.value}")
+    turn.feedback = value
+    db.flush()
+    _emit_run(db, principal, turn)
+    return turn
+
+
+def confirm_proposal(db: Session, *, principal: Principal, turn_id: uuid.UUID, step: int) -> dict[str, str]:
+    """Do what a tool proposed in a turn, now that its person confirms it: the stored proposal
+    (not anything the page sends) goes through the deals service as that person, with its checks.
+    Confirming twice does it once."""
+    turn = _own_turn(db, principal, turn_id)
+    tools = list(turn.tools or [])
+    if not 0 <= step < len(tools) or not tools[step].get("proposal"):
+        raise NotFound("proposal")
+    done = tools[step].get("confirmed")
+    if done:
+        return dict(done)
+    payload = tools[step]["proposal"]["payload"]
+    if tools[step]["name"] == "propose_reply":
+        deal_id = uuid.UUID(tools[step]["arguments"]["deal_id"])
+        deal_service.post_message(db, principal=principal, deal_id=deal_id, body=payload["body"])
+    elif tools[step]["name"] == "propose_offer":
+        deal_id = deal_service.create_deal(db, principal=principal, data=DealCreate.model_validate(payload)).id
+    else:
+        raise NotFound("proposal")
+    done = {"at": utcnow().isoformat(), "deal_id": str(deal_id), "href": f"/deals/{deal_id}"}
+    tools[step] = {**tools[step], "confirmed": done}
+    turn.tools = tools  # a new list: the JSON column sees the change
+    db.flush()
+    return done
+
+
+def _own_turn(db: Session, principal: Principal, turn_id: uuid.UUID) -> AgentTurn:
     turn = AgentRepository(db).turn(turn_id)
     if turn is None:
         raise NotFound("turn")
     _conversation(db, principal, turn.conversation_id, to_write=True)
-    turn.feedback = value
-    db.flush()
-    _emit_run(db, principal, turn)
     return turn
 
 
@@ -346,6 +382,15 @@ def _plan(agent: Agent, principal: Principal, kind: str) -> list[str]:
             remembered = [s for s in attributes.get("steps") or [] if s in PLANNABLE]
             return list(dict.fromkeys(["search_memories", *remembered]))
     return plan
+
+
+def _planned_arguments(tool: str, question: str) -> dict[str, Any]:
+    if tool == "search_memories":
+        # A question may be longer than a search (4,000 against 2,000 characters): its start is searched.
+        return {"query": question[:2000]}
+    if tool == "analytics_series":
+        return {"days": analytics_days(question)}
+    return {}
 
 
 def _step_event(result: ToolResult) -> RunEvent:

@@ -2,8 +2,9 @@
 visibility and never more. A tool's arguments come from a model (or a planner) and are data:
 they are validated like any request, and no argument widens what the person may see.
 
-A tool that would change something (`propose_reply`) writes nothing: it returns a proposal the
-person confirms in the page, where the deal's own form and checks do the writing.
+A tool that would change something (`propose_reply`, `propose_offer`) writes nothing: it returns
+a proposal (the request the person's page would send) that the person confirms in the page; the
+API's own checks then do the writing, as for any request of theirs.
 """
 
 from __future__ import annotations
@@ -12,20 +13,25 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any
+from datetime import date, datetime
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy.orm import Session
 
+from veri.analytics import service as analytics_service
+from veri.analytics.schemas import Scope
 from veri.campaigns import service as campaign_service
+from veri.creators import service as creator_service
 from veri.deals import service as deal_service
-from veri.errors import NotFound, VeriError
+from veri.deals.schemas import DealCreate, MessageIn
+from veri.errors import Invalid, NotFound, VeriError
 from veri.fields import Moment
 from veri.identity.principal import Principal
 from veri.memory import service as memory_service
 from veri.memory.embeddings import Embedder
 from veri.memory.retrieval import SearchQuery
+from veri.models.accounts import Role
 from veri.models.campaigns import CampaignStatus
 from veri.models.deals import DealStatus
 from veri.models.memory import Memory, MemoryType
@@ -67,6 +73,8 @@ class ToolResult:
     memories: list[Cited] = field(default_factory=list)
     ms: float = 0.0
     error: str = ""
+    # A change the person may confirm: {"summary", "method", "endpoint", "payload"}.
+    proposal: dict[str, Any] | None = None
 
     @property
     def found(self) -> int:
@@ -80,6 +88,7 @@ class ToolResult:
             "ms": round(self.ms, 1),
             "found": 0 if self.error else self.found,
             "error": self.error,
+            **({"proposal": self.proposal} if self.proposal else {}),
         }
 
 
@@ -93,6 +102,27 @@ class SearchArgs(BaseModel):
     until: Moment | None = Field(None, description="Only memories before this time (ISO 8601).")
     as_of: Moment | None = Field(None, description="What was known and held true at this time.")
     limit: int = Field(8, ge=1, le=20)
+
+
+# The creator facts memory keeps as the creator's own (formation's creator-entity facts).
+CreatorFact = Literal["rate", "location", "preference", "posting_rhythm", "audience"]
+
+
+class FactHistoryArgs(BaseModel):
+    fact: CreatorFact = Field(description="Which fact: its every version, oldest first, with when each held.")
+    limit: int = Field(20, ge=1, le=50)
+
+
+class AnalyticsArgs(BaseModel):
+    campaign_id: uuid.UUID | None = Field(None, description="A campaign's series; else the person's own.")
+    creator_id: uuid.UUID | None = Field(None, description="A creator's series (admins).")
+    days: int = Field(30, ge=1, le=analytics_service.MAX_DAYS, description="How many days up to `end`.")
+    end: date | None = Field(None, description="The last day (ISO 8601); today when left out.")
+
+
+class DealMessagesArgs(BaseModel):
+    deal_id: uuid.UUID
+    limit: int = Field(20, ge=1, le=100, description="The latest messages, oldest first.")
 
 
 class FactsArgs(BaseModel):
@@ -113,7 +143,14 @@ class CampaignsArgs(BaseModel):
 
 class ProposeReplyArgs(BaseModel):
     deal_id: uuid.UUID
-    body: str = Field(min_length=1, max_length=5000, description="The reply to propose, for the person to confirm.")
+    body: str = Field(min_length=1, max_length=2000, description="The reply to propose, for the person to confirm.")
+
+
+class ProposeOfferArgs(BaseModel):
+    campaign_id: uuid.UUID
+    creator_id: uuid.UUID | None = Field(None, description="Whom a brand invites; left out when a creator applies.")
+    fee_dollars: float = Field(gt=0, le=10_000_000, description="The fee offered, in dollars.")
+    message: str = Field("", max_length=2000)
 
 
 @dataclass(frozen=True)
@@ -216,12 +253,104 @@ def _campaigns(box: Toolbox, args: CampaignsArgs) -> ToolResult:
     return ToolResult("list_campaigns", args.model_dump(mode="json", exclude_none=True), rows)
 
 
+def _fact_history(box: Toolbox, args: FactHistoryArgs) -> ToolResult:
+    versions = memory_service.fact_history(box.db, principal=box.principal, name=args.fact, limit=args.limit)
+    cited = [Cited.of(m) for m in versions]
+    rows = [
+        {**row, "until": m.valid_to.date().isoformat() if m.valid_to else "still holds"}
+        for row, m in zip(_memories(cited), versions, strict=True)
+    ]
+    return ToolResult("fact_history", args.model_dump(mode="json"), rows, cited)
+
+
+def _analytics(box: Toolbox, args: AnalyticsArgs) -> ToolResult:
+    principal = box.principal
+    if args.campaign_id is not None:
+        scope, scope_id = Scope.CAMPAIGN, args.campaign_id
+    elif args.creator_id is not None:
+        scope, scope_id = Scope.CREATOR, args.creator_id
+    elif principal.creator_id is not None:
+        scope, scope_id = Scope.CREATOR, principal.creator_id
+    elif principal.brand_id is not None:
+        scope, scope_id = Scope.BRAND, principal.brand_id
+    else:
+        raise Invalid("campaign_id", "name a campaign or a creator")
+    start, end = analytics_service.resolve_range(None, args.end, days=args.days)
+    series = analytics_service.series(box.db, principal=principal, scope=scope, scope_id=scope_id, start=start, end=end)
+    active = [d for d in series.days if d.views or d.posts or d.deals_accepted or d.deals_completed or d.earnings_cents]
+    content = {
+        "scope": scope.value,
+        "from": start.isoformat(),
+        "to": end.isoformat(),
+        "totals": _day_row(series.totals, with_day=False),
+        # Only days with something in them (a model reads the whole of it).
+        "active_days": [_day_row(d) for d in active[-60:]],
+    }
+    return ToolResult("analytics_series", args.model_dump(mode="json", exclude_none=True), content)
+
+
+def _day_row(day: Any, *, with_day: bool = True) -> dict[str, Any]:
+    row = {
+        "views": day.views,
+        "engagements": day.engagements,
+        "engagement_rate": round(day.engagement_rate, 4),
+        "posts": day.posts,
+        "deals_accepted": day.deals_accepted,
+        "deals_completed": day.deals_completed,
+        "earnings": f"${day.earnings_cents / 100:,.2f}",
+    }
+    return {"day": day.day.isoformat(), **row} if with_day else row
+
+
+def _deal_messages(box: Toolbox, args: DealMessagesArgs) -> ToolResult:
+    messages = deal_service.list_messages(box.db, principal=box.principal, deal_id=args.deal_id)
+    rows = [
+        {"from": m.sender.value, "when": m.created_at.isoformat(timespec="minutes"), "text": m.body}
+        for m in messages[-args.limit :]
+    ]
+    return ToolResult("deal_messages", args.model_dump(mode="json"), rows)
+
+
 def _propose_reply(box: Toolbox, args: ProposeReplyArgs) -> ToolResult:
     deal = deal_service.get_deal(box.db, principal=box.principal, deal_id=args.deal_id)  # NotFound if not theirs
     if deal_service.party_of(box.principal, deal) is None:
         raise NotFound("deal")
-    proposal = {"proposal": "reply", "deal_id": str(deal.id), "body": args.body, "confirm_at": f"/deals/{deal.id}"}
-    return ToolResult("propose_reply", args.model_dump(mode="json"), proposal)
+    proposal = _proposal(
+        f'Reply in the thread of "{deal.campaign.title}"',
+        f"/api/v1/deals/{deal.id}/messages",
+        MessageIn(body=args.body),
+    )
+    return ToolResult("propose_reply", args.model_dump(mode="json"), proposal, proposal=proposal)
+
+
+def _propose_offer(box: Toolbox, args: ProposeOfferArgs) -> ToolResult:
+    """A brand's invitation to a creator, or a creator's application, to confirm; the deals API
+    decides on confirming whether it may be made (open campaign, no deal there yet)."""
+    principal = box.principal
+    campaign = campaign_service.get_campaign(box.db, principal=principal, campaign_id=args.campaign_id)
+    if principal.role is Role.BRAND:
+        if args.creator_id is None:
+            raise Invalid("creator_id", "a brand's offer names the creator it invites")
+        who = creator_service.get_creator(box.db, principal=principal, creator_id=args.creator_id).handle
+    elif principal.role is Role.CREATOR and principal.creator_id is not None:
+        who, args.creator_id = "you", None
+    else:
+        raise NotFound("campaign")  # admins act as a party in the deal pages, not through the agent
+    offer = DealCreate(
+        campaign_id=campaign.id,
+        creator_id=args.creator_id,
+        fee_cents=round(args.fee_dollars * 100),
+        message=args.message,
+    )
+    proposal = _proposal(
+        f'Offer on "{campaign.title}" for {who}: ${offer.fee_cents / 100:,.2f}', "/api/v1/deals", offer
+    )
+    return ToolResult("propose_offer", args.model_dump(mode="json"), proposal, proposal=proposal)
+
+
+def _proposal(summary: str, endpoint: str, payload: BaseModel) -> dict[str, Any]:
+    """The request the person's page sends if they confirm: validated now as the API will."""
+    return {"summary": summary, "method": "POST", "endpoint": endpoint, "payload": payload.model_dump(mode="json")}
 
 
 def _memories(cited: list[Cited]) -> list[dict[str, Any]]:
@@ -238,13 +367,33 @@ TOOLS: dict[str, Tool] = {
             _search,
         ),
         Tool("creator_facts", "The creator's current facts (rate, location, preferences...).", FactsArgs, _facts),
+        Tool(
+            "fact_history",
+            "How one creator fact (a rate, a location...) changed: every version with when it held.",
+            FactHistoryArgs,
+            _fact_history,
+        ),
+        Tool(
+            "analytics_series",
+            "Daily views, engagement, posts, deals and earnings: the person's own, or a campaign's.",
+            AnalyticsArgs,
+            _analytics,
+        ),
         Tool("list_deals", "The person's deals with their status and fees.", DealsArgs, _deals),
+        Tool("deal_messages", "The messages in one of the person's deal threads.", DealMessagesArgs, _deal_messages),
         Tool("list_campaigns", "Campaigns the person may see.", CampaignsArgs, _campaigns),
         Tool(
             "propose_reply",
             "Propose a reply in a deal's thread. Writes nothing: the person confirms it in the page.",
             ProposeReplyArgs,
             _propose_reply,
+        ),
+        Tool(
+            "propose_offer",
+            "Propose an offer on a campaign (a brand inviting a creator, or a creator applying). "
+            "Writes nothing: the person confirms it in the page.",
+            ProposeOfferArgs,
+            _propose_offer,
         ),
     )
 }

@@ -32,6 +32,7 @@ from veri.models.memory import Memory, MemoryType
 __all__ = [
     "MemoryDetail",
     "embed_pending",
+    "fact_history",
     "get_memory",
     "hybrid_search_enabled",
     "memory_chores",
@@ -143,6 +144,13 @@ def timeline(
         limit=limit,
         offset=offset,
     )
+
+
+def fact_history(
+    db: Session, *, principal: Principal, name: str, creator_id: uuid.UUID | None = None, limit: int = 20
+) -> list[Memory]:
+    """The latest `limit` versions of one kind of creator fact the caller may see, oldest first."""
+    return store.fact_versions(db, visible=_visible(principal), creator_id=creator_id, name=name, limit=limit)
 
 
 def remembered_runs(db: Session, *, principal: Principal, kind: str, limit: int = 20) -> list[Memory]:

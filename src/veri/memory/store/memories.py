@@ -315,6 +315,25 @@ def versions(db: Session, memory: Memory) -> list[Memory]:
     return list(db.scalars(statement.order_by(Memory.valid_from, Memory.recorded_at)).all())
 
 
+def fact_versions(
+    db: Session,
+    *,
+    visible: tuple[uuid.UUID | None, uuid.UUID | None],
+    creator_id: uuid.UUID | None,
+    name: str,
+    limit: int,
+) -> list[Memory]:
+    """Every version of one kind of creator fact ("rate"), current and superseded, oldest first:
+    how it changed over time. A many-valued fact (preferences) has one key per value."""
+    statement = select(Memory).where(
+        *_of(*visible, creator_id),
+        Memory.type == MemoryType.CREATOR_ENTITY,
+        Memory.kind == "fact",
+        (Memory.key == f"fact:{name}") | Memory.key.startswith(f"fact:{name}:", autoescape=True),
+    )
+    return list(db.scalars(statement.order_by(Memory.valid_from.desc(), Memory.recorded_at.desc()).limit(limit)))[::-1]
+
+
 def _of(creator: uuid.UUID | None, brand: uuid.UUID | None, creator_id: uuid.UUID | None) -> list[ColumnElement[bool]]:
     """Conditions for memories about `creator` and `brand` (either may be None: any), and only
     `creator_id`'s when given."""

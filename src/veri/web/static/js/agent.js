@@ -49,6 +49,7 @@
       });
       turn.append(line);
     }
+    (event.proposals || []).forEach(function (p) { turn.append(proposalBlock(event.turn_id, p)); });
     const meta = el("p", "muted", "completed · " + event.provider +
       (event.timings.first_token_ms ? " · first words in " + Math.round(event.timings.first_token_ms) + " ms" : ""));
     [["1", "Helpful", "This helped"], ["-1", "Not helpful", "This did not help"]].forEach(function (f) {
@@ -58,6 +59,20 @@
       meta.append(" ", b);
     });
     turn.append(meta);
+  }
+
+  // What the agent proposes (a reply, an offer) waits for the person's confirmation; the server
+  // does the stored proposal, not anything this page sends.
+  function proposalBlock(turnId, p) {
+    const box = el("div", "proposal panel");
+    box.append(el("p", "", "Proposed: " + p.summary));
+    const payload = p.payload || {};
+    const words = payload.body || payload.message;
+    if (words) box.append(el("blockquote", "", words));
+    const b = el("button", "confirm", "Confirm and send");
+    b.dataset.turn = turnId; b.dataset.step = p.step;
+    box.append(b);
+    return box;
   }
 
   async function ask(question) {
@@ -114,6 +129,23 @@
   });
 
   turns.addEventListener("click", async function (e) {
+    const c = e.target.closest("button.confirm");
+    if (c) {
+      c.disabled = true;
+      const response = await fetch("/api/v1/agent/turns/" + c.dataset.turn + "/proposals/" + c.dataset.step + "/confirm", {
+        method: "POST", headers, body: "{}",
+      });
+      if (response.ok) {
+        const done = await response.json();
+        const link = el("a", "", "Done: open the deal");
+        link.href = done.href;
+        c.replaceWith(link);
+      } else {
+        c.disabled = false;
+        c.after(el("p", "error", await problem(response)));
+      }
+      return;
+    }
     const b = e.target.closest("button.feedback");
     if (!b) return;
     const response = await fetch("/api/v1/agent/turns/" + b.dataset.turn + "/feedback", {
