@@ -12,6 +12,7 @@ import re
 import socket
 import threading
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
@@ -91,7 +92,7 @@ class _Handler(BaseHTTPRequestHandler):
         if self.path.split("?", 1)[0] != "/v1/messages":
             self._json(404, _error("not_found_error", f"no route {self.path}"), number)
             return
-        reply = fake._next_reply()
+        reply = fake._next_reply(body)
         if reply.hang:
             # Accept and never answer; stop() sets the event so the thread ends with the server.
             fake._stopping.wait()
@@ -212,7 +213,8 @@ class _Server(ThreadingHTTPServer):
 
 
 class FakeAnthropic:
-    """POST /v1/messages on 127.0.0.1, answering with the queued replies in order (then text "ok")."""
+    """POST /v1/messages on 127.0.0.1, answering with the queued replies in order; then with
+    `responder(request body)` when one is set (a reply that depends on the request), else text "ok"."""
 
     # Bound but never listening: connecting to it is refused, and holding it keeps the port from reuse.
     _down_socket: ClassVar[socket.socket | None] = None
@@ -220,6 +222,7 @@ class FakeAnthropic:
     def __init__(self) -> None:
         self.requests: list[dict[str, Any]] = []
         self._replies: deque[Reply] = deque()
+        self.responder: Callable[[dict[str, Any]], Reply] | None = None
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._server: _Server | None = None
@@ -279,9 +282,11 @@ class FakeAnthropic:
             self.requests.append(request)
             return len(self.requests)
 
-    def _next_reply(self) -> Reply:
+    def _next_reply(self, body: dict[str, Any]) -> Reply:
         with self._lock:
-            return self._replies.popleft() if self._replies else Reply(text="ok")
+            if self._replies:
+                return self._replies.popleft()
+        return self.responder(body) if self.responder is not None else Reply(text="ok")
 
     def _pause(self, seconds: float) -> bool:
         """Sleep, unless the fake is stopping (then False: the handler gives up)."""

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi import FastAPI
 from typer.testing import CliRunner
 
+from tests.agent.fake_anthropic import FakeAnthropic, Reply
 from tests.agent.test_agent import RATE_MESSAGE, creator_with_memory
 from tests.factories import new_client, sign_up
 from tests.memory.test_cli import SAMPLE, veri
@@ -45,7 +48,8 @@ def test_agent_ask_answers_as_the_person(runner: CliRunner, app: FastAPI, clean_
     assert runner.invoke(cli, ["agent", "ask", "   ", "--as", "ana@example.com"]).exit_code == 2
 
 
-def test_eval_answer_scores_the_agent(tmp_path: Path) -> None:
+def answers_file(tmp_path: Path) -> Path:
+    """The shared sample with answers on two queries and one bad line."""
     answers = {"q1": "$2,000", "q3": "March 20, 2026"}
     lines = []
     for raw in SAMPLE.read_text().splitlines():
@@ -56,7 +60,12 @@ def test_eval_answer_scores_the_agent(tmp_path: Path) -> None:
     lines.insert(3, '{"type": "query", "subject": "maya"}')  # a bad line is reported, the run goes on
     path = tmp_path / "answers.jsonl"
     path.write_text("\n".join(lines) + "\n")
-    result = veri("eval", "answer", str(path), "--json", embedder="none")
+    return path
+
+
+def test_eval_answer_scores_the_agent(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+    result = veri("eval", "answer", str(answers_file(tmp_path)), "--json", embedder="none")
     assert result.returncode == 0, result.stderr[-2000:]
     report = json.loads(result.stdout.strip().splitlines()[-1])
     assert report["queries"] == 12 and report["queries_without_answer_field"] == 10
@@ -64,3 +73,29 @@ def test_eval_answer_scores_the_agent(tmp_path: Path) -> None:
     assert report["rejected_lines"] == 1 and report["provider"] == "offline" and report["errors"] == 0
     assert set(report["categories"]) == {"1", "2", "3", "4"}
     assert report["first_token_p95_ms"] > 0
+    assert report["judge"] is None and report["judge_errors"] == 0  # no key, no judge
+
+
+def test_with_a_key_claude_judges_the_answers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake_anthropic: FakeAnthropic
+) -> None:
+    """The judge against the fake Messages API: it grades 1 when the reference is in the answer;
+    a first grade out of form is counted as a judge error, not as a score."""
+
+    def grade(body: dict[str, Any]) -> Reply:
+        asked = body["messages"][0]["content"]
+        reference = re.search(r"Reference answer: (.*)", asked)
+        candidate = asked.split("Candidate answer:", 1)[-1]
+        assert reference is not None and str(body["system"]).startswith("You grade")
+        return Reply(text=json.dumps({"score": int(reference.group(1).strip() in candidate)}))
+
+    fake_anthropic.responder = grade
+    fake_anthropic.queue(Reply(text="Looks right to me."))
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "test-key")
+    monkeypatch.setenv("VERI_ANTHROPIC_BASE_URL", fake_anthropic.url)
+    monkeypatch.setenv("VERI_AGENT_PROVIDER", "offline")  # the agent offline; Claude only judges
+    result = veri("eval", "answer", str(answers_file(tmp_path)), "--json", embedder="none")
+    assert result.returncode == 0, result.stderr[-2000:]
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert len(fake_anthropic.requests) == 2 and report["judge_errors"] == 1
+    assert report["judge"] in (0.0, 1.0) and report["provider"] == "offline"

@@ -10,11 +10,15 @@ in the temporary store). Scored per query:
   and "1500 dollars" are both "1500 dollars");
 - `f1_whole`: the same over the whole answer (long answers lose precision);
 - `citation_recall`: the share of `expected` ids among the sources of the memories it cited;
-- latency: time to the first token and to the end, p50 / p95.
+- latency: time to the first token and to the end, p50 / p95;
+- `judge` (only with an API key set): Claude grades the answer against `answer`, 1 / 0.5 / 0
+  (states the fact / partly / not, or says it does not know); a grade that fails is counted in
+  `judge_errors`, never guessed.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import secrets
 import statistics
@@ -63,11 +67,61 @@ def token_f1(answer: str, expected: str) -> float:
     return 2 * precision * recall / (precision + recall)
 
 
+JUDGE_PROMPT = (
+    "You grade an assistant's answer to a question about what a creator-monetization platform "
+    "remembers. Compare the candidate answer with the reference answer. Reply with one JSON object "
+    'and nothing else: {"score": S}, where S is 1 if the candidate states the reference\'s fact '
+    "(wording, units and extra detail may differ), 0.5 if it states part of it, and 0 if it is "
+    "wrong, missing or says it does not know."
+)
+
+
+class Judge:
+    """The LLM judge: one Messages API call per answered query."""
+
+    def __init__(self, settings: AgentSettings):
+        import anthropic
+
+        assert settings.anthropic_api_key is not None
+        self._errors: tuple[type[Exception], ...] = (anthropic.APIError,)
+        self.client = anthropic.Anthropic(
+            api_key=settings.anthropic_api_key.get_secret_value(),
+            base_url=settings.anthropic_base_url,
+            max_retries=2,
+            timeout=30,
+        )
+        self.model = settings.agent_model
+
+    def score(self, question: str, expected: str, answer: str) -> float | None:
+        """The grade in [0, 1], or None when the judge failed or answered out of form."""
+        try:
+            message = self.client.messages.create(
+                model=self.model,
+                max_tokens=30,
+                system=JUDGE_PROMPT,
+                messages=[
+                    {
+                        "role": "user",
+                        "content": f"Question: {question}\nReference answer: {expected}\nCandidate answer: {answer}",
+                    }
+                ],
+            )
+            text = "".join(getattr(block, "text", "") for block in message.content)
+            found = re.search(r"\{.*?\}", text, re.S)
+            score = float(json.loads(found.group(0))["score"]) if found else None
+        except self._errors:
+            return None
+        except (ValueError, KeyError, TypeError):  # out of form: not JSON, no score, not a number
+            return None
+        return min(1.0, max(0.0, score)) if score is not None else None
+
+
 @dataclass
 class _Scores:
     f1: list[float] = field(default_factory=list)
     f1_whole: list[float] = field(default_factory=list)
     citation_recall: list[float] = field(default_factory=list)
+    judge: list[float] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         def mean(values: list[float]) -> float | None:
@@ -77,6 +131,7 @@ class _Scores:
             "f1": mean(self.f1),
             "f1_whole": mean(self.f1_whole),
             "citation_recall": mean(self.citation_recall),
+            "judge": mean(self.judge),
             "queries": len(self.citation_recall),
         }
 
@@ -93,6 +148,7 @@ class AnswerReport:
     total_p50_ms: float
     total_p95_ms: float
     fallbacks: int
+    judge_errors: int
     without_answer_field: int
     errors: list[dict[str, Any]]
     rejected: list[dict[str, Any]]
@@ -110,6 +166,7 @@ class AnswerReport:
             "total_p50_ms": round(self.total_p50_ms, 1),
             "total_p95_ms": round(self.total_p95_ms, 1),
             "fallbacks": self.fallbacks,
+            "judge_errors": self.judge_errors,
             "queries_without_answer_field": self.without_answer_field,
             "errors": len(self.errors),
             "first_errors": self.errors[:5],
@@ -138,15 +195,14 @@ def run_answers(
         totals: list[float] = []
         errors: list[dict[str, Any]] = []
         samples: list[dict[str, Any]] = []
-        fallbacks = without_answer = 0
+        fallbacks = without_answer = judge_errors = 0
+        judge = Judge(settings) if settings.anthropic_api_key is not None else None
         for number, query in enumerate(formed.queries, start=1):
             if query.subject not in owners:
                 owners[query.subject] = _owner(formed.database, query.subject, formed.creator_of(query.subject))
             principal, conversation = owners[query.subject]
             began = time.perf_counter()
-            text: list[str] = []
-            done: dict[str, Any] = {}
-            first: float | None = None
+            run = service.Collected()
             try:
                 with formed.database.transaction() as db:
                     prepared = service.begin_turn(
@@ -157,19 +213,14 @@ def run_answers(
                         limiter=None,
                         settings=settings,
                     )
-                for event in service.run_turn(agent, principal, prepared):
-                    if event["event"] == "token":
-                        first = first if first is not None else time.perf_counter()
-                        text.append(event["text"])
-                    elif event["event"] in ("done", "error"):
-                        done = event
+                run = service.collect(service.run_turn(agent, principal, prepared))
             except Exception as exc:  # one bad question is a reported zero, not a lost run
                 errors.append({"subject": query.subject, "id": query.id, "error": f"{type(exc).__name__}: {exc}"})
             totals.append((time.perf_counter() - began) * 1000)
-            first_tokens.append(((first or time.perf_counter()) - began) * 1000)
-            fallbacks += bool(done.get("fallback"))
-            answer = "".join(text)
-            cited_sources = [uuid.UUID(s) for c in done.get("citations", []) for s in c["sources"]]
+            first_tokens.append(((run.first_token_at or time.perf_counter()) - began) * 1000)
+            fallbacks += bool(run.fallback)
+            answer = run.text
+            cited_sources = [uuid.UUID(s) for c in run.done.get("citations", []) for s in c["sources"]]
             found = set(formed.line_ids(cited_sources, query.subject))
             scores = [overall, by_category[str(query.category) if query.category is not None else "none"]]
             for score in scores:
@@ -181,6 +232,12 @@ def run_answers(
                 for score in scores:
                     score.f1.append(token_f1(re.sub(r"\[\d+\]", "", head), query.answer))
                     score.f1_whole.append(token_f1(re.sub(r"\[\d+\]", "", answer), query.answer))
+                grade = judge.score(query.text, query.answer, answer) if judge is not None else None
+                if grade is not None:
+                    for score in scores:
+                        score.judge.append(grade)
+                elif judge is not None:
+                    judge_errors += 1
                 if len(samples) < 5:
                     samples.append({"question": query.text[:200], "expected": query.answer, "answer": head[:300]})
             note("answer", number, len(formed.queries))
@@ -195,6 +252,7 @@ def run_answers(
             total_p50_ms=percentile(totals, 0.5),
             total_p95_ms=percentile(totals, 0.95),
             fallbacks=fallbacks,
+            judge_errors=judge_errors,
             without_answer_field=without_answer,
             errors=errors,
             rejected=[{"line": r.line, "reason": r.reason} for r in formed.rejected],

@@ -92,29 +92,16 @@ def feedback(turn_id: uuid.UUID, data: FeedbackIn, principal: CurrentPrincipal, 
 
 
 def whole_answer(events: Iterator[service.RunEvent]) -> AnswerOut:
-    text: list[str] = []
-    steps: list[dict[str, Any]] = []
-    done: dict[str, Any] = {}
-    fallback = ""
-    for event in events:
-        kind = event["event"]
-        if kind == "token":
-            text.append(event["text"])
-        elif kind == "step":
-            steps.append({k: v for k, v in event.items() if k != "event"})
-        elif kind == "fallback":
-            fallback = event["reason"]
-        elif kind in ("done", "error"):
-            done = event
+    run = service.collect(events)
     return AnswerOut(
-        turn_id=done.get("turn_id") or uuid.UUID(int=0),
-        answer="".join(text) or done.get("message", ""),
-        provider=done.get("provider", ""),
-        fallback=fallback,
-        citations=done.get("citations", []),
-        steps=steps,
-        proposals=done.get("proposals", []),
-        timings=done.get("timings", {}),
+        turn_id=run.done.get("turn_id") or uuid.UUID(int=0),
+        answer=run.text or run.done.get("message", ""),
+        provider=run.done.get("provider", ""),
+        fallback=run.fallback,
+        citations=run.done.get("citations", []),
+        steps=run.steps,
+        proposals=run.done.get("proposals", []),
+        timings=run.done.get("timings", {}),
     )
 
 

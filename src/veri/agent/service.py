@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -43,9 +43,12 @@ from veri.models.base import utcnow
 
 __all__ = [
     "Agent",
+    "Collected",
     "Prepared",
     "RunEvent",
     "begin_turn",
+    "collect",
+    "confirm_proposal",
     "create_conversation",
     "get_conversation",
     "list_conversations",
@@ -214,6 +217,44 @@ def run_turn(agent: Agent, principal: Principal, prepared: Prepared) -> Iterator
         yield {"event": "error", "message": "the answer failed; it was recorded and can be asked again"}
     finally:
         _record(agent, principal, run)
+
+
+@dataclass
+class Collected:
+    """A run's events gathered into one answer (the whole-JSON API, the CLI, the evaluation)."""
+
+    text: str = ""
+    steps: list[dict[str, Any]] = field(default_factory=list)
+    fallback: str = ""
+    # The `done` event (or the `error` one): turn id, provider, citations, proposals, timings.
+    done: dict[str, Any] = field(default_factory=dict)
+    first_token_at: float | None = None  # perf_counter() when the first text arrived
+
+    @property
+    def failed(self) -> bool:
+        return self.done.get("event") != "done"
+
+
+def collect(events: Iterator[RunEvent], on_event: Callable[[RunEvent], None] | None = None) -> Collected:
+    """Read a run to its end; `on_event` sees each event as it comes (to print it, say)."""
+    collected = Collected()
+    text: list[str] = []
+    for event in events:
+        if on_event is not None:
+            on_event(event)
+        kind = event["event"]
+        if kind == "token":
+            if collected.first_token_at is None:
+                collected.first_token_at = time.perf_counter()
+            text.append(event["text"])
+        elif kind == "step":
+            collected.steps.append({k: v for k, v in event.items() if k != "event"})
+        elif kind == "fallback":
+            collected.fallback = event["reason"]
+        elif kind in ("done", "error"):
+            collected.done = event
+    collected.text = "".join(text)
+    return collected
 
 
 def set_feedback(db: Session, *, principal: Principal, turn_id: uuid.UUID, value: int) -> AgentTurn:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
@@ -62,24 +62,21 @@ def agent_ask(
                 console.print(f"[red]{exc.message}[/red]")
                 raise typer.Exit(2) from None
         agent = wiring.agent(settings, database, wiring.embedder(settings))
-        text: list[str] = []
-        done: dict[str, Any] = {}
-        steps: list[dict[str, Any]] = []
-        for event in service.run_turn(agent, principal, prepared):
+
+        def show(event: service.RunEvent) -> None:
+            if as_json:
+                return
             if event["event"] == "token":
-                text.append(event["text"])
-                if not as_json:
-                    typer.echo(event["text"], nl=False)
+                typer.echo(event["text"], nl=False)
             elif event["event"] == "step":
-                steps.append(event)
-                if not as_json:
-                    console.print(f"[dim]· {event['name']} ({event['found']} found, {event['ms']:.0f} ms)[/dim]")
-            elif event["event"] == "fallback" and not as_json:
+                console.print(f"[dim]· {event['name']} ({event['found']} found, {event['ms']:.0f} ms)[/dim]")
+            elif event["event"] == "fallback":
                 console.print(f"[yellow]answered offline: {event['reason']}[/yellow]")
-            elif event["event"] in ("done", "error"):
-                done = event
+
+        run = service.collect(service.run_turn(agent, principal, prepared), show)
+    done = run.done
     if as_json:
-        typer.echo(json.dumps({"question": asked.question, "answer": "".join(text), "steps": steps, **done}))
+        typer.echo(json.dumps({"question": asked.question, "answer": run.text, "steps": run.steps, **done}))
         return
     typer.echo("")
     for number, cited in enumerate(done.get("citations", []), start=1):

@@ -107,15 +107,14 @@ def eval_answer(
     if as_json:
         print(json.dumps(result))
         return
-    table = Table("category", "queries", "F1 (direct answer)", "F1 (whole answer)", "citation recall")
+    table = Table("category", "queries", "F1 (direct answer)", "F1 (whole answer)", "citation recall", "judge")
     for name, scores in [("all", report.overall), *report.categories.items()]:
-        table.add_row(
-            name, str(scores["queries"]), str(scores["f1"]), str(scores["f1_whole"]), str(scores["citation_recall"])
-        )
+        columns = ("queries", "f1", "f1_whole", "citation_recall", "judge")
+        table.add_row(name, *(str(scores[c]) if scores[c] is not None else "-" for c in columns))
     show(table)
     console.print(
         f"provider {report.provider}; first token p50/p95 {report.first_token_p50_ms:.0f}/"
         f"{report.first_token_p95_ms:.0f} ms; whole answer p50/p95 {report.total_p50_ms:.0f}/"
-        f"{report.total_p95_ms:.0f} ms; {report.fallbacks} fallbacks; {len(report.errors)} errors; "
+        f"{report.total_p95_ms:.0f} ms; {report.fallbacks} fallbacks; {len(report.errors)} errors; {report.judge_errors} judge errors; "
         f"{len(report.rejected)} lines rejected"
     )
