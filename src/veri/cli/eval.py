@@ -115,6 +115,7 @@ def eval_answer(
     console.print(
         f"provider {report.provider}; first token p50/p95 {report.first_token_p50_ms:.0f}/"
         f"{report.first_token_p95_ms:.0f} ms; whole answer p50/p95 {report.total_p50_ms:.0f}/"
-        f"{report.total_p95_ms:.0f} ms; {report.fallbacks} fallbacks; {len(report.errors)} errors; {report.judge_errors} judge errors; "
+        f"{report.total_p95_ms:.0f} ms; {report.fallbacks} fallbacks; {len(report.errors)} errors; "
+        f"{report.judge_errors} judge errors; "
         f"{len(report.rejected)} lines rejected"
     )
