@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from veri.accounts import service as account_service
 from veri.accounts.schemas import SignupIn
+from veri.agent.when import window
 from veri.brands import service as brand_service
 from veri.brands.schemas import BrandUpdate
 from veri.campaigns import service as campaign_service
@@ -247,6 +248,9 @@ def load_demo(db: Session, *, progress: Callable[[str], None] | None = None) -> 
             for step in steps:
                 campaign_service.transition_campaign(db, principal=brand, campaign_id=campaign.id, to=step)
 
+    note("history")
+    deal_count += _last_spring(db, brands[0], creators[0][0], now)
+
     note("content")
     for creator, niches in creators:
         for n in range(rng.randint(2, 4)):
@@ -258,6 +262,47 @@ def load_demo(db: Session, *, progress: Callable[[str], None] | None = None) -> 
         deals=deal_count,
         content=content_count,
     )
+
+
+def _last_spring(db: Session, peakform: Principal, maya: Principal, now: datetime) -> int:
+    """Maya's thread with Peakform last spring, with the rate she quoted: history a person asks
+    the agent about ("what rate did I quote Peakform last spring?"). The messages keep their
+    spring dates; the campaign and the deal are today's rows, completed."""
+    spring = window("last spring", now.date())
+    assert spring is not None
+    first = spring[0] + timedelta(days=40, hours=10)  # mid-April
+    campaign = campaign_service.create_campaign(
+        db,
+        principal=peakform,
+        data=CampaignIn(
+            title="Spring bands push",
+            brief="Resistance bands for spring home workouts: one dedicated video.",
+            budget_cents=150_000,
+            niches=["fitness"],
+            platforms=[Platform.YOUTUBE],
+            deliverables=[Deliverable(kind="video", platform=Platform.YOUTUBE, quantity=1)],
+            starts_on=first.date(),
+            ends_on=(first + timedelta(days=30)).date(),
+        ),
+    )
+    campaign_service.transition_campaign(db, principal=peakform, campaign_id=campaign.id, to=CampaignStatus.OPEN)
+    deal = deal_service.create_deal(
+        db, principal=maya, data=DealCreate(campaign_id=campaign.id, fee_cents=65_000, message="")
+    )
+    thread = [
+        (peakform, "Hi Maya! We're planning a spring push for our resistance bands. What's your rate for a video?"),
+        (maya, "Thanks for reaching out! My rate for a dedicated YouTube video is $650; two stories are $150 more."),
+        (peakform, "That works for us. We'll ship the bands this week; could you publish by May 2?"),
+        (maya, "Yes, I can publish the video by May 2."),
+    ]
+    for day, (who, body) in enumerate(thread):
+        deal_service.post_message(db, principal=who, deal_id=deal.id, body=body, at=first + timedelta(days=day))
+    deal_service.act_on_deal(db, principal=peakform, deal_id=deal.id, action=Action.ACCEPT)
+    deal_service.act_on_deal(db, principal=maya, deal_id=deal.id, action=Action.DELIVER)
+    deal_service.act_on_deal(db, principal=peakform, deal_id=deal.id, action=Action.COMPLETE)
+    for step in (CampaignStatus.ACTIVE, CampaignStatus.COMPLETED):
+        campaign_service.transition_campaign(db, principal=peakform, campaign_id=campaign.id, to=step)
+    return 1
 
 
 def _publish(

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,7 @@ from tests.agent.fake_anthropic import FakeAnthropic, Reply
 from tests.factories import (
     accepted_deal,
     form_memories,
+    log_in,
     make_settings,
     memories,
     new_client,
@@ -27,6 +28,7 @@ from tests.factories import (
 from veri.app import create_app
 from veri.config import AgentSettings
 from veri.db.engine import Database
+from veri.demo import DEMO_PASSWORD, load_demo
 from veri.models.memory import Memory, MemoryType
 
 RATE_MESSAGE = "For Glow Week my rate is $450 per video, drafts within a week."
@@ -308,15 +310,16 @@ def test_a_performance_question_is_answered_from_analytics(app: FastAPI, clean_d
     assert creator.post(f"/api/v1/content/{content['id']}/metrics", json=metrics).status_code in (201, 202)
     roll_up_analytics(clean_db)
 
-    answer = ask(creator, "How many views did my videos get this week?")
-    assert [s["name"] for s in answer["steps"]] == ["search_memories", "analytics_series"]
-    assert answer["steps"][1]["arguments"] == {"days": 7}
+    answer = ask(creator, "How many views did my videos get in the last 7 days?")
+    # No memory was formed: the week's search, then all of time's, then the analytics.
+    assert [s["name"] for s in answer["steps"]] == ["search_memories", "search_memories", "analytics_series"]
+    assert answer["steps"][-1]["arguments"] == {"days": 7, "end": str(date.today())}
     first = answer["answer"].splitlines()[0]
     assert "2,400 views" in first and "1 post," in first and "$510.00 earned" in first, answer["answer"]
 
     stranger = new_client(app)
     sign_up(stranger, "creator", "kim")
-    nothing = ask(stranger, "How many views did my videos get this week?")
+    nothing = ask(stranger, "How many views did my videos get last week?")
     assert nothing["answer"].startswith("Your analytics show no views")
 
 
@@ -397,3 +400,22 @@ def test_a_brand_confirms_an_offer_the_agent_proposed(
     assert done.status_code == 200, done.text
     made = brand.get(f"/api/v1/deals/{done.json()['deal_id']}").json()
     assert made["fee_cents"] == 48_000 and made["campaign_id"] == spring["id"]
+
+
+def test_the_demo_question_is_answered_with_last_springs_rate(app: FastAPI, clean_db: Database) -> None:
+    """The issue's "done when": Maya asks what she quoted Peakform last spring, in the demo."""
+    with clean_db.transaction() as session:
+        load_demo(session)
+    form_memories(clean_db)
+    maya = new_client(app)
+    log_in(maya, "maya@creators.example", DEMO_PASSWORD)
+    answer = ask(maya, "What rate did I quote Peakform last spring?")
+    assert answer["answer"].splitlines()[0].startswith("It was $650"), answer["answer"]
+    first = answer["citations"][0]
+    assert "$650" in first["text"] and first["when"][5:7] in ("03", "04", "05")
+    searched = answer["steps"][0]["arguments"]
+    assert searched["since"][5:10] == "03-01" and searched["until"][5:10] == "06-01"
+    # A window with nothing in it is searched again over all of time, and said so in the steps.
+    never = ask(maya, "What rate did I quote Peakform in 2019?")
+    assert [s["name"] for s in never["steps"]] == ["search_memories", "search_memories"]
+    assert never["steps"][0]["found"] == 0 and "since" not in never["steps"][1]["arguments"]

@@ -16,7 +16,7 @@ from datetime import date
 from veri.agent.sources import Sources
 from veri.agent.tools import Cited, ToolResult
 
-__all__ = ["NOTHING_FOUND", "OfflineAnswer", "analytics_days", "answer_offline", "question_kind"]
+__all__ = ["NOTHING_FOUND", "OfflineAnswer", "answer_offline", "question_kind"]
 
 NOTHING_FOUND = "I found nothing about that in what I remember, so I won't guess."
 
@@ -32,12 +32,6 @@ _PERFORMANCE_QUESTION = re.compile(
     r"\b(views?|viewers|engagements?|impressions|likes|reach|performance|perform(ed|ing)?|analytics|stats|statistics"
     r"|earnings|how many posts)\b",
     re.I,
-)
-_WINDOWS = (
-    (re.compile(r"\b(today|yesterday)\b", re.I), 2),
-    (re.compile(r"\b(this|last|past) week\b|\b7 days\b", re.I), 7),
-    (re.compile(r"\b(this|last|past) (quarter|3 months|three months)\b|\b90 days\b", re.I), 90),
-    (re.compile(r"\b(this|last|past) (year|12 months|twelve months)\b|\b365 days\b", re.I), 365),
 )
 _DEALS_QUESTION = re.compile(r"\bdeals?\b|\bnegotiat", re.I)
 _CAMPAIGNS_QUESTION = re.compile(r"\bcampaigns?\b", re.I)
@@ -65,11 +59,6 @@ def question_kind(question: str) -> str:
     if _CAMPAIGNS_QUESTION.search(question):
         return "campaigns"
     return "general"
-
-
-def analytics_days(question: str) -> int:
-    """How many days up to today a question about performance means (30 unless it says)."""
-    return next((days for pattern, days in _WINDOWS if pattern.search(question)), 30)
 
 
 @dataclass

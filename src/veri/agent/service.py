@@ -16,17 +16,19 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
 import structlog
 from sqlalchemy.orm import Session
 
-from veri.agent.offline import analytics_days, question_kind
+from veri.agent.offline import question_kind
 from veri.agent.providers import AgentRequest, Fallback, Provider, Step, Text, Usage
 from veri.agent.repository import AgentRepository
 from veri.agent.sources import Sources
 from veri.agent.tools import TOOLS, Cited, Toolbox, ToolResult
+from veri.agent.when import window
 from veri.config import AgentSettings
 from veri.db.engine import Database
 from veri.deals import service as deal_service
@@ -176,6 +178,11 @@ def run_turn(agent: Agent, principal: Principal, prepared: Prepared) -> Iterator
         for name in plan:
             arguments = _planned_arguments(name, prepared.question)
             result = call_tool(name, arguments)
+            if name == "search_memories" and not result.memories and "since" in arguments:
+                # Nothing in the window the question named (or misread): search all of time.
+                run.steps.append(result)
+                yield _step_event(result)
+                result = call_tool(name, {"query": arguments["query"]})
             results.append(result)
             run.steps.append(result)
             yield _step_event(result)
@@ -428,9 +435,17 @@ def _plan(agent: Agent, principal: Principal, kind: str) -> list[str]:
 def _planned_arguments(tool: str, question: str) -> dict[str, Any]:
     if tool == "search_memories":
         # A question may be longer than a search (4,000 against 2,000 characters): its start is searched.
-        return {"query": question[:2000]}
+        arguments: dict[str, Any] = {"query": question[:2000]}
+        named = window(question, utcnow().date())
+        if named is not None:
+            arguments |= {"since": named[0].isoformat(), "until": named[1].isoformat()}
+        return arguments
     if tool == "analytics_series":
-        return {"days": analytics_days(question)}
+        named = window(question, utcnow().date())
+        if named is None:
+            return {"days": 30}
+        last = (named[1] - timedelta(days=1)).date()
+        return {"days": min(366, max(1, (named[1] - named[0]).days)), "end": last.isoformat()}
     return {}
 
 

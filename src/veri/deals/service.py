@@ -4,6 +4,7 @@ only the parties act on it, and only as `negotiation.allowed_actions` permits.""
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
 import structlog
 from sqlalchemy.orm import Session
@@ -42,11 +43,16 @@ def _refs(deal: Deal, brand_id: uuid.UUID) -> dict[str, uuid.UUID]:
     return {"deal_id": deal.id, "campaign_id": deal.campaign_id, "brand_id": brand_id, "creator_id": deal.creator_id}
 
 
-def _record_message(db: Session, principal: Principal, deal: Deal, party: Party, body: str) -> DealMessage | None:
-    """Keep what a party wrote, in the deal's thread and as a `message.sent` event."""
+def _record_message(
+    db: Session, principal: Principal, deal: Deal, party: Party, body: str, at: datetime | None = None
+) -> DealMessage | None:
+    """Keep what a party wrote, in the deal's thread and as a `message.sent` event (at `at`
+    when the message is history being brought in, else now)."""
     if not body.strip():
         return None
     message = DealMessage(deal_id=deal.id, sender=party, sender_user_id=principal.user.id, body=body)
+    if at is not None:
+        message.created_at = at
     db.add(message)
     db.flush()
     emit(
@@ -63,18 +69,22 @@ def _record_message(db: Session, principal: Principal, deal: Deal, party: Party,
         ),
         subject=f"creator:{deal.creator_id}",
         actor=principal.actor,
+        occurred_at=at,
     )
     return message
 
 
-def post_message(db: Session, *, principal: Principal, deal_id: uuid.UUID, body: str) -> DealMessage:
+def post_message(
+    db: Session, *, principal: Principal, deal_id: uuid.UUID, body: str, at: datetime | None = None
+) -> DealMessage:
+    """Write in the deal's thread; `at` backdates history brought in from elsewhere (the demo's)."""
     deal = get_deal(db, principal=principal, deal_id=deal_id)
     party = party_of(principal, deal)
     if party is None:
         raise Forbidden("only the creator or the brand of this deal can write in its thread")
     if deal.status in CLOSED:
         raise Conflict(f"this deal is {deal.status.value}: its thread is closed")
-    message = _record_message(db, principal, deal, party, body)
+    message = _record_message(db, principal, deal, party, body, at)
     if message is None:
         raise Invalid("body", "must not be blank")
     return message

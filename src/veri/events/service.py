@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import structlog
@@ -36,9 +37,9 @@ __all__ = [
 log = structlog.get_logger(__name__)
 
 
-def emit(db: Session, payload: EventPayload, *, subject: str, actor: str) -> Event:
+def emit(db: Session, payload: EventPayload, *, subject: str, actor: str, occurred_at: datetime | None = None) -> Event:
     """Append one event in the caller's transaction: it exists if and only if the change does."""
-    event = Event.new(payload, subject=subject, actor=actor)
+    event = Event.new(payload, subject=subject, actor=actor, occurred_at=occurred_at)
     append(db, [event], partitions=get_settings().events.event_partitions)
     return event
 
