@@ -204,6 +204,9 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
             RedisRateLimiter(app.state.redis) if app.state.redis is not None else PostgresRateLimiter(db.engine)
         )
         app.state.agent = wiring.agent(settings, db, app.state.embedder)
+        from veri.recommend.registry import ServingModel
+
+        app.state.serving_model = ServingModel()  # the ROI model, loaded on first use
         log.info(
             "app_started",
             version=__version__,
@@ -259,6 +262,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     from veri.deals import routes as deal_routes
     from veri.memory import pages as memory_pages
     from veri.memory import routes as memory_routes
+    from veri.recommend import routes as recommend_routes
 
     for module in (
         account_routes,
@@ -271,6 +275,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         analytics_routes,
         memory_routes,
         agent_routes,
+        recommend_routes,
         admin_routes,
         account_pages,
         creator_pages,

@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+import structlog
+
 from veri.config import Settings, get_settings
 
 if TYPE_CHECKING:
@@ -33,6 +35,8 @@ __all__ = [
     "message_extractor",
     "redis_client",
 ]
+
+log = structlog.get_logger(__name__)
 
 # A periodic job of the worker that belongs to no consumer group.
 Chore = Callable[[], None]
@@ -153,7 +157,8 @@ def bus(settings: Settings, database: Database) -> Bus:
 
 def chores(settings: Settings, database: Database) -> list[Chore]:
     """The worker's periodic jobs: expired sessions; memory decay (with MEMORY_DECAY), embeddings
-    that failed at formation, and the lexeme statistics."""
+    that failed at formation, and the lexeme statistics; the ROI model retrained once 20 new
+    outcomes are remembered (promoted only if not worse)."""
     from veri.identity.service import purge_expired_sessions
     from veri.memory.service import memory_chores
 
@@ -166,4 +171,16 @@ def chores(settings: Settings, database: Database) -> list[Chore]:
     def memory() -> None:
         memory_chores(database, settings, chosen)
 
-    return [sessions, memory]
+    def models() -> None:
+        from veri.recommend.service import TooFewOutcomes, retrain
+
+        try:
+            with database.transaction() as db:
+                result = retrain(db, min_new_outcomes=20)
+        except TooFewOutcomes as exc:
+            log.debug("roi_model_not_trained", reason=str(exc))
+            return
+        if result.status != "skipped":
+            log.info("roi_model_retrained", status=result.status, reason=result.reason)
+
+    return [sessions, memory, models]

@@ -100,7 +100,7 @@ def test_only_the_simulator_and_the_evaluation_read_the_truth() -> None:
     offenders = []
     for path in SRC.rglob("*.py"):
         relative = path.relative_to(SRC).as_posix()
-        if relative.startswith(("simulate/", "evaluation/")) or relative == "cli/simulate.py":
+        if relative.startswith(("simulate/", "evaluation/")) or relative in {"cli/simulate.py", EVALUATES_ROI}:
             continue
         tree = ast.parse(path.read_text())
         for node in ast.walk(tree):
@@ -112,6 +112,23 @@ def test_only_the_simulator_and_the_evaluation_read_the_truth() -> None:
             if any(n.startswith(("veri.simulate.truth", "veri.simulate.world")) for n in names):
                 offenders.append(relative)
     assert offenders == []
+
+
+# Scores the ROI model against the oracle: the one module of recommend/ that may see the world.
+EVALUATES_ROI = "recommend/evaluation.py"
+
+
+def test_the_roi_model_never_sees_the_simulator() -> None:
+    """Training and serving (features, model, training, registry, service, routes) import nothing
+    of veri.simulate: its hidden traits cannot reach a prediction."""
+    for path in (SRC / "recommend").glob("*.py"):
+        if path.relative_to(SRC).as_posix() == EVALUATES_ROI:
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            modules = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            if isinstance(node, ast.ImportFrom) and node.module:
+                modules = [node.module]
+            assert not any(m.startswith("veri.simulate") for m in modules), path.name
 
 
 def test_cli_reads_the_truth_only_inside_simulate_commands() -> None:

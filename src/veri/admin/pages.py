@@ -1,4 +1,4 @@
-"""The admin page: users, feature flags (read-only for now), system health."""
+"""The admin page: users, feature flags (read-only for now), system health, the ROI model registry."""
 
 from __future__ import annotations
 
@@ -19,11 +19,14 @@ from veri.identity.csrf import verify_form_csrf
 from veri.identity.deps import AdminPrincipal
 from veri.models.accounts import Role
 from veri.pagination import Page, Paging
+from veri.recommend import registry
 from veri.web.render import render
 
 __all__ = ["router"]
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(verify_form_csrf)])
+
+CHARTED = ("accuracy", "spearman", "coverage")  # the ROI model's held-out scores, by version
 
 
 @router.get("/admin", response_class=HTMLResponse)
@@ -48,12 +51,19 @@ def admin_page(
     }
     with database.sessions() as session:
         pipeline = pipeline_status(session)
+    versions = registry.versions(db)
+    serving = request.app.state.serving_model.get(db)
     return render(
         request,
         "admin.html",
         principal,
         pipeline=pipeline,
         world=world_progress(),
+        model_versions=versions,
+        serving=serving,
+        models_json=[
+            {"version": v.version, "status": v.status.value, **{k: v.metrics.get(k) for k in CHARTED}} for v in versions
+        ],
         users=users,
         page=Page[object](items=[], total=total, limit=paging.limit, offset=paging.offset),
         filters={"role": role.value if role else "", "q": q or ""},

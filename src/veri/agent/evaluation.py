@@ -32,6 +32,7 @@ from typing import Any
 
 from veri.agent import service
 from veri.config import AgentSettings
+from veri.db.engine import Database
 from veri.identity import service as identity_service
 from veri.identity.principal import Principal
 from veri.memory.embeddings import Embedder
@@ -181,14 +182,13 @@ def run_answers(
     *,
     embedder: Embedder | None,
     settings: AgentSettings,
+    make_agent: Callable[[Database], service.Agent],
     progress: Callable[[str, int, int], None] | None = None,
 ) -> AnswerReport:
-    from veri import wiring
-    from veri.config import get_settings
-
+    """`make_agent` builds the agent over the temporary store (the CLI passes wiring's)."""
     note = progress or (lambda stage, done, total: None)
     with formed_benchmark(path, embedder=embedder, progress=progress) as formed:
-        agent = wiring.agent(get_settings().model_copy(update={"agent": settings}), formed.database, embedder)
+        agent = make_agent(formed.database)
         owners: dict[str, tuple[Principal, uuid.UUID]] = {}
         overall, by_category = _Scores(), defaultdict[str, _Scores](_Scores)
         first_tokens: list[float] = []

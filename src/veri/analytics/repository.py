@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from veri.analytics.enrichment import EnrichedSnapshot
@@ -51,6 +51,13 @@ def keys_for(creator_id: uuid.UUID, brand_id: uuid.UUID | None, campaign_id: uui
     if campaign_id is not None:
         keys.append(("campaign", campaign_id, day))
     return keys
+
+
+@dataclass(frozen=True)
+class Activity:
+    views: int
+    engagements: int
+    posts: int
 
 
 class AnalyticsRepository:
@@ -276,6 +283,25 @@ class AnalyticsRepository:
                 .order_by(AnalyticsDaily.day)
             ).all()
         )
+
+    def activity(self, scope: str, ids: Iterable[uuid.UUID], start: date, end: date) -> dict[uuid.UUID, Activity]:
+        """Each id's views, engagements and posts over [start, end)."""
+        rows = self.db.execute(
+            select(
+                AnalyticsDaily.scope_id,
+                func.sum(AnalyticsDaily.views),
+                func.sum(AnalyticsDaily.engagements),
+                func.sum(AnalyticsDaily.posts),
+            )
+            .where(
+                AnalyticsDaily.scope == scope,
+                AnalyticsDaily.scope_id.in_(list(ids)),
+                AnalyticsDaily.day >= start,
+                AnalyticsDaily.day < end,
+            )
+            .group_by(AnalyticsDaily.scope_id)
+        )
+        return {row[0]: Activity(int(row[1] or 0), int(row[2] or 0), int(row[3] or 0)) for row in rows}
 
     def reset(self) -> None:
         for table in (AnalyticsDaily, ContentDaily, ContentFact, DealFact):

@@ -9,13 +9,13 @@ from datetime import date, timedelta
 from sqlalchemy.orm import Session
 
 from veri.analytics.cache import AnalyticsCache
-from veri.analytics.repository import AnalyticsRepository
+from veri.analytics.repository import Activity, AnalyticsRepository
 from veri.analytics.schemas import DayOut, Scope, SeriesOut
 from veri.campaigns import service as campaign_service
 from veri.errors import Invalid, NotFound
 from veri.identity.principal import Principal
 
-__all__ = ["MAX_DAYS", "resolve_range", "series"]
+__all__ = ["MAX_DAYS", "Activity", "creator_activity", "resolve_range", "series"]
 
 MAX_DAYS = 366
 
@@ -24,6 +24,12 @@ def resolve_range(start: date | None, end: date | None, *, days: int = 30) -> tu
     """Missing ends default to the `days` days up to today (or up to `end`)."""
     end = end or date.today()
     return start or end - timedelta(days=days - 1), end
+
+
+def creator_activity(db: Session, creator_ids: list[uuid.UUID], *, start: date, end: date) -> dict[uuid.UUID, Activity]:
+    """Views, engagements and posts of each creator over [start, end) (for models: no principal;
+    the caller decides who may see what it derives)."""
+    return AnalyticsRepository(db).activity(Scope.CREATOR.value, creator_ids, start, end) if creator_ids else {}
 
 
 def _authorise(db: Session, principal: Principal, scope: Scope, scope_id: uuid.UUID) -> None:

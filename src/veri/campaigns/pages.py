@@ -23,6 +23,7 @@ from veri.models.accounts import Role
 from veri.models.campaigns import CampaignStatus
 from veri.models.creators import Platform
 from veri.pagination import Page, Paging
+from veri.recommend import service as recommend_service
 from veri.web.forms import FormErrors, dollars_to_cents, form_values, parse_form
 from veri.web.render import redirect, render
 
@@ -152,6 +153,11 @@ def _detail_page(
         deals = [deal_service.deal_out(db, principal=principal, deal=d) for d in rows]
     else:
         my_deal = deal_service.own_deal_on(db, principal=principal, campaign_id=campaign.id)
+    recommended = None
+    if manages and campaign.status in (CampaignStatus.DRAFT, CampaignStatus.OPEN, CampaignStatus.ACTIVE):
+        recommended = recommend_service.recommend_creators(
+            db, principal=principal, serving=request.app.state.serving_model, campaign_id=campaign.id, limit=5
+        )
     return render(
         request,
         "campaign_detail.html",
@@ -161,6 +167,7 @@ def _detail_page(
         transitions=[s.value for s in lifecycle.allowed_transitions(campaign.status)] if manages else [],
         deals=deals,
         my_deal=my_deal,
+        recommended=recommended,
         can_apply=principal.role is Role.CREATOR and campaign.status is CampaignStatus.OPEN and my_deal is None,
         errors=errors or {},
         status_code=status_code,
@@ -191,5 +198,6 @@ async def campaign_apply(
 ) -> Response:
     deal, errors = open_deal_from_form(db, principal, form_values(await request.form()), campaign_id=str(campaign_id))
     if deal is not None:
-        return redirect(f"/deals/{deal.id}", flash="Application sent.")
+        sent = "Offer sent." if principal.role is Role.BRAND else "Application sent."
+        return redirect(f"/deals/{deal.id}", flash=sent)
     return _detail_page(request, principal, db, campaign_id, errors=errors, status_code=422)

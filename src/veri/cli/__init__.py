@@ -11,6 +11,7 @@ from veri.cli.demo import app as demo_app
 from veri.cli.eval import app as eval_app
 from veri.cli.events import app as events_app
 from veri.cli.memory import app as memory_app
+from veri.cli.recommend import app as recommend_app
 from veri.cli.serve import run
 from veri.cli.simulate import app as simulate_app
 from veri.cli.users import app as users_app
@@ -29,3 +30,4 @@ app.add_typer(simulate_app, name="simulate")
 app.add_typer(memory_app, name="memory")
 app.add_typer(eval_app, name="eval")
 app.add_typer(agent_app, name="agent")
+app.add_typer(recommend_app, name="recommend")

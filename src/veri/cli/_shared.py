@@ -71,9 +71,10 @@ def stage_progress(labels: dict[str, str]) -> Iterator[Callable[[str, int, int],
         tasks: dict[str, Any] = {}
 
         def progress(stage: str, done: int, total: int) -> None:
+            # A total of 0 is a stage whose size is not known ahead: the bar pulses.
             if stage not in tasks:
-                tasks[stage] = bar.add_task(labels.get(stage, stage), total=total)
-            bar.update(tasks[stage], completed=done)
+                tasks[stage] = bar.add_task(labels.get(stage, stage), total=total or None)
+            bar.update(tasks[stage], completed=done, total=total or None)
 
         yield progress
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -99,7 +99,14 @@ def eval_answer(
     configure_logging("WARNING", json=settings.log_json)
     with stage_progress({"ingest": "Ingesting events", "answer": "Asking the agent"}) as progress:
         try:
-            report = run_answers(file, embedder=wiring.embedder(settings), settings=settings.agent, progress=progress)
+            embedder = wiring.embedder(settings)
+            report = run_answers(
+                file,
+                embedder=embedder,
+                settings=settings.agent,
+                make_agent=lambda database: wiring.agent(settings, database, embedder),
+                progress=progress,
+            )
         except BenchmarkError as exc:
             console.print(f"[red]{exc}[/red]")
             raise typer.Exit(2) from exc
@@ -119,3 +126,85 @@ def eval_answer(
         f"{report.judge_errors} judge errors; "
         f"{len(report.rejected)} lines rejected"
     )
+
+
+LIFT_FIELDS = ("seed", "memory", "profile", "lift", "learning_curve")
+Seeds = Annotated[
+    list[int] | None, typer.Option("--seed", help="A world seed (repeat for several; default 101 and 202).")
+]
+
+
+def _worlds(seeds: list[int] | None, creators: int, days: int, test_days: int) -> dict[str, Any]:
+    from veri.observability import configure_logging
+    from veri.recommend.evaluation import evaluate_world, summarise
+
+    configure_logging("WARNING", json=get_settings().log_json)
+    reports = []
+    labels = {"simulate": "Simulating and ingesting days", "memory": "Forming memory", "analytics": "Rolling up"}
+    for seed in seeds or [101, 202]:
+        console.print(f"[bold]World seed {seed}[/bold]")
+        with stage_progress(labels | {"recommend": "Ranking creators"}) as progress:
+            reports.append(evaluate_world(seed, creators=creators, days=days, test_days=test_days, progress=progress))
+    return {"summary": summarise(reports), "worlds": reports}
+
+
+@app.command("roi")
+def eval_roi(
+    seed: Seeds = None,
+    creators: Annotated[int, typer.Option(min=30, max=5000, help="Creators per world.")] = 160,
+    days: Annotated[int, typer.Option(min=90, max=730, help="Simulated days per world.")] = 210,
+    test_days: Annotated[int, typer.Option(min=20, max=365, help="The last days, kept for testing.")] = 60,
+    as_json: JsonOption = False,
+) -> None:
+    """Simulate worlds the model never saw, train the ROI model on their first months (features as
+    of each decision) and score its predictions and rankings on the last ones against the hidden
+    truth: accuracy (within +-25%), Spearman, MAE, interval coverage and width, NDCG@10."""
+    result = _worlds(seed, creators, days, test_days)
+    if as_json:
+        print(json.dumps(result))
+        return
+    table = Table("seed", "test deals", "accuracy", "oracle", "ratio", "spearman", "coverage", "NDCG@10", "reach NDCG")
+    for world in result["worlds"]:
+        memory, recs = world["memory"], world["recommendations"]
+        table.add_row(
+            str(world["seed"]),
+            str(world["test_deals"]),
+            str(memory["accuracy"]),
+            str(world["oracle"]["accuracy"]),
+            str(memory["accuracy_vs_oracle"]),
+            str(memory["spearman"]),
+            str(memory.get("coverage")),
+            str(recs["memory_ndcg"]),
+            str(recs["reach_ndcg"]),
+        )
+    show(table)
+    console.print(f"goals: {result['summary']['goals']}")
+
+
+@app.command("lift")
+def eval_lift(
+    seed: Seeds = None,
+    creators: Annotated[int, typer.Option(min=30, max=5000, help="Creators per world.")] = 160,
+    days: Annotated[int, typer.Option(min=90, max=730, help="Simulated days per world.")] = 210,
+    test_days: Annotated[int, typer.Option(min=20, max=365, help="The last days, kept for testing.")] = 60,
+    as_json: JsonOption = False,
+) -> None:
+    """The same worlds as `eval roi`: the memory model against the same model without memory's
+    features (profile and reach only), and the learning curve of both by months of history."""
+    result = _worlds(seed, creators, days, test_days)
+    summary = result["summary"]
+    lift = {
+        "summary": {k: v for k, v in summary.items() if "lift" in k or "accuracy" in k or k == "goals"},
+        "worlds": [{k: w[k] for k in LIFT_FIELDS} for w in result["worlds"]],
+    }
+    if as_json:
+        print(json.dumps(lift))
+        return
+    for world in lift["worlds"]:
+        columns = ("months of history", "outcomes", "memory accuracy", "profile accuracy")
+        table = Table(*columns, title=f"seed {world['seed']}")
+        for point in world["learning_curve"]:
+            values = (point["months"], point["train_outcomes"], point.get("memory", "-"), point.get("profile", "-"))
+            table.add_row(*map(str, values))
+        show(table)
+        console.print(f"lift (memory - profile): {world['lift']}")

@@ -25,6 +25,7 @@ from veri.models.campaigns import CampaignStatus
 from veri.models.creators import Platform
 from veri.models.deals import DealStatus
 from veri.pagination import Page, Paging
+from veri.recommend import service as recommend_service
 from veri.web.forms import FormErrors, errors_from, form_values, parse_form
 from veri.web.render import redirect, render
 
@@ -50,6 +51,9 @@ def dashboard(request: Request, principal: CreatorPrincipal, db: DbSession) -> R
         earnings_cents=deal_service.earnings_cents(db, creator_id=creator.id),
         content=content_service.content_out(db, items=content),
         content_total=content_total,
+        for_you=recommend_service.recommend_campaigns(
+            db, principal=principal, serving=request.app.state.serving_model, limit=5
+        ),
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, joinedload
@@ -74,6 +75,32 @@ class DealRepository:
                 .order_by(DealMessage.created_at, DealMessage.id)
             ).all()
         )
+
+    def standing(
+        self, *, campaign_id: uuid.UUID, brand_id: uuid.UUID, declined_since: datetime
+    ) -> tuple[set[uuid.UUID], set[uuid.UUID], dict[uuid.UUID, int]]:
+        """Who has a deal on the campaign; who declined or withdrew from one of the brand's since
+        `declined_since`; how many deals each creator has under way (accepted, not delivered)."""
+        on_campaign = set(self.db.scalars(select(Deal.creator_id).where(Deal.campaign_id == campaign_id)))
+        declined = set(
+            self.db.scalars(
+                select(Deal.creator_id)
+                .join(Campaign, Campaign.id == Deal.campaign_id)
+                .where(
+                    Campaign.brand_id == brand_id,
+                    Deal.status.in_([DealStatus.DECLINED, DealStatus.WITHDRAWN]),
+                    Deal.updated_at >= declined_since,
+                )
+            )
+        )
+        busy = dict(
+            self.db.execute(
+                select(Deal.creator_id, func.count())
+                .where(Deal.status == DealStatus.ACCEPTED)
+                .group_by(Deal.creator_id)
+            ).all()
+        )
+        return on_campaign, declined, busy
 
     def earnings_cents(self, creator_id: uuid.UUID) -> int:
         value = self.db.scalar(

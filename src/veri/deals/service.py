@@ -34,6 +34,7 @@ __all__ = [
     "own_deal_on",
     "party_of",
     "post_message",
+    "standing_for",
 ]
 
 log = structlog.get_logger(__name__)
@@ -315,6 +316,14 @@ def _history(deal: Deal, offers: list[OfferOut]) -> list[HistoryEntry]:
                 HistoryEntry(at=at, by=who_moved(status, deal.last_offer_by), kind=status.value, fee_cents=fee)
             )
     return sorted(entries, key=lambda e: e.at)
+
+
+def standing_for(
+    db: Session, *, campaign_id: uuid.UUID, brand_id: uuid.UUID, declined_since: datetime
+) -> tuple[set[uuid.UUID], set[uuid.UUID], dict[uuid.UUID, int]]:
+    """For recommendations (the caller checked the campaign is the viewer's): creators with a
+    deal on the campaign, those who declined the brand lately, and each one's deals under way."""
+    return DealRepository(db).standing(campaign_id=campaign_id, brand_id=brand_id, declined_since=declined_since)
 
 
 def earnings_cents(db: Session, *, creator_id: uuid.UUID) -> int:

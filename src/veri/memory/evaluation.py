@@ -51,6 +51,7 @@ __all__ = [
     "percentile",
     "read_benchmark",
     "run_recall",
+    "temporary_store",
 ]
 
 log = structlog.get_logger(__name__)
@@ -209,7 +210,7 @@ class RecallReport:
 
 
 @contextmanager
-def _temporary_store() -> Iterator[Database]:
+def temporary_store() -> Iterator[Database]:
     with tempfile.TemporaryDirectory(prefix="veri-eval-") as workdir:
         server = start_embedded_postgres(Path(workdir), database="eval")
         engine = create_engine(normalise_url(server.url("eval")), pool_size=4)
@@ -306,7 +307,7 @@ def formed_benchmark(
         raise BenchmarkError(rejected[0].line if rejected else 0, f"no usable {missing}{why}")
     note = progress or (lambda stage, done, total: None)
     raw, back = envelopes(events)
-    with _temporary_store() as database:
+    with temporary_store() as database:
         started = time.perf_counter()
         refused_events: set[tuple[str, str]] = set()
         for start in range(0, len(raw), 1000):

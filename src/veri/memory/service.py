@@ -31,11 +31,13 @@ from veri.models.memory import Memory, MemoryType
 
 __all__ = [
     "MemoryDetail",
+    "deals_at_stage",
     "embed_pending",
     "fact_history",
     "get_memory",
     "hybrid_search_enabled",
     "memory_chores",
+    "outcomes",
     "reflect_creators",
     "refresh_lexeme_statistics",
     "remembered_runs",
@@ -144,6 +146,24 @@ def timeline(
         limit=limit,
         offset=offset,
     )
+
+
+def deals_at_stage(db: Session, *, stage: str, before: datetime | None = None) -> list[Memory]:
+    """Remembered deals at one stage ("accepted"), oldest first (world time). For models."""
+    return store.deal_stage_memories(db, stage=stage, before=before)
+
+
+def outcomes(
+    db: Session,
+    *,
+    creator_ids: list[uuid.UUID] | None = None,
+    brand_ids: list[uuid.UUID] | None = None,
+    before: datetime | None = None,
+) -> list[Memory]:
+    """Remembered campaign outcomes (return, fee, revenue, timeliness in `attributes`) of these
+    creators or brands, known before `before` (world time), oldest first. For models: the caller
+    decides who may see what it derives from them."""
+    return store.outcome_memories(db, creator_ids=creator_ids, brand_ids=brand_ids, before=before)
 
 
 def fact_history(

@@ -27,6 +27,7 @@ from veri.models.events import (
     RelayCursor,
 )
 from veri.models.memory import EmbeddingCache, Memory, MemoryStatus, MemorySubjectState, MemoryType
+from veri.models.recommend import ModelStatus, ModelVersion
 
 __all__ = [
     "AgentConversation",
@@ -58,6 +59,8 @@ __all__ = [
     "MemorySubjectState",
     "MemoryType",
     "MetricSnapshot",
+    "ModelStatus",
+    "ModelVersion",
     "OutboxEvent",
     "PasswordResetToken",
     "Platform",

@@ -315,6 +315,43 @@ def versions(db: Session, memory: Memory) -> list[Memory]:
     return list(db.scalars(statement.order_by(Memory.valid_from, Memory.recorded_at)).all())
 
 
+def outcome_memories(
+    db: Session,
+    *,
+    creator_ids: Sequence[uuid.UUID] | None,
+    brand_ids: Sequence[uuid.UUID] | None,
+    before: datetime | None,
+) -> list[Memory]:
+    """Campaign outcomes remembered (`outcome:<campaign>:<creator>`), oldest first (world time),
+    of these creators or these brands; archived ones too: decay fades them, it does not unlearn."""
+    statement = select(Memory).where(
+        Memory.type == MemoryType.CAMPAIGN_EPISODIC,
+        Memory.key.startswith("outcome:"),
+        Memory.status != MemoryStatus.SUPERSEDED,
+    )
+    if creator_ids is not None and brand_ids is not None:
+        statement = statement.where(Memory.creator_id.in_(creator_ids) | Memory.brand_id.in_(brand_ids))
+    elif creator_ids is not None:
+        statement = statement.where(Memory.creator_id.in_(creator_ids))
+    elif brand_ids is not None:
+        statement = statement.where(Memory.brand_id.in_(brand_ids))
+    if before is not None:
+        statement = statement.where(Memory.valid_from < before)
+    return list(db.scalars(statement.order_by(Memory.valid_from)))
+
+
+def deal_stage_memories(db: Session, *, stage: str, before: datetime | None) -> list[Memory]:
+    """Every remembered deal at one stage (`deal:<id>:<stage>`, "accepted" say), oldest first."""
+    statement = select(Memory).where(
+        Memory.type == MemoryType.CAMPAIGN_EPISODIC,
+        Memory.key.startswith("deal:"),
+        Memory.key.endswith(f":{stage}", autoescape=True),
+    )
+    if before is not None:
+        statement = statement.where(Memory.valid_from < before)
+    return list(db.scalars(statement.order_by(Memory.valid_from)))
+
+
 def fact_versions(
     db: Session,
     *,

@@ -1,0 +1,1 @@
+"""Compound learning: ROI predictions and creator-campaign recommendations from what memory holds."""
