@@ -315,6 +315,28 @@ MATRIX: list[tuple[str, str, str, Any, dict[str, int]]] = [
         None,
         when(401, 404, 404, 404, 404, 404),
     ),
+    (
+        "POST",
+        "/api/v1/predictions/roi",
+        "/api/v1/predictions/roi",
+        {"creator_id": "{creator_a}", "campaign_id": "{open_a}", "fee_cents": 50_000},
+        when(401, 200, 404, 200, 404, 200),  # the creator and the campaign must both be visible
+    ),
+    (
+        "GET",
+        "/api/v1/campaigns/{campaign_id}/recommendations",
+        "/api/v1/campaigns/{open_a}/recommendations",
+        None,
+        when(401, 404, 404, 200, 404, 200),  # only the campaign's brand (and admins) see whom to pick
+    ),
+    (
+        "GET",
+        "/api/v1/creators/me/recommendations",
+        "/api/v1/creators/me/recommendations",
+        None,
+        when(401, 200, 200, 403, 403, 403),
+    ),
+    ("GET", "/api/v1/models/roi", "/api/v1/models/roi", None, when(401, 403, 403, 403, 403, 200)),
     ("GET", "/api/v1/api-keys", "/api/v1/api-keys", None, everyone(200)),
     ("POST", "/api/v1/api-keys", "/api/v1/api-keys", {"name": "k"}, everyone(201)),
     ("GET", "/api/v1/users", "/api/v1/users", None, when(401, 403, 403, 403, 403, 200)),

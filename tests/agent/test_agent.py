@@ -419,3 +419,27 @@ def test_the_demo_question_is_answered_with_last_springs_rate(app: FastAPI, clea
     never = ask(maya, "What rate did I quote Peakform in 2019?")
     assert [s["name"] for s in never["steps"]] == ["search_memories", "search_memories"]
     assert never["steps"][0]["found"] == 0 and "since" not in never["steps"][1]["arguments"]
+
+
+def test_the_recommendation_tools_answer_with_the_askers_visibility(
+    clean_db: Database, tmp_path: Path, fake_anthropic: FakeAnthropic
+) -> None:
+    app = claude_app(clean_db, tmp_path, fake_anthropic.url)
+    brand, creator, deal = accepted_deal(app, "lumen", "ana", title="Glow Week", budget_cents=200_000, fee_cents=51_000)
+    campaign = deal["campaign_id"]
+    sign_up(new_client(app), "creator", "kim")  # a candidate (Ana is in a deal on it already)
+    fake_anthropic.queue(
+        Reply(tool_calls=[("recommend_creators", {"campaign_id": campaign}), ("campaigns_for_me", {})]),
+        Reply(text="Here they are."),
+    )
+    answer = ask(brand, "Whom should I invite to Glow Week?")
+    recommended, for_me = answer["steps"][1:]
+    assert recommended["name"] == "recommend_creators" and not recommended["error"]
+    assert for_me["error"] == "Forbidden"  # a brand has no creator profile to recommend campaigns to
+    sent = json.dumps(fake_anthropic.requests[-1]["body"]["messages"][-1])
+    assert "expected_return" in sent and "1.00x" in sent  # no model trained yet: the prior
+    assert 'creator\\": \\"kim' in sent and 'creator\\": \\"ana' not in sent
+
+    fake_anthropic.queue(Reply(tool_calls=[("recommend_creators", {"campaign_id": campaign})]), Reply(text="No."))
+    theirs = ask(creator, "Who else could Lumen invite?")
+    assert theirs["steps"][1]["error"] == "NotFound"

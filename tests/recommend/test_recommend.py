@@ -105,6 +105,19 @@ def test_a_brand_gets_ranked_creators_with_intervals_and_reasons(app: FastAPI, c
             assert brand.get(f"/api/v1/memories/{memory_id}").status_code == 200
     assert any(i["memories"] for i in items) and any("past campaign" in i["why"] for i in items)
 
+    # The campaign page shows them with "make an offer"; an offer made there is a deal.
+    page = brand.get(f"/campaigns/{campaign['id']}").text
+    assert "Recommended creators" in page and page.count("Make an offer") == len(items) and "Model v1" in page
+    top = items[0]
+    offered = brand.post(
+        f"/campaigns/{campaign['id']}/apply",
+        data={"creator_id": top["creator_id"], "fee": "450", "csrf_token": brand.cookies.get("veri_csrf", "")},
+        follow_redirects=False,
+    )
+    assert offered.status_code == 303, offered.text[:500]
+    assert top["handle"] not in {i["handle"] for i in brand.get(url).json()["items"]}  # in a deal on it now
+    assert "Campaigns for you" in people[top["handle"]][0].get("/creator").text
+
     # A creator already in a deal on the campaign is not suggested again.
     ana_client, ana = people["ana"]
     assert (
@@ -113,7 +126,8 @@ def test_a_brand_gets_ranked_creators_with_intervals_and_reasons(app: FastAPI, c
     assert "ana" not in {i["handle"] for i in brand.get(url).json()["items"]}
 
     # The creator's side, one prediction, and who may ask what.
-    mine = people["ben"][0].get("/api/v1/creators/me/recommendations").json()
+    free = next(name for name in people if name != top["handle"])  # not in a deal on the campaign
+    mine = people[free][0].get("/api/v1/creators/me/recommendations").json()
     assert [i["campaign_id"] for i in mine["items"]] == [campaign["id"]]
     predicted = brand.post(
         "/api/v1/predictions/roi", json={"creator_id": ana["id"], "campaign_id": campaign["id"], "fee_cents": 30_000}

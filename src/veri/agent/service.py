@@ -42,6 +42,7 @@ from veri.memory import service as memory_service
 from veri.memory.embeddings import Embedder
 from veri.models.agent import AgentConversation, AgentTurn, TurnStatus
 from veri.models.base import utcnow
+from veri.recommend.registry import ServingModel
 
 __all__ = [
     "Agent",
@@ -73,12 +74,14 @@ PLANNABLE = frozenset({"search_memories", "creator_facts", "list_deals", "list_c
 
 @dataclass
 class Agent:
-    """One per process: the database, the embedder, the provider (guarded) and its settings."""
+    """One per process: the database, the embedder, the provider (guarded) and its settings,
+    and the serving ROI model its recommendation tools read."""
 
     database: Database
     embedder: Embedder | None
     provider: Provider
     settings: AgentSettings
+    serving_model: ServingModel = field(default_factory=ServingModel)
 
 
 # -- conversations --------------------------------------------------------------------------------
@@ -170,7 +173,7 @@ def run_turn(agent: Agent, principal: Principal, prepared: Prepared) -> Iterator
 
     def call_tool(name: str, arguments: object) -> ToolResult:
         with agent.database.transaction() as db:
-            return Toolbox(db, principal, agent.embedder).call(name, arguments)
+            return Toolbox(db, principal, agent.embedder, agent.serving_model).call(name, arguments)
 
     try:
         plan = _plan(agent, principal, kind)

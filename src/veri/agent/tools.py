@@ -35,6 +35,8 @@ from veri.models.accounts import Role
 from veri.models.campaigns import CampaignStatus
 from veri.models.deals import DealStatus
 from veri.models.memory import Memory, MemoryType
+from veri.recommend import service as recommend_service
+from veri.recommend.registry import ServingModel
 
 __all__ = ["TOOLS", "Cited", "ToolResult", "Toolbox", "tool_definitions"]
 
@@ -141,6 +143,22 @@ class CampaignsArgs(BaseModel):
     limit: int = Field(20, ge=1, le=50)
 
 
+class RecommendCreatorsArgs(BaseModel):
+    campaign_id: uuid.UUID
+    fee_dollars: float | None = Field(None, gt=0, le=10_000_000, description="Default: a quarter of the budget.")
+    limit: int = Field(5, ge=1, le=20)
+
+
+class CampaignsForMeArgs(BaseModel):
+    limit: int = Field(5, ge=1, le=20)
+
+
+class PredictRoiArgs(BaseModel):
+    creator_id: uuid.UUID
+    campaign_id: uuid.UUID
+    fee_dollars: float = Field(gt=0, le=10_000_000)
+
+
 class ProposeReplyArgs(BaseModel):
     deal_id: uuid.UUID
     body: str = Field(min_length=1, max_length=2000, description="The reply to propose, for the person to confirm.")
@@ -169,6 +187,7 @@ class Toolbox:
     db: Session
     principal: Principal
     embedder: Embedder | None
+    serving: ServingModel = field(default_factory=ServingModel)
 
     def call(self, name: str, arguments: Any) -> ToolResult:
         """Run a tool by name; an unknown tool or invalid arguments is a result the model reads
@@ -311,6 +330,51 @@ def _deal_messages(box: Toolbox, args: DealMessagesArgs) -> ToolResult:
     return ToolResult("deal_messages", args.model_dump(mode="json"), rows)
 
 
+def _recommend_creators(box: Toolbox, args: RecommendCreatorsArgs) -> ToolResult:
+    fee = round(args.fee_dollars * 100) if args.fee_dollars else None
+    ranked = recommend_service.recommend_creators(
+        box.db,
+        principal=box.principal,
+        serving=box.serving,
+        campaign_id=args.campaign_id,
+        fee_cents=fee,
+        limit=args.limit,
+    )
+    rows = [_ranked_row(r) for r in ranked.items] or [{"none": ranked.reason}]
+    return ToolResult("recommend_creators", args.model_dump(mode="json", exclude_none=True), rows)
+
+
+def _campaigns_for_me(box: Toolbox, args: CampaignsForMeArgs) -> ToolResult:
+    ranked = recommend_service.recommend_campaigns(
+        box.db, principal=box.principal, serving=box.serving, limit=args.limit
+    )
+    rows = [_ranked_row(r) for r in ranked.items] or [{"none": ranked.reason}]
+    return ToolResult("campaigns_for_me", args.model_dump(mode="json"), rows)
+
+
+def _predict_roi(box: Toolbox, args: PredictRoiArgs) -> ToolResult:
+    found = recommend_service.predict_roi(
+        box.db,
+        principal=box.principal,
+        serving=box.serving,
+        creator_id=args.creator_id,
+        campaign_id=args.campaign_id,
+        fee_cents=round(args.fee_dollars * 100),
+    )
+    return ToolResult("predict_roi", args.model_dump(mode="json"), [_ranked_row(found)])
+
+
+def _ranked_row(r: recommend_service.Recommended) -> dict[str, Any]:
+    return {
+        "creator": r.creator.handle if r.creator else None,
+        "campaign": r.campaign.title if r.campaign else None,
+        "fee": f"${r.fee_cents / 100:,.2f}",
+        "expected_return": f"{r.prediction.roi:.2f}x",
+        "range_80_percent": f"{r.prediction.low:.2f}x to {r.prediction.high:.2f}x",
+        "why": r.why,
+    }
+
+
 def _propose_reply(box: Toolbox, args: ProposeReplyArgs) -> ToolResult:
     deal = deal_service.get_deal(box.db, principal=box.principal, deal_id=args.deal_id)  # NotFound if not theirs
     if deal_service.party_of(box.principal, deal) is None:
@@ -382,6 +446,24 @@ TOOLS: dict[str, Tool] = {
         Tool("list_deals", "The person's deals with their status and fees.", DealsArgs, _deals),
         Tool("deal_messages", "The messages in one of the person's deal threads.", DealMessagesArgs, _deal_messages),
         Tool("list_campaigns", "Campaigns the person may see.", CampaignsArgs, _campaigns),
+        Tool(
+            "recommend_creators",
+            "Creators recommended for one of the brand's campaigns, with expected return, range and why.",
+            RecommendCreatorsArgs,
+            _recommend_creators,
+        ),
+        Tool(
+            "campaigns_for_me",
+            "Open campaigns recommended for the asking creator, with expected return and why.",
+            CampaignsForMeArgs,
+            _campaigns_for_me,
+        ),
+        Tool(
+            "predict_roi",
+            "The expected return (revenue / fee) of a creator on a campaign at a fee, with its 80% range.",
+            PredictRoiArgs,
+            _predict_roi,
+        ),
         Tool(
             "propose_reply",
             "Propose a reply in a deal's thread. Writes nothing: the person confirms it in the page.",
