@@ -1,7 +1,7 @@
 """bench/recommend: serving latency of the ROI model, against the raw model call it wraps.
 Prints one JSON object per measure.
 
-    .venv/bin/python bench/recommend.py --creators 1000 --days 100 --rounds 30
+    .venv/bin/python bench/recommend.py --creators 1000 --days 100 --rounds 60
 
 A world of N creators is played through the real pipeline into a temporary embedded PostgreSQL
 (analytics from every event, memory from the deal and campaign events: recommend/evaluation.py's
@@ -48,6 +48,7 @@ def report(name: str, samples: list[float], baseline: list[float], **extra: obje
                 "measure": name,
                 "p50_ms": round(statistics.median(samples), 2),
                 "p95_ms": round(p95, 2),
+                "raw_model_p50_ms": round(statistics.median(baseline), 3),
                 "raw_model_p95_ms": round(base95, 3),
                 "ratio_to_raw_model": round(p95 / base95, 1) if base95 else None,
                 **extra,
@@ -61,12 +62,15 @@ def main() -> None:
     parser.add_argument("--creators", type=int, default=1000)
     parser.add_argument("--brands", type=int, default=60)
     parser.add_argument("--days", type=int, default=100)
-    parser.add_argument("--rounds", type=int, default=30)
+    parser.add_argument("--rounds", type=int, default=60)
+    parser.add_argument("--profile", action="store_true", help="Also print where one ranking spends its time.")
     args = parser.parse_args()
     simulation = Simulation(SimulationParams(creators=args.creators, brands=args.brands, days=args.days, seed=77))
     with temporary_store() as database:
         started = time.perf_counter()
         events = play(database, simulation)
+        with database.engine.connect() as connection:  # fresh planner statistics, as autovacuum would
+            connection.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("ANALYZE")
         with database.sessions() as db:
             found = examples(db)
             model = train(db, found).model
@@ -91,6 +95,14 @@ def main() -> None:
                 single = decisions[round_ % len(decisions)]
                 one.append(timed(lambda single=single: predict(model, features_as_of(db, [single]))))  # type: ignore[misc]
                 one_raw.append(timed(lambda: model.predict(matrix[:1], fees[:1])))
+        if args.profile:
+            import cProfile
+            import pstats
+
+            with database.sessions() as db:
+                profiler = cProfile.Profile()
+                profiler.runcall(lambda: predict(model, features_as_of(db, decisions)))
+            pstats.Stats(profiler, stream=sys.stderr).sort_stats("cumulative").print_stats(25)
         report("rank_1000", rank[1:], rank_raw[1:], candidates=len(decisions), goal_p95_ms=100)
         report("predict_one", one[1:], one_raw[1:], goal_p95_ms=20)
 

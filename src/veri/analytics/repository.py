@@ -8,7 +8,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import Uuid, any_, bindparam, delete, func, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from veri.analytics.enrichment import EnrichedSnapshot
@@ -295,7 +296,7 @@ class AnalyticsRepository:
             )
             .where(
                 AnalyticsDaily.scope == scope,
-                AnalyticsDaily.scope_id.in_(list(ids)),
+                AnalyticsDaily.scope_id == any_(bindparam("ids", list(ids), type_=ARRAY(Uuid()))),
                 AnalyticsDaily.day >= start,
                 AnalyticsDaily.day < end,
             )

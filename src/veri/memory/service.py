@@ -26,11 +26,13 @@ from veri.memory.decay import DecayResult
 from veri.memory.embeddings import CachedEmbedder, Embedder
 from veri.memory.reflection import reflect
 from veri.memory.retrieval import Hit, SearchQuery, search
+from veri.memory.store import OutcomeRow
 from veri.models.base import utcnow
 from veri.models.memory import Memory, MemoryType
 
 __all__ = [
     "MemoryDetail",
+    "OutcomeRow",
     "deals_at_stage",
     "embed_pending",
     "fact_history",
@@ -159,7 +161,7 @@ def outcomes(
     creator_ids: list[uuid.UUID] | None = None,
     brand_ids: list[uuid.UUID] | None = None,
     before: datetime | None = None,
-) -> list[Memory]:
+) -> list[OutcomeRow]:
     """Remembered campaign outcomes (return, fee, revenue, timeliness in `attributes`) of these
     creators or brands, known before `before` (world time), oldest first. For models: the caller
     decides who may see what it derives from them."""

@@ -84,6 +84,19 @@ class Memory(Base):
             "valid_from",
             postgresql_where=text("type = 'workflow'"),
         ),
+        # Campaign outcomes, read for every candidate a recommendation ranks: few rows among many.
+        Index(
+            "ix_memories_outcomes_creator",
+            "creator_id",
+            "valid_from",
+            postgresql_where=text("type = 'campaign_episodic' AND key LIKE 'outcome:%'"),
+        ),
+        Index(
+            "ix_memories_outcomes_brand",
+            "brand_id",
+            "valid_from",
+            postgresql_where=text("type = 'campaign_episodic' AND key LIKE 'outcome:%'"),
+        ),
         # Only where the server has pgvector (the migration skips it otherwise).
         Index(
             "ix_memories_embedding",

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from veri.analytics import service as analytics_service
 from veri.memory import service as memory_service
-from veri.models.memory import Memory
+from veri.memory.service import OutcomeRow
 from veri.recommend.model import LOG_FLOOR
 
 __all__ = ["ALL_FEATURES", "MEMORY_FEATURES", "PROFILE_FEATURES", "Decision", "FeatureRow", "features_as_of"]
@@ -57,7 +57,7 @@ class FeatureRow:
     decision: Decision
     values: dict[str, float]
     # The outcome memories behind the memory features, most telling first (the "why").
-    evidence: list[Memory] = field(default_factory=list)
+    evidence: list[OutcomeRow] = field(default_factory=list)
 
     @property
     def known(self) -> bool:
@@ -75,7 +75,7 @@ class _Outcome:
     log_revenue: float
     on_time: bool
     brand_id: uuid.UUID | None
-    memory: Memory
+    memory: OutcomeRow
 
 
 def features_as_of(db: Session, decisions: Sequence[Decision]) -> list[FeatureRow]:
@@ -166,4 +166,4 @@ def _row(
         "pair_log_roi": sum(o.log_roi for o in pair) / (len(pair) + SHRINK),
     }
     evidence = [o.memory for o in sorted(pair + mine[-5:], key=lambda o: o.at, reverse=True)]
-    return FeatureRow(decision, values, list(dict.fromkeys(evidence))[:5])
+    return FeatureRow(decision, values, list({o.id: o for o in evidence}.values())[:5])

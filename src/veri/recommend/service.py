@@ -21,11 +21,11 @@ from veri.creators import service as creator_service
 from veri.deals import service as deal_service
 from veri.errors import NotFound
 from veri.identity.principal import Principal
+from veri.memory.service import OutcomeRow
 from veri.models.accounts import Role
 from veri.models.base import utcnow
 from veri.models.campaigns import Campaign, CampaignStatus
 from veri.models.creators import Creator
-from veri.models.memory import Memory
 from veri.models.recommend import ModelStatus, ModelVersion
 from veri.recommend import registry
 from veri.recommend.features import Decision, FeatureRow, features_as_of
@@ -185,7 +185,7 @@ def _visible(row: FeatureRow, principal: Principal) -> list[uuid.UUID]:
     return [m.id for m in row.evidence if _may_open(m, principal)]
 
 
-def _may_open(memory: Memory, principal: Principal) -> bool:
+def _may_open(memory: OutcomeRow, principal: Principal) -> bool:
     if principal.is_admin:
         return True
     if principal.role is Role.BRAND:

@@ -44,10 +44,10 @@ class Example:
 def examples(db: Session, *, before: datetime | None = None) -> list[Example]:
     """Every deal whose outcome memory holds (reported before `before`), in decision order."""
     accepted: dict[tuple[uuid.UUID | None, uuid.UUID | None], tuple[datetime, int, str]] = {}
-    for memory in memory_service.deals_at_stage(db, stage="accepted", before=before):
-        attributes = memory.attributes or {}
+    for deal in memory_service.deals_at_stage(db, stage="accepted", before=before):
+        attributes = deal.attributes or {}
         fee = int(attributes.get("fee_cents") or 0)
-        accepted[(memory.campaign_id, memory.creator_id)] = (memory.valid_from, fee, str(attributes.get("deal_id", "")))
+        accepted[(deal.campaign_id, deal.creator_id)] = (deal.valid_from, fee, str(attributes.get("deal_id", "")))
     found = []
     for memory in memory_service.outcomes(db, before=before):
         attributes = memory.attributes or {}

@@ -11,6 +11,7 @@ from veri.memory.store.embeddings import (
 from veri.memory.store.memories import (
     REFLECTION_THRESHOLD,
     MemoryRepository,
+    OutcomeRow,
     count_access,
     creators_with_memories,
     deal_stage_memories,
@@ -44,6 +45,7 @@ from veri.memory.store.search import (
 __all__ = [
     "REFLECTION_THRESHOLD",
     "MemoryRepository",
+    "OutcomeRow",
     "Scope",
     "Statistics",
     "cache_embeddings",

@@ -8,11 +8,11 @@ import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import structlog
-from sqlalchemy import Boolean, ColumnElement, String, func, literal_column, select, text, update
-from sqlalchemy.dialects.postgresql import distinct_on
+from sqlalchemy import Boolean, ColumnElement, String, Uuid, any_, bindparam, func, literal_column, select, text, update
+from sqlalchemy.dialects.postgresql import ARRAY, distinct_on
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
@@ -315,29 +315,49 @@ def versions(db: Session, memory: Memory) -> list[Memory]:
     return list(db.scalars(statement.order_by(Memory.valid_from, Memory.recorded_at)).all())
 
 
+class OutcomeRow(NamedTuple):
+    """A remembered campaign outcome, without the text, vectors and search columns it carries."""
+
+    id: uuid.UUID
+    creator_id: uuid.UUID | None
+    brand_id: uuid.UUID | None
+    campaign_id: uuid.UUID | None
+    valid_from: datetime
+    attributes: dict[str, Any]
+
+
 def outcome_memories(
     db: Session,
     *,
     creator_ids: Sequence[uuid.UUID] | None,
     brand_ids: Sequence[uuid.UUID] | None,
     before: datetime | None,
-) -> list[Memory]:
+) -> list[OutcomeRow]:
     """Campaign outcomes remembered (`outcome:<campaign>:<creator>`), oldest first (world time),
-    of these creators or these brands; archived ones too: decay fades them, it does not unlearn."""
-    statement = select(Memory).where(
-        Memory.type == MemoryType.CAMPAIGN_EPISODIC,
-        Memory.key.startswith("outcome:"),
-        Memory.status != MemoryStatus.SUPERSEDED,
-    )
-    if creator_ids is not None and brand_ids is not None:
-        statement = statement.where(Memory.creator_id.in_(creator_ids) | Memory.brand_id.in_(brand_ids))
-    elif creator_ids is not None:
-        statement = statement.where(Memory.creator_id.in_(creator_ids))
-    elif brand_ids is not None:
-        statement = statement.where(Memory.brand_id.in_(brand_ids))
-    if before is not None:
-        statement = statement.where(Memory.valid_from < before)
-    return list(db.scalars(statement.order_by(Memory.valid_from)))
+    of these creators or these brands (all when neither is given); archived ones too: decay fades
+    them, it does not unlearn them. One statement per side, each on its partial index."""
+    found: dict[uuid.UUID, OutcomeRow] = {}
+    # `= ANY(array)`: one parameter however many ids (an IN list of 1,000 is a new statement each time).
+    sides: list[ColumnElement[bool] | None] = [
+        column == any_(bindparam(name, list(ids), type_=ARRAY(Uuid())))
+        for name, column, ids in (("creators", Memory.creator_id, creator_ids), ("brands", Memory.brand_id, brand_ids))
+        if ids
+    ]
+    if creator_ids is None and brand_ids is None:
+        sides = [None]
+    columns = (Memory.id, Memory.creator_id, Memory.brand_id, Memory.campaign_id, Memory.valid_from, Memory.attributes)
+    for side in sides:
+        statement = select(*columns).where(
+            Memory.type == MemoryType.CAMPAIGN_EPISODIC,
+            Memory.key.like("outcome:%"),
+            Memory.status != MemoryStatus.SUPERSEDED,
+        )
+        if side is not None:
+            statement = statement.where(side)
+        if before is not None:
+            statement = statement.where(Memory.valid_from < before)
+        found.update((row.id, OutcomeRow(*row)) for row in db.execute(statement))
+    return sorted(found.values(), key=lambda m: (m.valid_from, m.id))
 
 
 def deal_stage_memories(db: Session, *, stage: str, before: datetime | None) -> list[Memory]:

@@ -1,4 +1,5 @@
-"""model versions: the ROI model's registry (training window, features, metrics, the fitted model)
+"""model versions: the ROI model's registry (training window, features, metrics, the fitted model);
+partial indexes on campaign-outcome memories (read for every candidate a recommendation ranks)
 
 Revision ID: e4a1b2c3d5f6
 Revises: d7c64e92b76f
@@ -41,8 +42,18 @@ def upgrade() -> None:
         sa.UniqueConstraint("name", "version", name=op.f("uq_model_versions_name")),
     )
     op.create_index(op.f("ix_model_versions_name"), "model_versions", ["name"], unique=False)
+    for column in ("creator", "brand"):
+        op.create_index(
+            f"ix_memories_outcomes_{column}",
+            "memories",
+            [f"{column}_id", "valid_from"],
+            unique=False,
+            postgresql_where=sa.text("type = 'campaign_episodic' AND key LIKE 'outcome:%'"),
+        )
 
 
 def downgrade() -> None:
+    for column in ("creator", "brand"):
+        op.drop_index(f"ix_memories_outcomes_{column}", table_name="memories")
     op.drop_index(op.f("ix_model_versions_name"), table_name="model_versions")
     op.drop_table("model_versions")
