@@ -33,6 +33,8 @@ def test_a_named_time_is_a_window(question: str, today: date, expected: tuple[st
     assert found is not None and (found[0].date().isoformat(), found[1].date().isoformat()) == expected
 
 
-@pytest.mark.parametrize("question", ["I may be late with the draft", "What is my rate?", "", "🙂" * 50])
+@pytest.mark.parametrize(
+    "question", ["I may be late with the draft", "What is my rate?", "", "🙂" * 50, "What did I say in April 0000?"]
+)
 def test_no_time_named_is_no_window(question: str) -> None:
     assert window(question, TODAY) is None

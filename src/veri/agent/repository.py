@@ -51,5 +51,5 @@ class AgentRepository:
         )
         return list(reversed(rows.all()))
 
-    def turn(self, turn_id: uuid.UUID) -> AgentTurn | None:
-        return self.db.get(AgentTurn, turn_id)
+    def turn(self, turn_id: uuid.UUID, *, for_update: bool = False) -> AgentTurn | None:
+        return self.db.get(AgentTurn, turn_id, with_for_update=for_update)

@@ -282,8 +282,8 @@ def set_feedback(db: Session, *, principal: Principal, turn_id: uuid.UUID, value
 def confirm_proposal(db: Session, *, principal: Principal, turn_id: uuid.UUID, step: int) -> dict[str, str]:
     """Do what a tool proposed in a turn, now that its person confirms it: the stored proposal
     (not anything the page sends) goes through the deals service as that person, with its checks.
-    Confirming twice does it once."""
-    turn = _own_turn(db, principal, turn_id)
+    Confirming twice does it once (the turn is locked: two clicks at once wait for each other)."""
+    turn = _own_turn(db, principal, turn_id, for_update=True)
     tools = list(turn.tools or [])
     if not 0 <= step < len(tools) or not tools[step].get("proposal"):
         raise NotFound("proposal")
@@ -305,8 +305,8 @@ def confirm_proposal(db: Session, *, principal: Principal, turn_id: uuid.UUID, s
     return done
 
 
-def _own_turn(db: Session, principal: Principal, turn_id: uuid.UUID) -> AgentTurn:
-    turn = AgentRepository(db).turn(turn_id)
+def _own_turn(db: Session, principal: Principal, turn_id: uuid.UUID, *, for_update: bool = False) -> AgentTurn:
+    turn = AgentRepository(db).turn(turn_id, for_update=for_update)
     if turn is None:
         raise NotFound("turn")
     _conversation(db, principal, turn.conversation_id, to_write=True)

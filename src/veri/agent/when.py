@@ -50,9 +50,13 @@ _DAYS = re.compile(r"\b(?:last|past)\s+(\d{1,3})\s+days\b", re.I)
 
 
 def window(question: str, today: date) -> Window | None:
-    """The window the question's first time phrase names, or None when it names none."""
+    """The window of the first kind of time phrase found (seasons, then months, relative
+    periods, years, "last N days"), or None when the question names none."""
     for find in (_season, _in_season, _month, _relative, _year, _days):
-        found = find(question, today)
+        try:
+            found = find(question, today)
+        except ValueError:  # "in April 0000": no such day, so no window
+            continue
         if found is not None:
             start, end = found
             return _at(start), _at(end)

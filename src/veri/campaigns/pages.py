@@ -168,6 +168,8 @@ def _detail_page(
         deals=deals,
         my_deal=my_deal,
         recommended=recommended,
+        # Deals open on an open campaign, by its brand (admins look, they do not offer).
+        can_offer=principal.role is Role.BRAND and campaign.status is CampaignStatus.OPEN,
         can_apply=principal.role is Role.CREATOR and campaign.status is CampaignStatus.OPEN and my_deal is None,
         errors=errors or {},
         status_code=status_code,

@@ -148,7 +148,7 @@ def _conformal(residuals: np.ndarray) -> float:
     return float(np.quantile(residuals, level))
 
 
-def score_predictions(predicted: Sequence[Prediction | float], realised: Sequence[float]) -> dict[str, float]:
+def score_predictions(predicted: Sequence[Prediction | float], realised: Sequence[float]) -> dict[str, float | None]:
     """The issue's scores: accuracy (realised within +-25% of the prediction), Spearman, MAE,
     and, for interval predictions, coverage and the median width ratio (high / low)."""
     from scipy.stats import spearmanr
@@ -169,4 +169,5 @@ def score_predictions(predicted: Sequence[Prediction | float], realised: Sequenc
         high = np.asarray([p.high for p in intervals])
         scores["coverage"] = float(np.mean((actual >= low) & (actual <= high)))
         scores["width_ratio"] = float(np.median(high / np.maximum(low, 1e-9)))
-    return {k: round(v, 4) if isinstance(v, float) else v for k, v in scores.items()}
+    # NaN (Spearman of a constant) is not JSON: stored and shown as null.
+    return {k: (None if math.isnan(v) else round(v, 4)) if isinstance(v, float) else v for k, v in scores.items()}

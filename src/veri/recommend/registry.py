@@ -12,10 +12,11 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from veri.models.recommend import ModelStatus, ModelVersion
+from veri.recommend.features import ALL_FEATURES
 from veri.recommend.model import RoiModel
 from veri.recommend.training import Trained
 
-__all__ = ["NAME", "Loaded", "ServingModel", "record", "serving_version", "versions"]
+__all__ = ["NAME", "Loaded", "ServingModel", "latest_version", "record", "serving_version", "versions"]
 
 log = structlog.get_logger(__name__)
 
@@ -31,6 +32,12 @@ def versions(db: Session, *, limit: int = 100) -> list[ModelVersion]:
 def serving_version(db: Session) -> ModelVersion | None:
     statement = select(ModelVersion).where(ModelVersion.name == NAME, ModelVersion.status == ModelStatus.SERVING)
     return db.scalars(statement.order_by(ModelVersion.version.desc()).limit(1)).first()
+
+
+def latest_version(db: Session) -> ModelVersion | None:
+    """The newest version, whatever its status."""
+    statement = select(ModelVersion).where(ModelVersion.name == NAME).order_by(ModelVersion.version.desc())
+    return db.scalars(statement.limit(1)).first()
 
 
 def record(db: Session, trained: Trained, *, status: ModelStatus, reason: str) -> ModelVersion:
@@ -89,6 +96,9 @@ class ServingModel:
                 blob = db.scalar(select(ModelVersion.blob).where(ModelVersion.id == row.id))
                 try:
                     model = RoiModel.loads(blob or b"")
+                    unknown = set(model.features) - set(ALL_FEATURES)
+                    if unknown:
+                        raise ValueError(f"features no longer computed: {sorted(unknown)}")
                 except Exception as exc:  # a broken version must not take predictions down
                     log.error("model_load_failed", version=row.version, error=str(exc))
                     self._loaded = Loaded(self._loaded.model, self._loaded.version, f"v{row.version}: {exc}"[:300])

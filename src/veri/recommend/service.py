@@ -148,11 +148,12 @@ def recommend_campaigns(
     creator = creator_service.own_creator(db, principal=principal)
     campaigns, _ = campaign_service.list_campaigns(db, principal=principal, status=CampaignStatus.OPEN, limit=200)
     mine = {n.lower() for n in creator.niches or []}
+    deals, _ = deal_service.list_deals(db, principal=principal, limit=1000)
+    answered = {d.campaign_id for d in deals}
     open_ones = [
         c
         for c in campaigns
-        if deal_service.own_deal_on(db, principal=principal, campaign_id=c.id) is None
-        and (not c.niches or not mine or mine & {n.lower() for n in c.niches})
+        if c.id not in answered and (not c.niches or not mine or mine & {n.lower() for n in c.niches})
     ]
     if not open_ones:
         return Ranked([], None, None, "no open campaign in your niches that you have not already answered")
@@ -194,23 +195,28 @@ def _may_open(memory: OutcomeRow, principal: Principal) -> bool:
 
 
 def _why(row: FeatureRow, principal: Principal) -> str:
-    """A short explanation from the features, in words (the memories behind it are linked)."""
+    """A short explanation from the features, in words (the memories behind it are linked).
+    Returns are quoted only where the viewer may see the deals behind them: the creator their
+    own, a brand its own with this creator, admins all; other brands' deals only as a count."""
     values = row.values
     parts = []
     outcomes = int(values["creator_outcomes"])
-    if outcomes:
+    sees_all = principal.is_admin or principal.creator_id == row.decision.creator_id
+    if not outcomes:
+        parts.append("no campaign outcome remembered yet, so the interval is wide")
+    elif sees_all:
         average = math.exp(values["creator_log_roi"] * (outcomes + 2) / outcomes)
         parts.append(f"{outcomes} past campaign{'s' * (outcomes != 1)} returned {average:.1f}x on average")
     else:
-        parts.append("no campaign outcome remembered yet, so the interval is wide")
-    if values["pair_outcomes"]:
-        pairs = int(values["pair_outcomes"])
+        parts.append(f"{outcomes} past campaign{'s' * (outcomes != 1)} remembered")
+    pairs = int(values["pair_outcomes"])
+    if pairs and (sees_all or principal.brand_id == row.decision.brand_id):
         together = math.exp(values["pair_log_roi"] * (pairs + 2) / pairs)
         parts.append(f"{pairs} with this brand at {together:.1f}x")
     views = math.expm1(values["log_views_per_post"])
     if views >= 1:
         parts.append(f"about {views:,.0f} views a post lately at {values['engagement_rate']:.1%} engagement")
-    if values["creator_outcomes"] and values["creator_on_time"] < 0.7:
+    if outcomes and sees_all and values["creator_on_time"] < 0.7:
         parts.append("often late")
     return "; ".join(parts) + "."
 
@@ -229,14 +235,16 @@ class Retrained:
 def retrain(db: Session, *, min_new_outcomes: int = 20, force: bool = False, seed: int = 0) -> Retrained:
     """Train on every outcome memory holds; promote the new version only if, on the latest
     held-out window, it is not worse than the serving one (accuracy and Spearman within a small
-    tolerance). Nothing to do when fewer than `min_new_outcomes` arrived since the serving
-    version, unless `force`. Too few outcomes in all: TooFewOutcomes, nothing stored."""
+    tolerance). Nothing to do when fewer than `min_new_outcomes` arrived since the latest version
+    (serving or rejected: a rejected one is not tried again on the same data), unless `force`.
+    Too few outcomes in all: TooFewOutcomes, nothing stored."""
     found = examples(db)
     current = registry.serving_version(db)
-    if current is not None and not force and len(found) - current.outcomes < min_new_outcomes:
-        return Retrained(None, "skipped", f"{len(found) - current.outcomes} new outcomes since v{current.version}")
+    latest = registry.latest_version(db)
+    if latest is not None and not force and len(found) - latest.outcomes < min_new_outcomes:
+        return Retrained(None, "skipped", f"{len(found) - latest.outcomes} new outcomes since v{latest.version}")
     trained = train(db, found, seed=seed)
-    if current is None:
+    if current is None:  # the first version (or every earlier one was rejected or retired)
         version = registry.record(db, trained, status=ModelStatus.SERVING, reason="the first version")
         return Retrained(version, "promoted", version.reason, trained.metrics)
     # A fair comparison: both versions on decisions neither has learned from (those after the
