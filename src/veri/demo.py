@@ -250,6 +250,22 @@ def load_demo(db: Session, *, progress: Callable[[str], None] | None = None) -> 
 
     note("history")
     deal_count += _last_spring(db, brands[0], creators[0][0], now)
+    # One open campaign nobody has answered yet: where "Recommended creators" has people to suggest.
+    fresh = campaign_service.create_campaign(
+        db,
+        principal=brands[0],
+        data=CampaignIn(
+            title="Home workout series",
+            brief="Three short home workouts with our resistance bands, for people starting out.",
+            budget_cents=300_000,
+            niches=["fitness", "wellness"],
+            platforms=[Platform.TIKTOK, Platform.YOUTUBE, Platform.INSTAGRAM],
+            deliverables=[Deliverable(kind="short", platform=Platform.TIKTOK, quantity=3)],
+            starts_on=date.today() + timedelta(days=10),
+            ends_on=date.today() + timedelta(days=55),
+        ),
+    )
+    campaign_service.transition_campaign(db, principal=brands[0], campaign_id=fresh.id, to=CampaignStatus.OPEN)
 
     note("content")
     for creator, niches in creators:
@@ -258,7 +274,7 @@ def load_demo(db: Session, *, progress: Callable[[str], None] | None = None) -> 
     return DemoSummary(
         created=True,
         users=1 + len(BRANDS) + len(CREATORS),
-        campaigns=len(campaigns),
+        campaigns=len(campaigns) + 2,  # and the spring campaign, and the fresh one
         deals=deal_count,
         content=content_count,
     )

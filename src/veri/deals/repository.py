@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from veri.db.paging import fetch_page
 from veri.models.campaigns import Campaign
-from veri.models.deals import Deal, DealMessage, DealOffer, DealStatus
+from veri.models.deals import Deal, DealMessage, DealOffer, DealStatus, Party
 
 __all__ = ["DealRepository"]
 
@@ -79,8 +79,9 @@ class DealRepository:
     def standing(
         self, *, campaign_id: uuid.UUID, brand_id: uuid.UUID, declined_since: datetime
     ) -> tuple[set[uuid.UUID], set[uuid.UUID], dict[uuid.UUID, int]]:
-        """Who has a deal on the campaign; who declined or withdrew from one of the brand's since
-        `declined_since`; how many deals each creator has under way (accepted, not delivered)."""
+        """Who has a deal on the campaign; who said no to one of the brand's since `declined_since`
+        (withdrew, or declined the brand's offer: only the party an offer is made to can decline);
+        how many deals each creator has under way (accepted, not delivered)."""
         on_campaign = set(self.db.scalars(select(Deal.creator_id).where(Deal.campaign_id == campaign_id)))
         declined = set(
             self.db.scalars(
@@ -88,7 +89,8 @@ class DealRepository:
                 .join(Campaign, Campaign.id == Deal.campaign_id)
                 .where(
                     Campaign.brand_id == brand_id,
-                    Deal.status.in_([DealStatus.DECLINED, DealStatus.WITHDRAWN]),
+                    (Deal.status == DealStatus.WITHDRAWN)
+                    | ((Deal.status == DealStatus.DECLINED) & (Deal.last_offer_by == Party.BRAND)),
                     Deal.updated_at >= declined_since,
                 )
             )

@@ -49,7 +49,7 @@ log = structlog.get_logger(__name__)
 
 # Before any model serves: a 1x return, between a sixth and six times (no evidence either way).
 DEFAULT_PRIOR = Prediction(1.0, 1 / 6, 6.0, True)
-DECLINED_DAYS = 30  # a creator who declined the brand this recently is not suggested to it again
+DECLINED_DAYS = 30  # a creator who said no to the brand this recently is not suggested to it again
 BUSY_DEALS = 3  # deals under way from which a creator counts as busy (ranked a little lower)
 MAX_CANDIDATES = 5000
 MIN_COMPARED = 10  # new decisions needed to compare two versions on the same unseen ones
@@ -106,8 +106,8 @@ def recommend_creators(
     limit: int = 10,
 ) -> Ranked:
     """Creators for a brand's campaign, best expected return first, each at `fee_cents` (a
-    quarter of the budget unless given); not those already in a deal on it, nor those who
-    declined the brand in the last 30 days, nor creators of other niches when it names some."""
+    quarter of the budget unless given); not those already in a deal on it, nor those who said
+    no to the brand in the last 30 days, nor creators of other niches when it names some."""
     campaign = campaign_service.get_campaign(db, principal=principal, campaign_id=campaign_id)
     if not (principal.is_admin or (principal.role is Role.BRAND and principal.brand_id == campaign.brand_id)):
         raise NotFound("no such campaign")  # a creator does not see whom else a brand might pick
@@ -156,7 +156,7 @@ def recommend_campaigns(
         if c.id not in answered and (not c.niches or not mine or mine & {n.lower() for n in c.niches})
     ]
     if not open_ones:
-        return Ranked([], None, None, "no open campaign in your niches that you have not already answered")
+        return Ranked([], serving.get(db).version, None, "no open campaign in your niches that you have not answered")
     now = utcnow()
     rows = features_as_of(db, [Decision(creator.id, c.brand_id, _default_fee(c), now) for c in open_ones])
     predictions, version = _predict(db, serving, rows)
