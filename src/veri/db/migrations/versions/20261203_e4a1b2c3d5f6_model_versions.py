@@ -26,7 +26,15 @@ def upgrade() -> None:
         sa.Column("version", sa.Integer(), nullable=False),
         sa.Column(
             "status",
-            sa.Enum("serving", "retired", "rejected", name="model_status", native_enum=False, create_constraint=True),
+            sa.Enum(
+                "serving",
+                "retired",
+                "rejected",
+                name="model_status",
+                native_enum=False,
+                create_constraint=True,
+                length=32,
+            ),
             nullable=False,
         ),
         sa.Column("trained_from", sa.DateTime(timezone=True), nullable=False),
@@ -39,7 +47,7 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_model_versions")),
-        sa.UniqueConstraint("name", "version", name=op.f("uq_model_versions_name")),
+        sa.UniqueConstraint("name", "version", name=op.f("uq_model_versions_name_version")),
     )
     op.create_index(op.f("ix_model_versions_name"), "model_versions", ["name"], unique=False)
     for column in ("creator", "brand"):
