@@ -122,13 +122,11 @@ def recommend_creators(
         if c.id not in on_campaign and c.id not in declined and (not wanted or wanted & {n.lower() for n in c.niches})
     ]
     if not candidates:
-        return Ranked(
-            [],
-            None,
-            fee,
-            "no creator is left to suggest: every one of its niches is in a deal on it, "
-            "declined the brand lately, or works in another niche",
+        reason = (
+            "no creator is left to suggest: every creator of its niches is already in a deal on it "
+            f"or said no to the brand in the last {DECLINED_DAYS} days"
         )
+        return Ranked([], serving.get(db).version, fee, reason)
     now = utcnow()
     rows = features_as_of(db, [Decision(c.id, campaign.brand_id, fee, now) for c in candidates])
     predictions, version = _predict(db, serving, rows)
