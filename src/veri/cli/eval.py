@@ -128,6 +128,10 @@ def eval_answer(
     )
 
 
+# The world options `eval roi` and `eval lift` share (the same runs, two views of them).
+Creators = Annotated[int, typer.Option(min=30, max=5000, help="Creators per world.")]
+Days = Annotated[int, typer.Option(min=90, max=730, help="Simulated days per world.")]
+TestDays = Annotated[int, typer.Option(min=20, max=365, help="The last days, kept for testing.")]
 LIFT_FIELDS = ("seed", "memory", "profile", "lift", "learning_curve")
 Seeds = Annotated[
     list[int] | None, typer.Option("--seed", help="A world seed (repeat for several; default 101 and 202).")
@@ -151,9 +155,9 @@ def _worlds(seeds: list[int] | None, creators: int, days: int, test_days: int) -
 @app.command("roi")
 def eval_roi(
     seed: Seeds = None,
-    creators: Annotated[int, typer.Option(min=30, max=5000, help="Creators per world.")] = 160,
-    days: Annotated[int, typer.Option(min=90, max=730, help="Simulated days per world.")] = 210,
-    test_days: Annotated[int, typer.Option(min=20, max=365, help="The last days, kept for testing.")] = 60,
+    creators: Creators = 160,
+    days: Days = 210,
+    test_days: TestDays = 60,
     as_json: JsonOption = False,
 ) -> None:
     """Simulate worlds the model never saw, train the ROI model on their first months (features as
@@ -184,9 +188,9 @@ def eval_roi(
 @app.command("lift")
 def eval_lift(
     seed: Seeds = None,
-    creators: Annotated[int, typer.Option(min=30, max=5000, help="Creators per world.")] = 160,
-    days: Annotated[int, typer.Option(min=90, max=730, help="Simulated days per world.")] = 210,
-    test_days: Annotated[int, typer.Option(min=20, max=365, help="The last days, kept for testing.")] = 60,
+    creators: Creators = 160,
+    days: Days = 210,
+    test_days: TestDays = 60,
     as_json: JsonOption = False,
 ) -> None:
     """The same worlds as `eval roi`: the memory model against the same model without memory's

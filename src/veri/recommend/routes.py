@@ -4,13 +4,14 @@ the model registry (admins)."""
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 
 from veri.dependencies import DbSession
 from veri.identity.deps import AdminPrincipal, CurrentPrincipal
 from veri.recommend import registry, service
+from veri.recommend.model import Prediction
 from veri.recommend.schemas import (
     ModelVersionOut,
     PredictionIn,
@@ -47,9 +48,7 @@ def predict_roi(data: PredictionIn, request: Request, principal: CurrentPrincipa
         creator_id=data.creator_id,
         campaign_id=data.campaign_id,
         fee_cents=data.fee_cents,
-        predicted_roi=round(found.prediction.roi, 3),
-        interval=(round(found.prediction.low, 3), round(found.prediction.high, 3)),
-        cold_start=found.prediction.prior,
+        **_prediction(found.prediction),
         why=found.why,
         memories=found.memories,
         model_version=loaded.version,
@@ -95,9 +94,7 @@ def _out(ranked: service.Ranked) -> RecommendationsOut:
             campaign_id=r.campaign.id,
             campaign_title=r.campaign.title,
             fee_cents=r.fee_cents,
-            predicted_roi=round(r.prediction.roi, 3),
-            interval=(round(r.prediction.low, 3), round(r.prediction.high, 3)),
-            cold_start=r.prediction.prior,
+            **_prediction(r.prediction),
             deals_under_way=r.deals_under_way,
             why=r.why,
             memories=r.memories,
@@ -106,3 +103,12 @@ def _out(ranked: service.Ranked) -> RecommendationsOut:
         if r.creator is not None and r.campaign is not None
     ]
     return RecommendationsOut(items=items, model_version=ranked.model_version, reason=ranked.reason)
+
+
+def _prediction(prediction: Prediction) -> dict[str, Any]:
+    """A prediction as both answers show it."""
+    return {
+        "predicted_roi": round(prediction.roi, 3),
+        "interval": (round(prediction.low, 3), round(prediction.high, 3)),
+        "cold_start": prediction.prior,
+    }
