@@ -173,7 +173,9 @@ def admin_key(app: FastAPI, database: Database) -> str:
 def served(app: FastAPI) -> Iterator[int]:
     """The app behind a real uvicorn server on a free port (browsers and keep-alive need one)."""
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    # Pages hold live-update streams open: shutting down cuts them after a second.
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", timeout_graceful_shutdown=1)
+    server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20

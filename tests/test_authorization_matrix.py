@@ -82,6 +82,8 @@ def build_world(app: FastAPI, database: Any) -> World:
     )
     assert r.status_code == 200, r.text
     ids["turn_a"] = r.json()["turn_id"]
+    # Brand A's invitation (deal_a2) notified creator A.
+    ids["notification_a"] = ca.get("/api/v1/notifications").json()["items"][0]["id"]
     for c in (ca, cb, ba, bb):
         c.__exit__(None, None, None)
     # The memory consumer group turns the deals into campaign memories of creator A and brand A.
@@ -337,6 +339,32 @@ MATRIX: list[tuple[str, str, str, Any, dict[str, int]]] = [
         when(401, 200, 200, 403, 403, 403),
     ),
     ("GET", "/api/v1/models/roi", "/api/v1/models/roi", None, when(401, 403, 403, 403, 403, 200)),
+    # Notifications are each person's own: anyone else's (an admin's too) is not found.
+    ("GET", "/api/v1/notifications", "/api/v1/notifications", None, everyone(200)),
+    ("GET", "/api/v1/notifications/unread-count", "/api/v1/notifications/unread-count", None, everyone(200)),
+    (
+        "POST",
+        "/api/v1/notifications/{notification_id}/read",
+        "/api/v1/notifications/{notification_a}/read",
+        None,
+        when(401, 200, 404, 404, 404, 404),
+    ),
+    ("POST", "/api/v1/notifications/read-all", "/api/v1/notifications/read-all", None, everyone(200)),
+    (
+        "GET",
+        "/api/v1/leaderboards",
+        "/api/v1/leaderboards?metric=points&scope=global&period=week",
+        None,
+        everyone(200),
+    ),
+    (
+        # A creator's own standing (null while off the board); only creators have one.
+        "GET",
+        "/api/v1/leaderboards/me",
+        "/api/v1/leaderboards/me?metric=veriscore&scope=platform:tiktok&period=all",
+        None,
+        when(401, 200, 200, 403, 403, 403),
+    ),
     ("GET", "/api/v1/api-keys", "/api/v1/api-keys", None, everyone(200)),
     ("POST", "/api/v1/api-keys", "/api/v1/api-keys", {"name": "k"}, everyone(201)),
     ("GET", "/api/v1/users", "/api/v1/users", None, when(401, 403, 403, 403, 403, 200)),
@@ -372,6 +400,14 @@ MATRIX: list[tuple[str, str, str, Any, dict[str, int]]] = [
         "/api/v1/analytics/campaign/{open_a}",
         None,
         when(401, 404, 404, 200, 404, 200),
+    ),
+    # Retention across creators is platform-level: admins only, like the other operator routes.
+    (
+        "GET",
+        "/api/v1/analytics/retention",
+        "/api/v1/analytics/retention?months=12",
+        None,
+        when(401, 403, 403, 403, 403, 200),
     ),
     (
         "POST",
@@ -453,6 +489,9 @@ PAGES: list[tuple[str, dict[str, int]]] = [
     ("/memories", everyone(200, anon=303)),
     ("/memories/{memory_a}", when(303, 200, 404, 200, 404, 200)),
     ("/agent", everyone(200, anon=303)),
+    ("/notifications", everyone(200, anon=303)),
+    ("/leaderboards", everyone(200, anon=303)),
+    ("/leaderboards/table?period=all", everyone(200, anon=303)),
     ("/agent?c={conversation_a}", when(303, 200, 404, 404, 404, 200)),
     ("/password/reset/some-token", everyone(200, anon=200)),
 ]

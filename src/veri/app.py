@@ -194,6 +194,10 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
 
         app.state.analytics_cache = AnalyticsCache(app.state.redis) if app.state.redis is not None else None
         app.state.handlers = wiring.handlers(settings, app.state.redis)
+        app.state.live = wiring.live(settings, db, app.state.redis)
+        from veri.scoring.boards import Leaderboards
+
+        app.state.leaderboards = Leaderboards(app.state.redis)  # reads: Redis when healthy, else Postgres
         from veri.memory.embeddings import warm_up
         from veri.memory.service import hybrid_search_enabled
 
@@ -216,6 +220,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         try:
             yield
         finally:
+            app.state.live.close()
             if app.state.redis is not None:
                 app.state.redis.close()
             if owned:
@@ -260,9 +265,16 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     from veri.creators import routes as creator_routes
     from veri.deals import pages as deal_pages
     from veri.deals import routes as deal_routes
+    from veri.live import pages as live_pages
+    from veri.live import routes as live_routes
     from veri.memory import pages as memory_pages
     from veri.memory import routes as memory_routes
     from veri.recommend import routes as recommend_routes
+    from veri.scoring import board_routes, progress_pages
+    from veri.scoring import pages as scoring_pages
+    from veri.scoring import routes as scoring_routes
+    from veri.tasks import pages as task_pages
+    from veri.tasks import routes as task_routes
 
     for module in (
         account_routes,
@@ -276,6 +288,10 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         memory_routes,
         agent_routes,
         recommend_routes,
+        live_routes,
+        board_routes,
+        task_routes,
+        scoring_routes,
         admin_routes,
         account_pages,
         creator_pages,
@@ -284,6 +300,10 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         analytics_pages,
         memory_pages,
         agent_pages,
+        live_pages,
+        scoring_pages,
+        task_pages,
+        progress_pages,
         admin_pages,
     ):
         app.include_router(module.router)

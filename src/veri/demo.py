@@ -35,6 +35,8 @@ from veri.identity.principal import Principal
 from veri.models.accounts import Role
 from veri.models.campaigns import CampaignStatus
 from veri.models.creators import Platform
+from veri.tasks import service as task_service
+from veri.tasks.schemas import ProofIn, TaskIn
 
 __all__ = ["DEMO_PASSWORD", "DemoSummary", "WorldProgress", "load_demo", "load_world", "world_progress"]
 
@@ -267,6 +269,9 @@ def load_demo(db: Session, *, progress: Callable[[str], None] | None = None) -> 
     )
     campaign_service.transition_campaign(db, principal=brands[0], campaign_id=fresh.id, to=CampaignStatus.OPEN)
 
+    note("tasks")
+    deal_count += _tasks(db, brands[0], creators[0][0], now)
+
     note("content")
     for creator, niches in creators:
         for n in range(rng.randint(2, 4)):
@@ -274,7 +279,7 @@ def load_demo(db: Session, *, progress: Callable[[str], None] | None = None) -> 
     return DemoSummary(
         created=True,
         users=1 + len(BRANDS) + len(CREATORS),
-        campaigns=len(campaigns) + 2,  # and the spring campaign, and the fresh one
+        campaigns=len(campaigns) + 3,  # and the spring campaign, the fresh one, the band challenge
         deals=deal_count,
         content=content_count,
     )
@@ -362,6 +367,116 @@ def _publish(
             ),
         )
     return 1
+
+
+def _tasks(db: Session, peakform: Principal, maya: Principal, now: datetime) -> int:
+    """Maya's loop: a week of posts (a streak), her profile task done, and on a live Peakform
+    deal a views task her new short verifies by itself (once the worker applies its metrics)
+    and a screenshot waiting in Peakform's review queue."""
+    for back in range(5, 0, -1):
+        content_service.add_content(
+            db,
+            principal=maya,
+            data=ContentIn(
+                platform=Platform.TIKTOK,
+                external_id=f"tiktok-streak-{back}",
+                kind="short",
+                title=f"Daily stretch, day {6 - back}",
+                url=f"https://tiktok.example/maya/stretch-{back}",
+                published_at=now - timedelta(days=back, hours=2),
+            ),
+        )
+    campaign = campaign_service.create_campaign(
+        db,
+        principal=peakform,
+        data=CampaignIn(
+            title="Band challenge",
+            brief="A 7-day resistance band challenge: one short a day, tagged #peakform.",
+            budget_cents=120_000,
+            niches=["fitness"],
+            platforms=[Platform.TIKTOK],
+            deliverables=[Deliverable(kind="short", platform=Platform.TIKTOK, quantity=1)],
+            starts_on=now.date(),
+            ends_on=(now + timedelta(days=21)).date(),
+        ),
+    )
+    campaign_service.transition_campaign(db, principal=peakform, campaign_id=campaign.id, to=CampaignStatus.OPEN)
+    deal = deal_service.create_deal(db, principal=maya, data=DealCreate(campaign_id=campaign.id, fee_cents=40_000))
+    deal_service.act_on_deal(db, principal=peakform, deal_id=deal.id, action=Action.ACCEPT)
+    due = now + timedelta(days=7)
+    views = task_service.create_task(
+        db,
+        principal=peakform,
+        data=TaskIn(
+            kind="views",
+            title="Reach 2,000 views with the challenge short",
+            deal_id=deal.id,
+            views_target=2_000,
+            hashtag="peakform",
+            platform="tiktok",
+            due_at=due,
+            points=80,
+        ),
+    )
+    shot = task_service.create_task(
+        db,
+        principal=peakform,
+        data=TaskIn(
+            kind="screenshot", title="Screenshot of your story's reach", deal_id=deal.id, due_at=due, points=40
+        ),
+    )
+    task_service.create_task(
+        db,
+        principal=peakform,
+        data=TaskIn(kind="post", title="Post day 2 with #peakform", deal_id=deal.id, hashtag="peakform", due_at=due),
+    )
+    post = content_service.add_content(
+        db,
+        principal=maya,
+        data=ContentIn(
+            platform=Platform.TIKTOK,
+            external_id="tiktok-band-challenge-1",
+            kind="short",
+            title="Band challenge day 1 #peakform",
+            url="https://tiktok.example/maya/band-challenge-1",
+            published_at=now - timedelta(minutes=30),
+            deal_id=deal.id,
+        ),
+    )
+    content_service.record_metrics(
+        db,
+        principal=maya,
+        content_id=post.id,
+        data=MetricsIn(captured_at=now - timedelta(minutes=5), views=2_430, likes=190, comments=21, shares=9),
+    )
+    task_service.submit_proof(
+        db, principal=maya, task_id=views.id, proof=ProofIn(post_url=post.url, claimed_views=2_400)
+    )
+    task_service.submit_proof(
+        db, principal=maya, task_id=shot.id, proof=ProofIn(claimed_views=1_150), screenshot=_story_screenshot()
+    )
+    profile = next(t for t in task_service.ensure_platform_tasks(db) if t.kind.value == "profile")
+    task_service.submit_proof(db, principal=maya, task_id=profile.id, proof=ProofIn())
+    return 1
+
+
+def _story_screenshot() -> bytes:
+    """A small picture that looks like a story's insights (a blank image proves nothing)."""
+    import io
+
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGB", (360, 640), (18, 18, 24))
+    draw = ImageDraw.Draw(image)
+    draw.rectangle([20, 40, 340, 120], fill=(60, 60, 80))
+    draw.text((36, 64), "Story insights", fill=(240, 240, 240))
+    for i, (label, value) in enumerate((("Reach", 1150), ("Impressions", 1420), ("Replies", 12), ("Link taps", 48))):
+        y = 160 + i * 70
+        draw.text((36, y), label, fill=(200, 200, 210))
+        draw.rectangle([180, y, 180 + value // 10, y + 20], fill=(120, 90 + i * 30, 220))
+    out = io.BytesIO()
+    image.save(out, "PNG")
+    return out.getvalue()
 
 
 # -- the simulated world behind the demo ---------------------------------------------------------

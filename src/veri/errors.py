@@ -11,7 +11,9 @@ __all__ = [
     "Invalid",
     "NotFound",
     "RateLimited",
+    "TooLarge",
     "Unauthorized",
+    "UnsupportedMedia",
     "VeriError",
 ]
 
@@ -74,3 +76,17 @@ class Invalid(VeriError):
 class RateLimited(VeriError):
     status_code = 429
     code = "rate_limited"
+
+
+class TooLarge(VeriError):
+    """An upload over its size limit (the message names the limit)."""
+
+    status_code = 413
+    code = "too_large"
+
+
+class UnsupportedMedia(VeriError):
+    """An upload of a type that is not allowed (the message names the allowed ones)."""
+
+    status_code = 415
+    code = "unsupported_media"

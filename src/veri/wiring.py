@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from veri.db.engine import Database
     from veri.events.bus.base import Bus
     from veri.events.handlers import Handler
+    from veri.live.hub import LiveHub
     from veri.memory.embeddings import Embedder
     from veri.signals.llm import MessageExtractor
 
@@ -32,6 +33,7 @@ __all__ = [
     "group_names",
     "handlers",
     "handlers_by_group",
+    "live",
     "message_extractor",
     "redis_client",
 ]
@@ -49,6 +51,27 @@ def redis_client(settings: Settings) -> Redis | None:
     import redis
 
     return redis.Redis.from_url(settings.redis.redis_url)
+
+
+def live(settings: Settings, database: Database, redis: Redis | None) -> LiveHub:
+    """Live updates: Redis pub/sub when Redis is configured, else Postgres LISTEN/NOTIFY. Sessions
+    on `database` publish through it from now on; the hub (not started: it starts with the first
+    stream) fans out what any process published to this process's open pages. The worker calls it
+    too, for the publishing side."""
+    from veri.live.broker import LiveBroker, use_broker
+    from veri.live.hub import LiveHub
+
+    chosen: LiveBroker
+    if redis is not None:
+        from veri.live.redis_pubsub import RedisBroker
+
+        chosen = RedisBroker(redis)
+    else:
+        from veri.live.postgres import PostgresBroker
+
+        chosen = PostgresBroker(database.engine.url)
+    use_broker(database.engine, chosen)
+    return LiveHub(chosen, engine=database.engine)
 
 
 def embedder(settings: Settings) -> Embedder | None:
@@ -108,10 +131,13 @@ def handlers(settings: Settings | None = None, redis: Redis | None = None) -> li
     from veri.analytics.handlers import AnalyticsHandler
     from veri.events.lanes import lanes
     from veri.memory.handlers import MemoryHandler
+    from veri.scoring.boards import Leaderboards
+    from veri.scoring.handlers import ScoringHandler
 
     settings = settings or get_settings()
     return [
         AnalyticsHandler(AnalyticsCache(redis) if redis is not None else None),
+        ScoringHandler(Leaderboards(redis)),
         # Formation is slow: a person's own action must not queue behind months of history.
         *lanes(MemoryHandler(embedder(settings), extractor=message_extractor(settings))),
     ]
@@ -138,8 +164,9 @@ def group_names() -> list[str]:
     from veri.analytics.handlers import AnalyticsHandler
     from veri.events.lanes import HISTORY_SUFFIX
     from veri.memory.handlers import MemoryHandler
+    from veri.scoring.handlers import ScoringHandler
 
-    return [AnalyticsHandler.group, MemoryHandler.group, MemoryHandler.group + HISTORY_SUFFIX]
+    return [AnalyticsHandler.group, ScoringHandler.group, MemoryHandler.group, MemoryHandler.group + HISTORY_SUFFIX]
 
 
 def bus(settings: Settings, database: Database) -> Bus:
@@ -158,7 +185,8 @@ def bus(settings: Settings, database: Database) -> Bus:
 def chores(settings: Settings, database: Database) -> list[Chore]:
     """The worker's periodic jobs: expired sessions; memory decay (with MEMORY_DECAY), embeddings
     that failed at formation, and the lexeme statistics; the ROI model retrained once 20 new
-    outcomes are remembered (promoted only if not worse)."""
+    outcomes are remembered (promoted only if not worse); proofs whose evidence never came,
+    settled."""
     from veri.identity.service import purge_expired_sessions
     from veri.memory.service import memory_chores
 
@@ -183,4 +211,12 @@ def chores(settings: Settings, database: Database) -> list[Chore]:
         if result.status != "skipped":
             log.info("roi_model_retrained", status=result.status, reason=result.reason)
 
-    return [sessions, memory, models]
+    def proofs() -> None:
+        from veri.scoring.service import settle_pending
+
+        with database.transaction() as db:
+            settled = settle_pending(db)
+        if settled:
+            log.info("proofs_settled", count=settled)
+
+    return [sessions, memory, models, proofs]

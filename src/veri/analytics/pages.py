@@ -1,13 +1,14 @@
 """The analytics page: daily charts (Plotly, served locally) with a date range and, for brands
-and admins, a choice of what to look at."""
+and admins, a choice of what to look at; for admins, creator retention by sign-up cohort."""
 
 from __future__ import annotations
 
 import uuid
 from pathlib import Path
+from typing import Annotated
 
 import plotly
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
 
 from veri.analytics import service
@@ -44,6 +45,7 @@ def analytics_page(
     id: uuid.UUID | None = None,
     start: Day | None = None,
     end: Day | None = None,
+    months: Annotated[int, Query(ge=1, le=service.MAX_RETENTION_MONTHS)] = 12,
 ) -> Response:
     start, end = service.resolve_range(start, end)
     choices: list[tuple[str, str, str]] = []  # (scope, id, label)
@@ -59,19 +61,33 @@ def analytics_page(
         choices.extend(("brand", str(b.id), f"Brand: {b.name}") for b in brands)
         creators, _ = creator_service.list_creators(db, principal=principal, limit=200)
         choices.extend(("creator", str(c.id), f"Creator: @{c.handle}") for c in creators)
-    if scope is None or id is None:
-        if not choices:
-            raise Invalid("id", "nothing to show yet")
+    if (scope is None or id is None) and choices:
         scope, id = Scope(choices[0][0]), uuid.UUID(choices[0][1])
-    data = service.series(
-        db, principal=principal, scope=scope, scope_id=id, start=start, end=end, cache=request.app.state.analytics_cache
-    )
+    # Retention needs no profile to look at: an admin of a world of imported creators sees it alone.
+    retention = service.retention(db, principal=principal, months=months) if principal.is_admin else None
+    if scope is None or id is None:
+        if retention is None:
+            raise Invalid("id", "nothing to show yet")
+        data = None
+    else:
+        data = service.series(
+            db,
+            principal=principal,
+            scope=scope,
+            scope_id=id,
+            start=start,
+            end=end,
+            cache=request.app.state.analytics_cache,
+        )
     return render(
         request,
         "analytics.html",
         principal,
         series=data,
-        series_json=data.model_dump(mode="json"),
+        series_json=data.model_dump(mode="json") if data else None,
+        retention=retention,
+        retention_json=retention.model_dump(mode="json") if retention else None,
         choices=choices,
-        selected=f"{scope.value}:{id}",
+        selected=f"{scope.value}:{id}" if scope and id else "",
+        months=months,
     )

@@ -8,15 +8,26 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import Uuid, any_, bindparam, delete, func, select
+from sqlalchemy import Uuid, any_, bindparam, delete, func, select, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from veri.analytics.enrichment import EnrichedSnapshot
 from veri.db.bulk import execute_binary
+from veri.events.registry import REGISTRY, EventPayload
+from veri.events.types import (
+    AccountCreated,
+    ContentMetricsSnapshot,
+    ContentPublished,
+    CreatorUpdated,
+    DealCreated,
+    DealOfferMade,
+    MessageSent,
+    TaskProofSubmitted,
+)
 from veri.models.analytics import AnalyticsDaily, ContentDaily, ContentFact, DealFact
 
-__all__ = ["AnalyticsRepository", "DealState", "Key", "PublishedContent"]
+__all__ = ["AnalyticsRepository", "CohortCount", "DealState", "Key", "PublishedContent"]
 
 Key = tuple[str, uuid.UUID, date]  # (scope, scope id, day)
 SCOPES = {"creator": "creator_id", "brand": "brand_id", "campaign": "campaign_id"}
@@ -59,6 +70,90 @@ class Activity:
     views: int
     engagements: int
     posts: int
+
+
+@dataclass(frozen=True)
+class CohortCount:
+    """Creators of a sign-up cohort (`month` None: all of them, the cohort's size) or those of
+    them active in `month`; `last_seen` is the latest event about them counted."""
+
+    cohort: date
+    month: date | None
+    creators: int
+    last_seen: datetime
+
+
+def _name(payload: type[EventPayload]) -> str:
+    (name,) = REGISTRY.names_of(payload)
+    return name
+
+
+# What a creator does themselves, beyond any event whose actor is the creator: these types are
+# their act whoever reports it (a connector syncing a post), or say so in the payload.
+_THEIR_OWN = sorted(REGISTRY.names_of(ContentPublished, TaskProofSubmitted))
+_PROPOSALS = sorted(REGISTRY.names_of(DealCreated, DealOfferMade))  # payload `by`
+_MESSAGE = _name(MessageSent)  # payload `sender_role`
+# Signing up and editing a profile are not activity (they still date when a creator appeared).
+_SIGNED_UP, _PROFILE = _name(AccountCreated), _name(CreatorUpdated)
+# Readings a system reports (a connector's metrics) are nothing the creator did, and always follow
+# the content they measure: left out of the grouping, which they would otherwise make four times longer.
+_READING = _name(ContentMetricsSnapshot)
+
+_RETENTION_SQL = text(
+    """
+    WITH named AS (
+        -- One scan of the log: every event about a creator (but systems' metrics readings), and
+        -- the sign-ups of creator accounts.
+        SELECT e.payload ->> 'creator_id' AS creator_id, e.occurred_at, e.type = :profile AS profile,
+               e.type NOT IN (:signed_up, :profile) AND (
+                   e.type = ANY(:their_own)
+                   OR e.type = :message AND e.payload ->> 'sender_role' = 'creator'
+                   OR e.type = ANY(:proposals) AND e.payload ->> 'by' = 'creator'
+                   OR lower(e.actor) = 'creator:' || (e.payload ->> 'creator_id')) AS own,
+               CASE WHEN e.actor LIKE 'user:%' AND e.type <> :signed_up THEN e.actor END AS user_actor,
+               CASE WHEN e.type = :signed_up AND e.payload ->> 'role' = 'creator'
+                    THEN 'user:' || (e.payload ->> 'user_id') END AS signed_up_as
+        FROM event_outbox e
+        WHERE e.occurred_at < :until
+          AND (e.type <> :reading OR e.actor NOT LIKE 'system:%')
+          AND (e.payload ->> 'creator_id' IS NOT NULL OR e.type = :signed_up)
+    ), grouped AS (
+        -- Narrowed to (creator, month, user actor, ...) before anything is joined.
+        SELECT creator_id, date_trunc('month', occurred_at AT TIME ZONE 'UTC')::date AS month, profile,
+               user_actor, signed_up_as, min(occurred_at) AS first_seen, max(occurred_at) AS last_seen,
+               bool_or(own) AS own
+        FROM named GROUP BY 1, 2, 3, 4, 5
+    ), owners AS (
+        -- A real sign-up: the profile made by a user who signed up as a creator, and when.
+        SELECT DISTINCT ON (p.creator_id) p.creator_id, s.signed_up_as AS actor, s.first_seen AS signed_up
+        FROM grouped p JOIN grouped s ON s.signed_up_as = p.user_actor
+        WHERE p.profile
+        ORDER BY p.creator_id, s.first_seen
+    ), monthly AS (
+        SELECT g.creator_id, g.month, min(g.first_seen) AS first_seen, max(g.last_seen) AS last_seen,
+               bool_or(g.own OR NOT g.profile AND g.user_actor = o.actor) AS active
+        FROM grouped g LEFT JOIN owners o ON o.creator_id = g.creator_id
+        WHERE g.creator_id IS NOT NULL
+        GROUP BY 1, 2
+    ), cohorts AS (
+        -- The sign-up month; for a creator who never signed up (imported, simulated), the month
+        -- of their first event.
+        SELECT m.creator_id,
+               date_trunc('month', COALESCE(min(o.signed_up), min(m.first_seen)) AT TIME ZONE 'UTC')::date AS cohort,
+               max(m.last_seen) AS last_seen
+        FROM monthly m LEFT JOIN owners o USING (creator_id)
+        GROUP BY m.creator_id
+    )
+    SELECT c.cohort, NULL::date AS month, count(*) AS creators, max(c.last_seen) AS last_seen
+    FROM cohorts c GROUP BY c.cohort
+    UNION ALL
+    SELECT c.cohort, m.month, count(*), max(m.last_seen)
+    FROM cohorts c JOIN monthly m USING (creator_id)
+    WHERE m.active AND m.month >= c.cohort
+    GROUP BY c.cohort, m.month
+    ORDER BY 1, 2 NULLS FIRST
+    """
+)
 
 
 class AnalyticsRepository:
@@ -303,6 +398,30 @@ class AnalyticsRepository:
             .group_by(AnalyticsDaily.scope_id)
         )
         return {row[0]: Activity(int(row[1] or 0), int(row[2] or 0), int(row[3] or 0)) for row in rows}
+
+    def retention_counts(self, *, until: datetime) -> list[CohortCount]:
+        """Creators per sign-up cohort and, per later month, how many of them were active, from
+        the event log before `until` (one statement: a scan of the log, months in UTC).
+
+        A creator is active in a month when they did something themselves: an event about them
+        (its payload's `creator_id`) whose actor is the creator (`creator:<id>`, or the user who
+        signed up for the profile), or content they published and task proof they submitted
+        whoever reported it, a message they sent, a deal they proposed or countered."""
+        # Compiling this scan (JIT) costs more than running it: 2 s of 3 on a 2.3M-event log.
+        self.db.execute(text("SET LOCAL jit = off"))
+        rows = self.db.execute(
+            _RETENTION_SQL,
+            {
+                "until": until,
+                "signed_up": _SIGNED_UP,
+                "profile": _PROFILE,
+                "their_own": _THEIR_OWN,
+                "message": _MESSAGE,
+                "proposals": _PROPOSALS,
+                "reading": _READING,
+            },
+        )
+        return [CohortCount(row[0], row[1], int(row[2]), row[3]) for row in rows]
 
     def reset(self) -> None:
         for table in (AnalyticsDaily, ContentDaily, ContentFact, DealFact):

@@ -6,12 +6,14 @@ from __future__ import annotations
 import typer
 
 from veri.cli.agent import app as agent_app
+from veri.cli.analytics import app as analytics_app
 from veri.cli.db import app as db_app
 from veri.cli.demo import app as demo_app
 from veri.cli.eval import app as eval_app
 from veri.cli.events import app as events_app
 from veri.cli.memory import app as memory_app
 from veri.cli.recommend import app as recommend_app
+from veri.cli.scores import app as scores_app
 from veri.cli.serve import run
 from veri.cli.simulate import app as simulate_app
 from veri.cli.users import app as users_app
@@ -31,3 +33,5 @@ app.add_typer(memory_app, name="memory")
 app.add_typer(eval_app, name="eval")
 app.add_typer(agent_app, name="agent")
 app.add_typer(recommend_app, name="recommend")
+app.add_typer(scores_app, name="scores")
+app.add_typer(analytics_app, name="analytics")

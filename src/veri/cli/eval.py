@@ -212,3 +212,52 @@ def eval_lift(
             table.add_row(*map(str, values))
         show(table)
         console.print(f"lift (memory - profile): {world['lift']}")
+
+
+@app.command("scores")
+def eval_scores(
+    seed: Seeds = None,
+    creators: Creators = 300,
+    days: Days = 240,
+    as_json: JsonOption = False,
+) -> None:
+    """Play simulated worlds through the real `scoring` group and score, against the hidden
+    truth: fraud detection's precision and recall (goal >= 0.9 and >= 0.8), and the VeriScore's
+    Spearman correlation with hidden reliability and quality (goal >= 0.7, above followers)."""
+    from veri.observability import configure_logging
+    from veri.scoring.evaluation import evaluate_scores
+
+    configure_logging("WARNING", json=get_settings().log_json)
+    worlds = []
+    labels = {"simulate": "simulating and ingesting", "scoring": "scoring (events applied)"}
+    for one in seed or [101, 202]:
+        with stage_progress(labels) as progress:
+            worlds.append(evaluate_scores(one, creators=creators, days=days, progress=progress))
+    goals = {
+        "fraud_precision_0.9": all((w["fraud"]["precision"] or 0) >= 0.9 for w in worlds),
+        "fraud_recall_0.8": all((w["fraud"]["recall"] or 0) >= 0.8 for w in worlds),
+        "veriscore_spearman_0.7": all((w["veriscore"]["spearman"]["combined"] or 0) >= 0.7 for w in worlds),
+        "veriscore_above_followers": all(
+            (w["veriscore"]["spearman"]["combined"] or 0) > (w["veriscore"]["followers_baseline"]["combined"] or 0)
+            for w in worlds
+        ),
+    }
+    result = {"worlds": worlds, "goals": goals}
+    if as_json:
+        print(json.dumps(result))
+        return
+    table = Table("seed", "proofs", "planted", "flagged", "precision", "recall", "VeriScore rho", "followers rho")
+    for w in worlds:
+        fraud, score = w["fraud"], w["veriscore"]
+        table.add_row(
+            str(w["seed"]),
+            str(fraud["proofs"]),
+            str(fraud["planted"]),
+            str(fraud["flagged"]),
+            str(fraud["precision"]),
+            str(fraud["recall"]),
+            str(score["spearman"]["combined"]),
+            str(score["followers_baseline"]["combined"]),
+        )
+    show(table)
+    console.print(f"goals: {goals}")

@@ -87,6 +87,9 @@ def run(
                 host=settings.host,
                 port=settings.port,
                 log_level="warning",
+                # Open pages hold their live-update streams (SSE) open: on shutdown they are
+                # cut after this instead of being waited for (the browsers reconnect elsewhere).
+                timeout_graceful_shutdown=3,
                 **uvicorn_proxy_options(settings.security.trusted_proxies),  # type: ignore[arg-type]
             )
         finally:

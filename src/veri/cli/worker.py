@@ -29,7 +29,10 @@ def start_worker(
     from veri.events.worker import Worker
 
     bus = wiring.bus(settings, database)
-    handlers = [h for h in wiring.handlers(settings, wiring.redis_client(settings)) if not groups or h.group in groups]
+    redis = wiring.redis_client(settings)
+    # What the consumer groups publish live (their own transactions) reaches the API's pages.
+    wiring.live(settings, database, redis)
+    handlers = [h for h in wiring.handlers(settings, redis) if not groups or h.group in groups]
     worker = Worker(
         database,
         bus,

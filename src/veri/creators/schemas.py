@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import uuid
+import zoneinfo
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from veri.fields import Count, Patch
 from veri.models.creators import Platform, SocialAccountStatus
@@ -40,6 +41,19 @@ class Demographics(BaseModel):
         return value
 
 
+def _known_zone(value: str) -> str:
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"{value!r} is not an IANA time zone (like Europe/Lisbon)") from None
+    return value
+
+
+TimeZoneName = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=60), AfterValidator(_known_zone)
+]
+
+
 class CreatorUpdate(Patch):
     display_name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)] | None = None
     bio: Annotated[str, Field(max_length=2000)] | None = None
@@ -48,6 +62,7 @@ class CreatorUpdate(Patch):
     platforms: Annotated[list[Platform], Field(max_length=5)] | None = None
     audience_size: Count | None = None
     demographics: Demographics | None = None
+    timezone: TimeZoneName | None = None
 
 
 class CreatorOut(BaseModel):
@@ -62,6 +77,7 @@ class CreatorOut(BaseModel):
     platforms: list[str]
     audience_size: int
     demographics: dict[str, Any]
+    timezone: str = "UTC"
     created_at: datetime
 
 

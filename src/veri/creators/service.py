@@ -21,10 +21,12 @@ __all__ = [
     "add_social_account",
     "all_creators",
     "create_profile",
+    "creator_by_id",
     "get_creator",
     "list_creators",
     "list_social_accounts",
     "remove_social_account",
+    "social_account_count",
     "update_profile",
 ]
 
@@ -50,6 +52,7 @@ def _emit_updated(db: Session, creator: Creator, *, actor: str) -> None:
             platforms=list(creator.platforms or []),
             audience_size=creator.audience_size or 0,
             location=creator.location or "",
+            timezone=creator.timezone or "UTC",
         ),
         subject=f"creator:{creator.id}",
         actor=actor,
@@ -109,6 +112,15 @@ def update_profile(db: Session, *, principal: Principal, changes: CreatorUpdate)
     db.flush()
     _emit_updated(db, creator, actor=principal.actor)
     return creator
+
+
+def creator_by_id(db: Session, creator_id: uuid.UUID) -> Creator | None:
+    """A creator by id, for the system itself (who to notify); never for a request."""
+    return CreatorRepository(db).get(creator_id)
+
+
+def social_account_count(db: Session, creator_id: uuid.UUID) -> int:
+    return len(CreatorRepository(db).social_accounts(creator_id))
 
 
 def all_creators(db: Session, *, limit: int) -> list[Creator]:

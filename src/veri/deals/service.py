@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from veri.campaigns import service as campaign_service
 from veri.creators import service as creator_service
+from veri.deals import notices
 from veri.deals.negotiation import CLOSED, Action, allowed_actions, next_status, who_moved
 from veri.deals.repository import DealRepository
 from veri.deals.schemas import DealCreate, DealOut, HistoryEntry, OfferIn, OfferOut
@@ -72,6 +73,8 @@ def _record_message(
         actor=principal.actor,
         occurred_at=at,
     )
+    if at is None:  # history brought in is nobody's news
+        notices.message_recorded(db, deal, message)
     return message
 
 
@@ -88,6 +91,8 @@ def post_message(
     message = _record_message(db, principal, deal, party, body, at)
     if message is None:
         raise Invalid("body", "must not be blank")
+    if at is None:
+        notices.message_posted(db, deal, message)
     return message
 
 
@@ -200,6 +205,7 @@ def create_deal(db: Session, *, principal: Principal, data: DealCreate) -> Deal:
     )
     created = get_deal(db, principal=principal, deal_id=deal.id)
     _record_message(db, principal, created, by, data.message)
+    notices.deal_created(db, created, by, data.message)
     log.info("deal_created", deal_id=str(deal.id), by=by.value)
     return created
 
@@ -264,7 +270,9 @@ def act_on_deal(
             accepted_fee_cents=deal.accepted_fee_cents,
         )
     emit(db, payload, subject=f"creator:{deal.creator_id}", actor=principal.actor)
-    _record_message(db, principal, deal, party, offer.message if offer is not None else message)
+    said = offer.message if offer is not None else message
+    _record_message(db, principal, deal, party, said)
+    notices.deal_moved(db, deal, party, action, said)
     log.info("deal_action", deal_id=str(deal.id), action=action.value, by=party.value)
     return deal
 

@@ -4,6 +4,8 @@ consumer lag."""
 
 from __future__ import annotations
 
+import dataclasses
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -37,9 +39,20 @@ __all__ = [
 log = structlog.get_logger(__name__)
 
 
-def emit(db: Session, payload: EventPayload, *, subject: str, actor: str, occurred_at: datetime | None = None) -> Event:
-    """Append one event in the caller's transaction: it exists if and only if the change does."""
+def emit(
+    db: Session,
+    payload: EventPayload,
+    *,
+    subject: str,
+    actor: str,
+    occurred_at: datetime | None = None,
+    event_id: uuid.UUID | None = None,
+) -> Event:
+    """Append one event in the caller's transaction: it exists if and only if the change does.
+    A consumer that emits passes a deterministic `event_id`: its replay then adds nothing."""
     event = Event.new(payload, subject=subject, actor=actor, occurred_at=occurred_at)
+    if event_id is not None:
+        event = dataclasses.replace(event, id=event_id)
     append(db, [event], partitions=get_settings().events.event_partitions)
     return event
 

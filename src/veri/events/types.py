@@ -29,7 +29,10 @@ __all__ = [
     "DealOfferMade",
     "DealStatusChanged",
     "MessageSent",
+    "TaskAccepted",
+    "TaskCreated",
     "TaskProofSubmitted",
+    "TaskReviewed",
 ]
 
 Text = Annotated[str, Field(max_length=20_000)]
@@ -59,6 +62,9 @@ class CreatorUpdated(EventPayload):
     platforms: list[Label] = Field(default_factory=list, max_length=10)
     audience_size: Count = 0
     location: Annotated[str, Field(max_length=120)] = ""
+    # Added with the creator's loop (optional, so older events still read): the IANA time zone
+    # their daily streak is counted in.
+    timezone: Annotated[str, Field(max_length=60)] = "UTC"
 
 
 @REGISTRY.register("campaign.created", 1, stream="campaigns", description="A brand drafted a campaign.")
@@ -238,6 +244,52 @@ class TaskProofSubmitted(EventPayload):
     kind: Literal["post_link", "screenshot", "metrics"]
     proof_url: Annotated[str, Field(max_length=500)]
     claimed_views: Count = 0
+    # Added with verification (optional, so version 1 still reads): the post the proof points
+    # at, the perceptual hash of an uploaded screenshot (16 hex digits) and the submission's id.
+    content_id: uuid.UUID | None = None
+    image_hash: Annotated[str, Field(pattern=r"^[0-9a-f]{16}$")] | None = None
+    submission_id: uuid.UUID | None = None
+
+
+TaskKindName = Literal["post", "views", "deliverable", "screenshot", "profile", "connect", "first_deal"]
+
+
+@REGISTRY.register("task.created", 1, stream="tasks", description="A brand (or the platform) set a task for creators.")
+class TaskCreated(EventPayload):
+    task_id: uuid.UUID
+    kind: TaskKindName
+    title: Annotated[str, Field(max_length=160)]
+    brand_id: uuid.UUID | None = None
+    campaign_id: uuid.UUID | None = None
+    deal_id: uuid.UUID | None = None
+    creator_id: uuid.UUID | None = None  # one creator's task (a deal's); None: open to the campaign's
+    hashtag: Annotated[str, Field(max_length=60)] = ""
+    platform: Annotated[str, Field(max_length=20)] = ""
+    views_target: Count = 0
+    due_at: AwareMoment | None = None
+    points: Annotated[int, Field(ge=0, le=1_000)] = 50
+
+
+@REGISTRY.register("task.accepted", 1, stream="tasks", description="A creator took on a task.")
+class TaskAccepted(EventPayload):
+    task_id: uuid.UUID
+    creator_id: uuid.UUID
+
+
+@REGISTRY.register(
+    "task.reviewed",
+    1,
+    stream="tasks",
+    description="A task's proof was verified, rejected or sent to review: automatically or by a person.",
+)
+class TaskReviewed(EventPayload):
+    task_id: uuid.UUID
+    creator_id: uuid.UUID
+    outcome: Literal["verified", "rejected", "needs_review"]
+    by: Literal["auto", "brand", "admin"]
+    reasons: list[Annotated[str, Field(max_length=300)]] = Field(default_factory=list, max_length=20)
+    points: Annotated[int, Field(ge=0, le=1_000)] = 0
+    brand_id: uuid.UUID | None = None
 
 
 @REGISTRY.register(

@@ -45,6 +45,7 @@ __all__ = [
     "list_users",
     "principal_for",
     "purge_expired_sessions",
+    "queue_mail",
     "request_password_reset",
     "reset_password",
     "revoke_api_key",
@@ -353,6 +354,19 @@ def user_by_id(db: Session, *, user_id: uuid.UUID) -> User | None:
 
 def user_by_email(db: Session, *, email: str) -> User | None:
     return IdentityRepository(db).user_by_email(email)
+
+
+def queue_mail(db: Session, *, user_id: uuid.UUID, subject: str, body: str) -> EmailOutbox | None:
+    """Mail to a user, through the outbox (in the caller's transaction); None when the user is
+    gone or deactivated, who get no mail."""
+    repo = IdentityRepository(db)
+    user = repo.user_by_id(user_id)
+    if user is None or not user.is_active:
+        return None
+    mail = EmailOutbox(to_address=user.email, subject=subject[:200], body=body)
+    repo.add(mail)
+    log.info("email_outbox", to=user.email, subject=mail.subject)
+    return mail
 
 
 def get_user(db: Session, *, user_id: uuid.UUID) -> User:

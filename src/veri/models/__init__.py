@@ -26,8 +26,12 @@ from veri.models.events import (
     ProcessedEvent,
     RelayCursor,
 )
+from veri.models.live import Notification
 from veri.models.memory import EmbeddingCache, Memory, MemoryStatus, MemorySubjectState, MemoryType
 from veri.models.recommend import ModelStatus, ModelVersion
+from veri.models.scoring import LoopContent, PointsEntry, ScoreHistory, Standing
+from veri.models.scoring_boards import LeaderboardEntry
+from veri.models.tasks import ProofFile, Task, TaskKind, TaskReview, TaskSubmission, TaskSubmissionStatus
 
 __all__ = [
     "AgentConversation",
@@ -54,6 +58,8 @@ __all__ = [
     "DealStatus",
     "EmailOutbox",
     "EmbeddingCache",
+    "LeaderboardEntry",
+    "LoopContent",
     "Memory",
     "MemoryStatus",
     "MemorySubjectState",
@@ -61,14 +67,24 @@ __all__ = [
     "MetricSnapshot",
     "ModelStatus",
     "ModelVersion",
+    "Notification",
     "OutboxEvent",
     "PasswordResetToken",
     "Platform",
+    "PointsEntry",
     "ProcessedEvent",
+    "ProofFile",
     "RateLimitHit",
     "RelayCursor",
+    "ScoreHistory",
     "SocialAccount",
     "SocialAccountStatus",
+    "Standing",
+    "Task",
+    "TaskKind",
+    "TaskReview",
+    "TaskSubmission",
+    "TaskSubmissionStatus",
     "TurnStatus",
     "User",
     "UserSession",

@@ -38,6 +38,7 @@ class Creator(UUIDPrimaryKey, TimestampMixin, Base):
     display_name: Mapped[str] = mapped_column(String(120))
     bio: Mapped[str] = mapped_column(Text, default="")
     location: Mapped[str] = mapped_column(String(120), default="")
+    timezone: Mapped[str] = mapped_column(String(60), default="UTC", server_default="UTC")  # IANA: daily streaks
     niches: Mapped[list[str]] = mapped_column(ARRAY(String(40)), default=list)
     platforms: Mapped[list[str]] = mapped_column(ARRAY(String(20)), default=list)
     audience_size: Mapped[int] = mapped_column(BigInteger, default=0)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import gc
 import math
 import random
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -91,6 +91,12 @@ class Simulation:
             for niche in creator.niches:
                 self._by_niche[niche].append(creator)
         self.events_emitted = 0
+        # Tasks draw from their own streams, so adding them left every other event unchanged.
+        self.task_rng = random.Random(f"tasks:{params.seed}")
+        self.task_ids = IdMaker(params.seed, "tasks")
+        self._snapshots: dict[str, tuple[datetime, list[tuple[datetime, int, int]]]] = {}
+        self._recent: dict[str, deque[tuple[str, datetime, int]]] = defaultdict(lambda: deque(maxlen=6))
+        self._proof_hashes: list[int] = []
         start = params.start
         self._breaks = {
             c.id: [
@@ -108,10 +114,17 @@ class Simulation:
         return int((moment.timestamp() - self._epoch) // 86400)
 
     def _emit(
-        self, moment: datetime, type_: str, subject: str, actor: str, payload: dict[str, Any], version: int = 1
+        self,
+        moment: datetime,
+        type_: str,
+        subject: str,
+        actor: str,
+        payload: dict[str, Any],
+        version: int = 1,
+        ids: IdMaker | None = None,
     ) -> str:
         stamp = moment.timestamp()
-        event_id = self.ids.uuid7_at(stamp)
+        event_id = (ids or self.ids).uuid7_at(stamp)
         line = orjson.dumps(
             {
                 "id": event_id,
@@ -211,6 +224,11 @@ class Simulation:
             self._epoch,
             self.params.days,
         )
+        # What the tasks of a deal's post check against, and a creator's recent posts.
+        seen: list[tuple[datetime, int, int]] = []
+        if deal is not None:
+            self._snapshots[content_id] = (published, seen)
+        self._recent[creator.id].append((content_id, published, int(reach * (1 - math.exp(-7 / tau)))))
         for after in SNAPSHOT_DAYS:
             views = int(reach * (1 - math.exp(-after / tau)))
             captured = published + timedelta(seconds=after * 86_400 + rng.random() * 36_000)
@@ -218,6 +236,8 @@ class Simulation:
             day = int((stamp - epoch) // 86400)
             if day >= horizon:
                 break  # later snapshots are later still
+            if deal is not None:
+                seen.append((captured, views, int(views * like_rate)))
             payload = {
                 "content_id": content_id,
                 "creator_id": creator.id,
@@ -520,8 +540,9 @@ class Simulation:
             live = say("creator", words.late(publish), timedelta(minutes=10))
         self._fact(creator, "publish_date", nice_date(publish), [live], moment, on_time=str(on_time), **ref)
         delivered = self.at((publish - self.params.start).days, rng.uniform(8, 20))
+        post_id = None
         if self._in_horizon(delivered) and self._active(creator, (publish - self.params.start).days):
-            self._post(creator, (publish - self.params.start).days, {**refs, "platform": platform})
+            post_id = self._post(creator, (publish - self.params.start).days, {**refs, "platform": platform})
         self._emit(
             delivered,
             "deal.status_changed",
@@ -587,26 +608,116 @@ class Simulation:
             }
         )
         if rng.random() < 0.3:
-            self._task(creator, delivered)
+            self._task(creator, brand, {**refs, "platform": platform}, delivered, post_id)
 
-    def _task(self, creator: Creator, moment: datetime) -> None:
+    def _task(
+        self, creator: Creator, brand: Brand, refs: dict[str, str], moment: datetime, post_id: str | None
+    ) -> None:
+        """A brand's task on a delivered deal and the creator's proof. About 8% of proofs are
+        fraudulent, in one of four ways the platform can only see in what it observes: views
+        claimed above the platform's numbers, bought views (a late jump of views without likes),
+        a screenshot reused from an earlier proof, or an older post passed off as the task's.
+        The truth (`fraudulent`, `mode`) goes to the truth file only."""
+        # The draws this method always made from the world's streams, kept so the rest of the
+        # world stays the same; everything else comes from the tasks' own streams.
         fraudulent = self.rng.random() < 0.08
         task_id = self.ids.uuid4ish()
-        claimed = int(creator.audience * self.rng.uniform(0.05, 0.3) * (8 if fraudulent else 1))
+        self.rng.uniform(0.05, 0.3)
+        kind = self.rng.choice(["post_link", "screenshot", "metrics"])
+        rng, ids = self.task_rng, self.task_ids
+        post = self._snapshots.pop(post_id, None) if post_id else None
+        if post is None:
+            return
+        published, snapshots = post
+        week = [s for s in snapshots if s[0] <= published + timedelta(days=7, hours=11)]
+        if not week:
+            return
+        measured_at, views, likes = week[-1]
+        created = published - timedelta(days=3, hours=rng.uniform(0, 48))
+        submitted = published + timedelta(days=7, hours=rng.uniform(12, 20))
+        if not self._in_horizon(submitted):
+            return
+        task_kind = {"post_link": "post", "screenshot": "screenshot", "metrics": "views"}[kind]
+        target = int(views * rng.uniform(0.5, 1.2)) if task_kind == "views" else 0
+        subject, brand_actor = f"creator:{creator.id}", f"brand:{brand.id}"
         self._emit(
-            moment + timedelta(hours=2),
+            created,
+            "task.created",
+            subject,
+            brand_actor,
+            {
+                "task_id": task_id,
+                "kind": task_kind,
+                "title": f"Post for {refs['campaign_id'][:8]}" if task_kind == "post" else "Reach and proof",
+                "brand_id": brand.id,
+                "campaign_id": refs["campaign_id"],
+                "deal_id": refs["deal_id"],
+                "creator_id": creator.id,
+                "views_target": target,
+                "due_at": published + timedelta(days=7, hours=12),
+                "points": 50,
+            },
+            ids=ids,
+        )
+        content_id, claimed = post_id, int(views * rng.uniform(0.97, 1.0))
+        image = rng.getrandbits(64) if kind == "screenshot" else None
+        mode = None
+        if fraudulent:
+            mode = rng.choices(["inflated", "bought", "reused", "backdated"], weights=[40, 25, 20, 15])[0]
+            older = [p for p in self._recent[creator.id] if p[1] < created - timedelta(days=2)]
+            if mode == "reused" and not self._proof_hashes:
+                mode = "inflated"
+            if mode == "backdated" and not older:
+                mode = "inflated"
+            if mode == "inflated":
+                claimed = int(views * rng.uniform(2.5, 8))
+            elif mode == "bought":
+                bought_at = measured_at + timedelta(minutes=rng.uniform(10, 50))
+                claimed = int(views * rng.uniform(4, 8))
+                self._emit(
+                    bought_at,
+                    "content.metrics_snapshot",
+                    subject,
+                    "system:connector",
+                    {
+                        "content_id": post_id,
+                        "creator_id": creator.id,
+                        "platform": refs["platform"],
+                        "captured_at": bought_at,
+                        "metrics": {"views": claimed, "likes": likes},
+                        **{k: refs[k] for k in ("deal_id", "campaign_id", "brand_id")},
+                    },
+                    version=2,
+                    ids=ids,
+                )
+            elif mode == "reused":
+                image = rng.choice(self._proof_hashes)
+                for _ in range(rng.randint(0, 3)):
+                    image ^= 1 << rng.randrange(64)
+            else:
+                content_id, _, old_views = rng.choice(older)
+                claimed = int(old_views * rng.uniform(0.97, 1.0))
+        if image is not None:
+            self._proof_hashes.append(image)
+        self._emit(
+            submitted,
             "task.proof_submitted",
-            f"creator:{creator.id}",
+            subject,
             f"creator:{creator.id}",
             {
                 "task_id": task_id,
                 "creator_id": creator.id,
-                "kind": self.rng.choice(["post_link", "screenshot", "metrics"]),
+                "kind": kind,
                 "proof_url": f"https://proof.example/{task_id}",
                 "claimed_views": claimed,
+                "content_id": content_id,
+                "image_hash": f"{image:016x}" if image is not None else None,
             },
+            ids=ids,
         )
-        self.truth.append({"kind": "task", "task_id": task_id, "creator_id": creator.id, "fraudulent": fraudulent})
+        self.truth.append(
+            {"kind": "task", "task_id": task_id, "creator_id": creator.id, "fraudulent": fraudulent, "mode": mode}
+        )
 
     def _city(self, creator: Creator, on: date) -> str:
         city = creator.city

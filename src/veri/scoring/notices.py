@@ -1,0 +1,61 @@
+"""Who hears about the loop's changes: the creator of a verdict (in-app, and by email), the
+brand whose task waits for a review, and the open pages of creators whose standing moved."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from veri.events.types import TaskReviewed
+from veri.live.service import notify, publish
+from veri.models.brands import Brand
+from veri.models.creators import Creator
+from veri.models.tasks import Task
+
+__all__ = ["tell"]
+
+
+def tell(db: Session, reviews: Sequence[tuple[uuid.UUID, TaskReviewed]], moved: Iterable[uuid.UUID]) -> None:
+    creator_ids = {c for c, _ in reviews} | set(moved)
+    users = dict(db.execute(select(Creator.id, Creator.user_id).where(Creator.id.in_(creator_ids))).all())
+    brand_ids = {r.brand_id for _, r in reviews if r.brand_id is not None}
+    owners = dict(db.execute(select(Brand.id, Brand.owner_id).where(Brand.id.in_(brand_ids))).all())
+    titles = dict(db.execute(select(Task.id, Task.title).where(Task.id.in_({r.task_id for _, r in reviews}))).all())
+    for creator_id, review in reviews:
+        title = titles.get(review.task_id, "a task")
+        user = users.get(creator_id)
+        if review.outcome == "needs_review":
+            owner = owners.get(review.brand_id) if review.brand_id else None
+            if owner is not None:
+                notify(
+                    db,
+                    user_id=owner,
+                    kind="task.review",
+                    title=f"A proof for “{title}” needs your review",
+                    body="; ".join(review.reasons),
+                    link="/tasks/review",
+                )
+            if user is not None:
+                publish(
+                    db, user_ids=[user], kind="task", data={"task_id": str(review.task_id), "outcome": review.outcome}
+                )
+            continue
+        if user is None:
+            continue
+        verified = review.outcome == "verified"
+        notify(
+            db,
+            user_id=user,
+            kind=f"task.{review.outcome}",
+            title=(f"Task verified: {title}" if verified else f"Task rejected: {title}"),
+            body="; ".join(review.reasons),
+            link="/tasks",
+            email=True,
+        )
+        publish(db, user_ids=[user], kind="task", data={"task_id": str(review.task_id), "outcome": review.outcome})
+    movers = [users[c] for c in moved if c in users]
+    if movers:
+        publish(db, user_ids=movers, kind="leaderboard", data={})
