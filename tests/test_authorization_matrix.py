@@ -17,8 +17,10 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from tests.factories import PASSWORD, form_memories, log_in, make_admin, new_client, sign_up
+from tests.factories import PASSWORD, form_memories, log_in, make_admin, new_client, run_group, sign_up
 from veri.models.memory import Memory
+from veri.scoring.boards import Leaderboards
+from veri.scoring.handlers import ScoringHandler
 
 ROLES = ("anon", "creator_a", "creator_b", "brand_a", "brand_b", "admin")
 
@@ -84,8 +86,15 @@ def build_world(app: FastAPI, database: Any) -> World:
     ids["turn_a"] = r.json()["turn_id"]
     # Brand A's invitation (deal_a2) notified creator A.
     ids["notification_a"] = ca.get("/api/v1/notifications").json()["items"][0]["id"]
+    r = ba.post("/api/v1/tasks", json={"kind": "deliverable", "title": "Draft", "deal_id": ids["deal_a"]})
+    assert r.status_code == 201, r.text
+    ids["task_a"] = r.json()["id"]
+    r = ca.post(f"/api/v1/tasks/{ids['task_a']}/proof", json={"post_url": "https://drive.example/draft"})
+    assert r.status_code == 201, r.text
+    ids["submission_a"] = r.json()["id"]
     for c in (ca, cb, ba, bb):
         c.__exit__(None, None, None)
+    run_group(database, ScoringHandler(Leaderboards(None)))
     # The memory consumer group turns the deals into campaign memories of creator A and brand A.
     form_memories(database)
     with database.sessions() as db:
@@ -451,6 +460,66 @@ MATRIX: list[tuple[str, str, str, Any, dict[str, int]]] = [
         {"email": "creatora@example.com", "password": "not-the-password"},
         everyone(401, anon=401),
     ),
+    ("GET", "/api/v1/tasks", "/api/v1/tasks", None, everyone(200)),
+    (
+        "POST",
+        "/api/v1/tasks",
+        "/api/v1/tasks",
+        {"kind": "post", "title": "Post it", "deal_id": "{deal_a}"},
+        when(401, 403, 403, 201, 404, 403),
+    ),
+    ("GET", "/api/v1/tasks/review", "/api/v1/tasks/review", None, when(401, 403, 403, 200, 200, 200)),
+    ("GET", "/api/v1/tasks/{task_id}", "/api/v1/tasks/{task_a}", None, when(401, 200, 404, 200, 404, 200)),
+    (
+        "POST",
+        "/api/v1/tasks/{task_id}/accept",
+        "/api/v1/tasks/{task_a}/accept",
+        None,
+        when(401, 200, 404, 403, 403, 403),
+    ),
+    (
+        "POST",
+        "/api/v1/tasks/{task_id}/proof",
+        "/api/v1/tasks/{task_a}/proof",
+        {"post_url": "https://drive.example/again"},
+        when(401, 409, 404, 403, 403, 403),
+    ),
+    (
+        "POST",
+        "/api/v1/tasks/{task_id}/screenshot",
+        "/api/v1/tasks/{task_a}/screenshot",
+        None,
+        when(401, 422, 422, 422, 422, 422),
+    ),
+    (
+        "GET",
+        "/api/v1/submissions/{submission_id}/screenshot",
+        "/api/v1/submissions/{submission_a}/screenshot",
+        None,
+        when(401, 404, 404, 404, 404, 404),
+    ),
+    (
+        "GET",
+        "/api/v1/submissions/{submission_id}/trail",
+        "/api/v1/submissions/{submission_a}/trail",
+        None,
+        when(401, 200, 404, 200, 404, 200),
+    ),
+    ("GET", "/api/v1/me/progress", "/api/v1/me/progress", None, when(401, 200, 200, 403, 403, 403)),
+    (
+        "GET",
+        "/api/v1/creators/{creator_id}/veriscore",
+        "/api/v1/creators/{creator_a}/veriscore",
+        None,
+        when(401, 200, 404, 200, 200, 200),
+    ),
+    (
+        "POST",
+        "/api/v1/submissions/{submission_id}/review",
+        "/api/v1/submissions/{submission_a}/review",
+        {"decision": "reject", "reason": "not the draft"},
+        when(401, 403, 403, 200, 404, 200),
+    ),
     ("POST", "/api/v1/auth/logout", "/api/v1/auth/logout", None, everyone(204)),
     (
         "POST",
@@ -491,6 +560,9 @@ PAGES: list[tuple[str, dict[str, int]]] = [
     ("/agent", everyone(200, anon=303)),
     ("/notifications", everyone(200, anon=303)),
     ("/leaderboards", everyone(200, anon=303)),
+    ("/tasks", everyone(200, anon=303)),
+    ("/tasks/review", when(303, 303, 303, 200, 200, 200)),
+    ("/progress", when(303, 200, 200, 303, 303, 303)),
     ("/leaderboards/table?period=all", everyone(200, anon=303)),
     ("/agent?c={conversation_a}", when(303, 200, 404, 404, 404, 200)),
     ("/password/reset/some-token", everyone(200, anon=200)),

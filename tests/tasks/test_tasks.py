@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from PIL import Image, ImageDraw
 
-from tests.factories import accepted_deal, count, make_admin, new_client, log_in, run_group, sign_up
+from tests.factories import accepted_deal, count, log_in, make_admin, new_client, run_group, sign_up
 from veri.db.engine import Database
 from veri.models.accounts import EmailOutbox
 from veri.scoring.boards import Leaderboards

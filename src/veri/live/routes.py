@@ -12,7 +12,8 @@ from starlette.concurrency import run_in_threadpool
 
 from veri.db.engine import Database
 from veri.dependencies import DbSession
-from veri.identity.deps import CurrentPrincipal
+from veri.errors import Unauthorized
+from veri.identity.deps import CurrentPrincipal, get_optional_principal, get_session_store
 from veri.live import service
 from veri.live.hub import LiveHub, frame
 from veri.live.schemas import NotificationOut, ReadAllOut, UnreadCountOut
@@ -32,6 +33,19 @@ RETRY = b"retry: 2000\n\n"
 def _unread(database: Database, user_id: uuid.UUID) -> int:
     with database.sessions() as db:
         return service.unread_count(db, user_id=user_id)
+
+
+def _who(request: Request) -> uuid.UUID:
+    """The logged-in person, in a session of its own that is closed before the stream starts.
+
+    Not the `CurrentPrincipal` dependency: its session is closed by another trip through the
+    thread pool, and when a thousand pages reconnect at once (a restart) every pool thread can
+    end up waiting for a database connection that only such a trip would give back."""
+    with request.app.state.db.sessions() as db:
+        principal = get_optional_principal(request, db, get_session_store(request, db))
+    if principal is None:
+        raise Unauthorized("log in first")
+    return principal.user.id
 
 
 async def _events(hub: LiveHub, database: Database, user_id: uuid.UUID) -> AsyncIterator[bytes]:
@@ -57,13 +71,14 @@ async def _events(hub: LiveHub, database: Database, user_id: uuid.UUID) -> Async
 # Not in the OpenAPI document: an endless stream is no operation a generated client (or the
 # fuzzer) can call and validate. Documented in docs/live.md.
 @router.get("/live", include_in_schema=False)
-async def live_stream(request: Request, principal: CurrentPrincipal) -> StreamingResponse:
+async def live_stream(request: Request) -> StreamingResponse:
     """The logged-in person's live updates, as server-sent events: each `data:` line is
     `{"kind": ..., "data": {...}}`; the first is `live.hello` with the unread count; a comment line every
     15 s keeps proxies from closing it; it ends after 5 minutes and the browser reconnects."""
+    user_id = await run_in_threadpool(_who, request)
     hub: LiveHub = request.app.state.live
     return StreamingResponse(
-        _events(hub, request.app.state.db, principal.user.id),
+        _events(hub, request.app.state.db, user_id),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
     )

@@ -43,8 +43,8 @@ def tell(db: Session, reviews: Sequence[tuple[uuid.UUID, TaskReviewed]], moved: 
                     db, user_ids=[user], kind="task", data={"task_id": str(review.task_id), "outcome": review.outcome}
                 )
             continue
-        if user is None:
-            continue
+        if user is None or review.by != "auto":
+            continue  # a person's verdict was told when they gave it
         verified = review.outcome == "verified"
         notify(
             db,

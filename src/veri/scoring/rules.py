@@ -20,9 +20,9 @@ __all__ = [
     "DEAL_COMPLETED_POINTS",
     "PER_BRAND_WEEKLY_AWARDS",
     "QUESTS",
+    "STREAK_WINDOW",
     "Badge",
     "Quest",
-    "STREAK_WINDOW",
     "earned_badges",
     "level_of",
     "local_day",
@@ -75,7 +75,7 @@ def streak_of(days: Iterable[date]) -> tuple[int, date | None]:
     if not active:
         return 0, None
     day = max(active)
-    streak, forgiven = 0, []
+    streak, forgiven = 0, list[date]()
     while True:
         if day in active:
             streak += 1

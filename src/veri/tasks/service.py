@@ -21,7 +21,7 @@ from veri.errors import Conflict, Forbidden, Invalid, NotFound
 from veri.events.service import emit
 from veri.events.types import TaskAccepted, TaskCreated, TaskProofSubmitted, TaskReviewed
 from veri.identity.principal import Principal
-from veri.live.service import notify
+from veri.live.service import notify, publish
 from veri.models.accounts import Role
 from veri.models.base import utcnow
 from veri.models.tasks import ProofFile, Task, TaskKind, TaskReview, TaskSubmission, TaskSubmissionStatus
@@ -385,6 +385,20 @@ def review_submission(db: Session, *, principal: Principal, submission_id: uuid.
     by = "admin" if principal.is_admin else "brand"
     reasons = [data.reason or ("approved by the brand" if by == "brand" else "approved by an admin")]
     _decide(db, submission, task, utcnow(), outcome, by, reasons, actor=principal.actor)
+    # A person decided: the creator hears now (automatic verdicts are told by the scoring group).
+    creator = creator_service.creator_by_id(db, submission.creator_id)
+    if creator is not None:
+        verified = outcome == "verified"
+        notify(
+            db,
+            user_id=creator.user_id,
+            kind=f"task.{outcome}",
+            title=(f"Task verified: {task.title}" if verified else f"Task rejected: {task.title}"),
+            body=reasons[0],
+            link="/tasks",
+            email=True,
+        )
+        publish(db, user_ids=[creator.user_id], kind="task", data={"task_id": str(task.id), "outcome": outcome})
     return submission
 
 
