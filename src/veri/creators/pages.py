@@ -26,6 +26,7 @@ from veri.models.creators import Platform
 from veri.models.deals import DealStatus
 from veri.pagination import Page, Paging
 from veri.recommend import service as recommend_service
+from veri.scoring import service as scoring_service
 from veri.web.forms import FormErrors, errors_from, form_values, parse_form
 from veri.web.render import redirect, render
 
@@ -53,6 +54,9 @@ def dashboard(request: Request, principal: CreatorPrincipal, db: DbSession) -> R
         content_total=content_total,
         for_you=recommend_service.recommend_campaigns(
             db, principal=principal, serving=request.app.state.serving_model, limit=5
+        ),
+        loop=scoring_service.creator_progress(
+            db, principal=principal, boards=getattr(request.app.state, "leaderboards", None)
         ),
     )
 

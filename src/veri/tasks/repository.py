@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from veri.models.content import ContentItem
 from veri.models.deals import Deal, DealStatus
-from veri.models.tasks import ProofFile, Task, TaskReview, TaskSubmission, TaskSubmissionStatus
+from veri.models.tasks import ProofFile, Task, TaskKind, TaskReview, TaskSubmission, TaskSubmissionStatus
 
 __all__ = ["TaskRepository"]
 
@@ -90,7 +90,14 @@ class TaskRepository:
         query = (
             select(TaskSubmission, Task)
             .join(Task, Task.id == TaskSubmission.task_id)
-            .where(TaskSubmission.status == TaskSubmissionStatus.NEEDS_REVIEW)
+            .where(
+                or_(
+                    TaskSubmission.status == TaskSubmissionStatus.NEEDS_REVIEW,
+                    # A person decides these anyway: listed while the automatic checks run.
+                    (TaskSubmission.status == TaskSubmissionStatus.PENDING)
+                    & Task.kind.in_((TaskKind.SCREENSHOT, TaskKind.DELIVERABLE)),
+                )
+            )
             .order_by(TaskSubmission.submitted_at)
             .limit(limit)
         )
