@@ -194,7 +194,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
 
         app.state.analytics_cache = AnalyticsCache(app.state.redis) if app.state.redis is not None else None
         app.state.handlers = wiring.handlers(settings, app.state.redis)
-        app.state.live = wiring.live(settings, db, app.state.redis)
+        app.state.live = live = wiring.live(settings, db, app.state.redis)
         from veri.scoring.boards import Leaderboards
 
         app.state.leaderboards = Leaderboards(app.state.redis)  # reads: Redis when healthy, else Postgres
@@ -220,7 +220,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         try:
             yield
         finally:
-            app.state.live.close()
+            live.close()  # this start's own (a test may start the app twice at once)
             if app.state.redis is not None:
                 app.state.redis.close()
             if owned:

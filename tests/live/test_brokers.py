@@ -4,6 +4,7 @@ too (as a worker's consumer group publishes), and whole however large (Postgres'
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
 import textwrap
@@ -11,14 +12,15 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from tests.factories import REDIS_URL
 from tests.live.helpers import Inbox, listening, redis_client
 from veri.db.engine import Database
 from veri.live import service
 from veri.live.broker import LiveBroker, LiveMessage, broker_for, decode, forget_broker, use_broker
-from veri.live.postgres import MAX_PAYLOAD_BYTES, PostgresBroker, notify_payloads
+from veri.live.hub import RESYNC, LiveHub
+from veri.live.postgres import APPLICATION_NAME, MAX_PAYLOAD_BYTES, PostgresBroker, notify_payloads
 from veri.live.redis_pubsub import RedisBroker
 from veri.models.accounts import Role, User
 
@@ -63,9 +65,7 @@ def test_delivered_after_commit_and_never_on_rollback(clean_db: Database, broker
     assert inbox.empty_for(0.3)
 
 
-def test_a_rolled_back_savepoint_takes_its_messages_along(
-    clean_db: Database, broker: LiveBroker, inbox: Inbox
-) -> None:
+def test_a_rolled_back_savepoint_takes_its_messages_along(clean_db: Database, broker: LiveBroker, inbox: Inbox) -> None:
     someone = uuid.uuid4()
     with clean_db.sessions() as db, db.begin():
         service.publish(db, user_ids=[someone], kind="kept", data={})
@@ -183,3 +183,56 @@ def test_bad_kind_is_refused(clean_db: Database) -> None:
 
     with clean_db.sessions() as db, pytest.raises(Invalid):
         service.publish(db, user_ids=[uuid.uuid4()], kind="", data={})
+
+
+def _cut_listener(broker: LiveBroker, clean_db: Database, client_name: str) -> None:
+    """Kill the listening connection server-side, as a restart or a network fault would."""
+    if isinstance(broker, RedisBroker):
+        for client in broker.client.client_list():
+            if client.get("name") == client_name and "subscribe" in client.get("cmd", ""):
+                broker.client.client_kill_filter(_id=client["id"])
+        return
+    with clean_db.engine.connect() as conn:
+        killed = conn.execute(
+            text(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE application_name = :name AND datname = current_database()"
+            ),
+            {"name": APPLICATION_NAME},
+        ).scalar()
+    assert killed == 1
+
+
+@pytest.mark.parametrize("kind", ["postgres", "redis"])
+def test_the_hub_listens_again_after_losing_its_connection(clean_db: Database, kind: str) -> None:
+    """Its pages are told to refetch (what was published meanwhile is lost), and what is
+    published afterwards reaches them."""
+    name = f"veri-live-test-{uuid.uuid4().hex[:8]}"
+    chosen: LiveBroker
+    if kind == "redis":
+        redis_client().close()
+        import redis
+
+        chosen = RedisBroker(redis.Redis.from_url(REDIS_URL, client_name=name))
+    else:
+        chosen = PostgresBroker(clean_db.engine.url)
+    use_broker(clean_db.engine, chosen)
+    someone = uuid.uuid4()
+
+    async def scenario() -> None:
+        hub = LiveHub(chosen)
+        try:
+            subscription = await hub.subscribe(someone)
+            await asyncio.to_thread(_cut_listener, chosen, clean_db, name)
+            assert await subscription.next(10) == RESYNC
+            with clean_db.transaction() as db:
+                service.publish(db, user_ids=[someone], kind="after.fault", data={})
+            chunk = await subscription.next(10)
+            assert chunk is not None and b'"after.fault"' in chunk
+        finally:
+            hub.stop()
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        forget_broker(clean_db.engine, chosen)

@@ -94,9 +94,7 @@ def test_the_creators_open_deal_page_shows_the_brands_message_and_offer_live(bro
     creator = _person(browser, live_url, "creator", "maya")
     campaign = _api(brand, "POST", f"{live_url}/api/v1/campaigns", {"title": "Peak week", "budget_cents": 300_000})
     _api(brand, "POST", f"{live_url}/api/v1/campaigns/{campaign['id']}/transition", {"to": "open"})
-    deal = _api(
-        creator, "POST", f"{live_url}/api/v1/deals", {"campaign_id": campaign["id"], "fee_cents": 90_000}
-    )
+    deal = _api(creator, "POST", f"{live_url}/api/v1/deals", {"campaign_id": campaign["id"], "fee_cents": 90_000})
 
     maya = _open(creator, f"{live_url}/deals/{deal['id']}")
     badge = maya.locator("header [data-unread-count]")

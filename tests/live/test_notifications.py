@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from fastapi import FastAPI
@@ -16,12 +17,13 @@ from tests.live.helpers import Inbox, listening
 from veri.db.engine import Database
 from veri.errors import Invalid
 from veri.live import service
+from veri.live.broker import LiveMessage
 from veri.live.postgres import PostgresBroker
 from veri.models.accounts import EmailOutbox, User
 from veri.models.live import Notification
 
 
-def _notifications(client: TestClient, **params: object) -> dict[str, object]:
+def _notifications(client: TestClient, **params: str | int) -> dict[str, Any]:
     response = client.get("/api/v1/notifications", params=params)
     assert response.status_code == 200, response.text
     return dict(response.json())
@@ -51,7 +53,7 @@ def test_a_deal_tells_the_other_party(app: FastAPI, clean_db: Database, inbox: I
     ).json()
     page = _notifications(brand)
     assert page["total"] == 1 and _unread(brand) == 1 and _unread(creator) == 0
-    first = page["items"][0]  # type: ignore[index]
+    first = page["items"][0]
     assert first["kind"] == "deal.offer" and first["link"] == f"/deals/{deal['id']}"
     assert first["title"] == "@maya applied to Peak week for $900" and first["body"] == "Two reels?"
     with clean_db.sessions() as db:
@@ -60,7 +62,7 @@ def test_a_deal_tells_the_other_party(app: FastAPI, clean_db: Database, inbox: I
     assert f"/deals/{deal['id']}" in mails[0].body
 
     # Both open deal pages hear of the offer and of the message that came with it.
-    heard = {}
+    heard: dict[str, LiveMessage] = {}
     while len(heard) < 3:
         message = inbox.get()
         heard[message.kind] = message
@@ -77,7 +79,7 @@ def test_a_deal_tells_the_other_party(app: FastAPI, clean_db: Database, inbox: I
     r = brand.post(f"/api/v1/deals/{deal['id']}/messages", json={"body": "Also, a story?"})
     assert r.status_code == 201, r.text
     items = _notifications(creator)["items"]
-    assert [(n["kind"], n["title"]) for n in items] == [  # type: ignore[union-attr]
+    assert [(n["kind"], n["title"]) for n in items] == [
         ("deal.message", "New message from Lena Co on Peak week"),
         ("deal.offer", "Lena Co counters with $800 on Peak week"),
     ]
@@ -87,7 +89,7 @@ def test_a_deal_tells_the_other_party(app: FastAPI, clean_db: Database, inbox: I
 
     # The creator accepts: the brand hears it, without mail.
     assert creator.post(f"/api/v1/deals/{deal['id']}/accept", json={}).status_code == 200
-    newest = _notifications(brand)["items"][0]  # type: ignore[index]
+    newest = _notifications(brand)["items"][0]
     assert (newest["kind"], newest["title"]) == ("deal.accepted", "@maya accepted the offer on Peak week")
     with clean_db.sessions() as db:
         assert db.scalar(select(func.count()).select_from(EmailOutbox)) == 2
@@ -99,8 +101,8 @@ def test_mark_read_one_and_all(app: FastAPI) -> None:
         assert brand.post(f"/api/v1/deals/{deal['id']}/messages", json={"body": text}).status_code == 201
     assert _unread(creator) == 4  # the brand's acceptance, and three messages
     items = _notifications(creator, unread="true", limit=2)
-    assert items["total"] == 4 and len(items["items"]) == 2  # type: ignore[arg-type]
-    newest = items["items"][0]["id"]  # type: ignore[index]
+    assert items["total"] == 4 and len(items["items"]) == 2
+    newest = items["items"][0]["id"]
 
     r = creator.post(f"/api/v1/notifications/{newest}/read")
     assert r.status_code == 200 and r.json()["read_at"] is not None
@@ -119,12 +121,12 @@ def test_mark_read_one_and_all(app: FastAPI) -> None:
 def test_nobody_sees_or_marks_anyone_elses(app: FastAPI) -> None:
     brand, creator, deal = accepted_deal(app, "lena", "maya", title="Peak", budget_cents=100_000, fee_cents=50_000)
     brand.post(f"/api/v1/deals/{deal['id']}/messages", json={"body": "For Maya only"})
-    mine = _notifications(creator)["items"][0]["id"]  # type: ignore[index]
+    mine = _notifications(creator)["items"][0]["id"]
     stranger = new_client(app)
     sign_up(stranger, "creator", "nosy")
     for other in (brand, stranger):
         assert _notifications(other)["total"] in (0, 1)  # the brand has its own (the acceptance), not Maya's
-        assert all(n["id"] != mine for n in _notifications(other)["items"])  # type: ignore[union-attr]
+        assert all(n["id"] != mine for n in _notifications(other)["items"])
         r = other.post(f"/api/v1/notifications/{mine}/read")
         assert r.status_code == 404 and r.json()["error"] == "not_found"
         assert other.post("/api/v1/notifications/read-all").status_code == 200
@@ -182,12 +184,10 @@ def test_the_centre_page(app: FastAPI) -> None:
     assert page.status_code == 200
     assert "New message from Lena Co on Peak" in page.text
     assert "See you Friday &lt;b&gt;bold&lt;/b&gt;" in page.text  # escaped, never HTML
-    assert 'data-unread-count' in page.text and "/static/js/live.js" in page.text
-    notification = _notifications(creator)["items"][0]  # type: ignore[index]
+    assert "data-unread-count" in page.text and "/static/js/live.js" in page.text
+    notification = _notifications(creator)["items"][0]
     token = creator.cookies["veri_csrf"]
-    r = creator.post(
-        f"/notifications/{notification['id']}/open", data={"csrf_token": token}, follow_redirects=False
-    )
+    r = creator.post(f"/notifications/{notification['id']}/open", data={"csrf_token": token}, follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"] == f"/deals/{deal['id']}"
     assert _unread(creator) == 1  # the brand's acceptance is still unread
     brand.post(f"/api/v1/deals/{deal['id']}/messages", json={"body": "Another"})

@@ -148,9 +148,10 @@ def second_api_process(database_url: str, tmp_path: Path, redis_url: str | None)
     if redis_url:
         env["VERI_REDIS_URL"] = redis_url
     log = (tmp_path / "b.log").open("wb")
+    command = [sys.executable, "-m", "uvicorn", "veri.app:create_app", "--factory", "--host", "127.0.0.1"]
+    command += ["--port", str(port), "--log-level", "warning", "--timeout-graceful-shutdown", "1"]
     process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "veri.app:create_app", "--factory", "--host", "127.0.0.1"]
-        + ["--port", str(port), "--log-level", "warning", "--timeout-graceful-shutdown", "1"],
+        command,
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,
@@ -220,7 +221,9 @@ def test_a_slow_client_loses_its_oldest_updates_and_is_told_to_reload() -> None:
         assert hub.open_streams == 3
         for n in range(3):
             await asyncio.to_thread(hub.deliver, LiveMessage((user,), "tick", {"n": n}))
-        assert await fine.next(1) == b"".join(f'data: {{"kind":"tick","data":{{"n":{n}}}}}\n\n'.encode() for n in range(3))
+        assert await fine.next(1) == b"".join(
+            f'data: {{"kind":"tick","data":{{"n":{n}}}}}\n\n'.encode() for n in range(3)
+        )
         await asyncio.to_thread(hub.deliver, LiveMessage((user,), "tick", {"n": 3}))  # one more than `slow` holds
         assert await slow.next(1) == RELOAD
         assert await fine.next(1) == b'data: {"kind":"tick","data":{"n":3}}\n\n'

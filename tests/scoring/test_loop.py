@@ -328,3 +328,32 @@ def test_eval_scores_on_a_small_world() -> None:
     assert fraud["recall"] is None or fraud["recall"] >= 0.5
     assert score["creators"] >= 30
     assert score["spearman"]["quality"] is not None and score["spearman"]["quality"] > 0.3
+
+
+def test_the_cli_rebuilds_and_shows_a_creators_loop(
+    clean_db: Database, app: Any, monkeypatch: Any, tmp_path: Any
+) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from tests.factories import new_client, sign_up
+    from veri.cli import app as cli
+
+    creator = new_client(app)
+    sign_up(creator, "creator", "maya")
+    monkeypatch.setenv("VERI_DATABASE_URL", clean_db.url)
+    monkeypatch.setenv("VERI_DATA_DIR", str(tmp_path))
+    get_settings.cache_clear()
+    try:
+        runner = CliRunner()
+        rebuilt = runner.invoke(cli, ["scores", "rebuild", "--json"])
+        assert rebuilt.exit_code == 0, rebuilt.output
+        assert json.loads(rebuilt.stdout.strip().splitlines()[-1])["events_applied"] >= 1
+        shown = runner.invoke(cli, ["scores", "show", "maya@example.com", "--json"])
+        assert shown.exit_code == 0, shown.output
+        assert json.loads(shown.stdout)["points"] == 0
+        unknown = runner.invoke(cli, ["scores", "show", "nobody@example.com"])
+        assert unknown.exit_code == 2
+    finally:
+        get_settings.cache_clear()

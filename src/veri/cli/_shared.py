@@ -38,6 +38,10 @@ def open_database_for(settings: Settings, *, upgrade: bool = False) -> Iterator[
     try:
         if upgrade:
             migrate.upgrade(database.engine)
+        # What a command changes reaches open pages through the broker the settings choose.
+        from veri import wiring
+
+        wiring.live(settings, database, wiring.redis_client(settings))
         yield database
     finally:
         database.dispose()

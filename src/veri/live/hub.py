@@ -12,11 +12,13 @@ import asyncio
 import contextlib
 import json
 import threading
+import time
 import uuid
 from collections import deque
 from typing import Any
 
 import structlog
+from prometheus_client import Counter, Gauge, Histogram
 from sqlalchemy import Engine
 
 from veri.live.broker import LiveBroker, LiveMessage, forget_broker
@@ -24,6 +26,14 @@ from veri.live.broker import LiveBroker, LiveMessage, forget_broker
 __all__ = ["LiveHub", "Subscription", "frame"]
 
 log = structlog.get_logger(__name__)
+
+STREAMS = Gauge("veri_live_streams", "Live-update streams open in this process")
+DELIVERY = Histogram(
+    "veri_live_delivery_seconds",
+    "From this process's hub receiving a live message to its frame written to a stream",
+    buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
+)
+RELOADS = Counter("veri_live_reloads_total", "Streams too slow to keep up, told to reload")
 
 
 def frame(kind: str, data: dict[str, Any]) -> bytes:
@@ -47,17 +57,19 @@ class Subscription:
         self.limit = limit
         self.dropped = 0
         self.closed = False
-        self._frames: deque[bytes] = deque()
+        # When the hub received the oldest frame of the last chunk `next` returned.
+        self.received_at = 0.0
+        self._frames: deque[tuple[bytes, float]] = deque()
         self._ready = asyncio.Event()
 
-    def push(self, data: bytes) -> None:
+    def push(self, data: bytes, received_at: float) -> None:
         """On the subscription's loop: queue a frame, dropping the oldest beyond the limit."""
         if self.closed:
             return
         if len(self._frames) >= self.limit:
             self._frames.popleft()
             self.dropped += 1
-        self._frames.append(data)
+        self._frames.append((data, received_at))
         self._ready.set()
 
     def close(self) -> None:
@@ -75,10 +87,15 @@ class Subscription:
         self._ready.clear()
         if self.dropped:
             log.info("live_client_too_slow", user_id=str(self.user_id), dropped=self.dropped)
+            RELOADS.inc()
+            self.received_at = self._frames[0][1]
             self.dropped = 0
             self._frames.clear()
             return RELOAD
-        chunk = b"".join(self._frames)
+        if not self._frames:
+            return b""
+        self.received_at = self._frames[0][1]
+        chunk = b"".join(data for data, _ in self._frames)
         self._frames.clear()
         return chunk
 
@@ -133,15 +150,18 @@ class LiveHub:
         subscription = Subscription(user_id, asyncio.get_running_loop(), self.queue_limit)
         with self._lock:
             self._by_user.setdefault(user_id, set()).add(subscription)
+        STREAMS.inc()
         return subscription
 
     def unsubscribe(self, subscription: Subscription) -> None:
         with self._lock:
             mine = self._by_user.get(subscription.user_id)
-            if mine is not None:
-                mine.discard(subscription)
-                if not mine:
-                    del self._by_user[subscription.user_id]
+            if mine is None or subscription not in mine:
+                return
+            mine.discard(subscription)
+            if not mine:
+                del self._by_user[subscription.user_id]
+        STREAMS.dec()
 
     def deliver(self, message: LiveMessage) -> None:
         """Fan `message` out to its users' streams in this process (from the listener thread)."""
@@ -159,6 +179,7 @@ class LiveHub:
         with self._lock:
             every = [s for subs in self._by_user.values() for s in subs]
             self._by_user.clear()
+        STREAMS.dec(len(every))
         for subscription in every:
             # A closed loop raises: nobody reads that stream any more.
             with contextlib.suppress(RuntimeError):
@@ -178,7 +199,7 @@ class LiveHub:
             by_loop.setdefault(subscription.loop, []).append(subscription)
         for loop, subscriptions in by_loop.items():
             try:
-                loop.call_soon_threadsafe(_push_all, subscriptions, data)
+                loop.call_soon_threadsafe(_push_all, subscriptions, data, time.monotonic())
             except RuntimeError:  # the loop is closed: its streams are gone
                 for subscription in subscriptions:
                     self.unsubscribe(subscription)
@@ -194,9 +215,15 @@ class LiveHub:
 
     def _listen(self) -> None:
         log.info("live_listener_started", broker=self.broker.name)
-        self.broker.listen(self.deliver, self._on_connected, self._stop)
+        while not self._stop.is_set():
+            try:
+                self.broker.listen(self.deliver, self._on_connected, self._stop)
+            except Exception:
+                # A bug here would silence every page of this process: say so loudly, go on.
+                log.exception("live_listener_failed", broker=self.broker.name)
+                self._stop.wait(1.0)
 
 
-def _push_all(subscriptions: list[Subscription], data: bytes) -> None:
+def _push_all(subscriptions: list[Subscription], data: bytes, received_at: float) -> None:
     for subscription in subscriptions:
-        subscription.push(data)
+        subscription.push(data, received_at)

@@ -31,6 +31,8 @@ MAX_DATA_BYTES = 4000
 # A field of the data kept when the data is cut (ids, counts, short names).
 MAX_KEPT_FIELD_BYTES = 200
 _BYTES_PER_USER = 39  # a UUID in quotes, and its comma
+# How the listening connection shows in pg_stat_activity.
+APPLICATION_NAME = "veri-live"
 
 
 def _size(value: Any) -> int:
@@ -81,14 +83,14 @@ class PostgresBroker:
         backoff = 0.2
         while not stop.is_set():
             try:
-                with psycopg.connect(_conninfo(self.url), autocommit=True) as conn:
+                with psycopg.connect(_conninfo(self.url), autocommit=True, application_name=APPLICATION_NAME) as conn:
                     conn.execute(f"LISTEN {CHANNEL}")
                     on_connected()
                     backoff = 0.2
                     while not stop.is_set():
                         for notice in conn.notifies(timeout=self.poll_seconds):
                             deliver(notice.payload, on_message)
-            except psycopg.OperationalError as exc:
+            except psycopg.Error as exc:  # the server went away (or restarted): listen again
                 log.warning("live_listener_disconnected", broker=self.name, error=str(exc), retry_in=backoff)
                 stop.wait(backoff)
                 backoff = min(backoff * 2, 5.0)

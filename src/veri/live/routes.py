@@ -3,6 +3,7 @@ notification centre (list, unread count, mark one or all read)."""
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import AsyncIterator
 
@@ -15,7 +16,7 @@ from veri.dependencies import DbSession
 from veri.errors import Unauthorized
 from veri.identity.deps import CurrentPrincipal, get_optional_principal, get_session_store
 from veri.live import service
-from veri.live.hub import LiveHub, frame
+from veri.live.hub import DELIVERY, LiveHub, frame
 from veri.live.schemas import NotificationOut, ReadAllOut, UnreadCountOut
 from veri.pagination import Page, Paging
 
@@ -64,6 +65,7 @@ async def _events(hub: LiveHub, database: Database, user_id: uuid.UUID) -> Async
                 return  # the hub is stopping
             else:
                 yield chunk
+                DELIVERY.observe(time.monotonic() - subscription.received_at)  # written: it is out
     finally:
         hub.unsubscribe(subscription)
 

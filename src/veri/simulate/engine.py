@@ -96,7 +96,7 @@ class Simulation:
         self.task_ids = IdMaker(params.seed, "tasks")
         self._snapshots: dict[str, tuple[datetime, list[tuple[datetime, int, int]]]] = {}
         self._recent: dict[str, deque[tuple[str, datetime, int]]] = defaultdict(lambda: deque(maxlen=6))
-        self._proof_hashes: list[int] = []
+        self._proof_hashes: list[tuple[datetime, int]] = []  # (submitted, screenshot hash)
         start = params.start
         self._breaks = {
             c.id: [
@@ -665,7 +665,9 @@ class Simulation:
         if fraudulent:
             mode = rng.choices(["inflated", "bought", "reused", "backdated"], weights=[40, 25, 20, 15])[0]
             older = [p for p in self._recent[creator.id] if p[1] < created - timedelta(days=2)]
-            if mode == "reused" and not self._proof_hashes:
+            # Only a screenshot that was already sent can be sent again.
+            sent = [image for at, image in self._proof_hashes if at < submitted]
+            if mode == "reused" and not sent:
                 mode = "inflated"
             if mode == "backdated" and not older:
                 mode = "inflated"
@@ -691,14 +693,14 @@ class Simulation:
                     ids=ids,
                 )
             elif mode == "reused":
-                image = rng.choice(self._proof_hashes)
+                image = rng.choice(sent)
                 for _ in range(rng.randint(0, 3)):
                     image ^= 1 << rng.randrange(64)
             else:
                 content_id, _, old_views = rng.choice(older)
                 claimed = int(old_views * rng.uniform(0.97, 1.0))
         if image is not None:
-            self._proof_hashes.append(image)
+            self._proof_hashes.append((submitted, image))
         self._emit(
             submitted,
             "task.proof_submitted",

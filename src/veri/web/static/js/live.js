@@ -51,7 +51,8 @@
   }
 
   function refetchSoon(el) {
-    pendingRefetch.add(el);
+    if (!el.id) return;
+    pendingRefetch.add(el.id);
     if (refetchTimer) return;
     // Events that come together are answered by one request.
     refetchTimer = setTimeout(refetchPage, 30);
@@ -59,7 +60,7 @@
 
   function refetchPage() {
     refetchTimer = null;
-    var elements = Array.from(pendingRefetch);
+    var ids = Array.from(pendingRefetch);
     pendingRefetch.clear();
     fetch(location.href, { credentials: "same-origin", headers: { Accept: "text/html" } })
       .then(function (response) {
@@ -68,9 +69,11 @@
       .then(function (html) {
         if (html === null) return;
         var fresh = new DOMParser().parseFromString(html, "text/html");
-        elements.forEach(function (el) {
-          if (!el.id || !el.isConnected || isTypingIn(el)) return;
-          var replacement = fresh.getElementById(el.id);
+        ids.forEach(function (id) {
+          // Looked up now: an earlier refetch may have replaced the element since the event.
+          var el = document.getElementById(id);
+          if (!el || isTypingIn(el)) return;
+          var replacement = fresh.getElementById(id);
           if (!replacement) return;
           var node = document.importNode(replacement, true);
           el.replaceWith(node);
