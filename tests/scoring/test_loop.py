@@ -131,6 +131,27 @@ def test_each_kind_of_fraud_names_its_reason() -> None:
     assert decision.outcome == "needs_review" and decision.flags
 
 
+def test_a_views_target_counts_what_was_reached_by_the_due_date() -> None:
+    due = TASK.due_at
+    assert due is not None
+    before, after = due - timedelta(hours=6), due + timedelta(days=2)
+    # Measurements that arrive in any order: 11k before the due date, 12k after it.
+    post = Post(uuid.uuid4(), CREATOR, "youtube", "a post", T0, 12_000, 600, after, ((after, 12_000), (before, 11_000)))
+    task = TaskSpec(kind="views", created_at=TASK.created_at, views_target=10_000, due_at=due)
+    assert decide(task, _proof(post, 0), post, HISTORY, [], after).outcome == "verified"
+    late = Post(uuid.uuid4(), CREATOR, "youtube", "a post", T0, 12_000, 600, after, ((before, 8_000), (after, 12_000)))
+    verdict = decide(task, _proof(late, 0), late, HISTORY, [], after)
+    assert verdict.outcome == "rejected" and "8,000 views by the due date" in verdict.reasons[0]
+
+
+def test_a_hashtag_is_a_whole_tag() -> None:
+    task = TaskSpec(kind="post", created_at=T0 - timedelta(days=1), hashtag="peakform")
+    tagged = Post(uuid.uuid4(), CREATOR, "youtube", "Day 1 #peakform!", T0, 100, 5, T0)
+    other = Post(uuid.uuid4(), CREATOR, "youtube", "Day 1 #peakformula", T0, 100, 5, T0)
+    assert decide(task, _proof(tagged, 0), tagged, History(), [], T0).outcome == "verified"
+    assert decide(task, _proof(other, 0), other, History(), [], T0).outcome == "rejected"
+
+
 def test_a_claim_waits_for_a_fresh_measurement() -> None:
     post = _post(3000, 150, measured=T0 + timedelta(days=3))
     waiting = decide(TASK, _proof(post, 9000), post, HISTORY, [], T0 + timedelta(days=7, hours=13))

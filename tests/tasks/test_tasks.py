@@ -13,10 +13,12 @@ from fastapi.testclient import TestClient
 from PIL import Image, ImageDraw
 
 from tests.factories import accepted_deal, count, log_in, make_admin, new_client, run_group, sign_up
+from veri.config import get_settings
 from veri.db.engine import Database
 from veri.models.accounts import EmailOutbox
 from veri.scoring.boards import Leaderboards
 from veri.scoring.handlers import ScoringHandler
+from veri.scoring.service import rebuild
 
 
 def _now() -> datetime:
@@ -105,6 +107,12 @@ def test_a_views_task_verifies_itself_from_the_platforms_numbers(app: FastAPI, c
     notes = creator.get("/api/v1/notifications").json()["items"]
     assert any(n["kind"] == "task.verified" for n in notes)
     assert count(clean_db, EmailOutbox) >= 1
+
+    # A rebuild from the log gives the same points and tells nobody again.
+    mails = count(clean_db, EmailOutbox)
+    rebuild(clean_db, Leaderboards(None), partitions=get_settings().events.event_partitions)
+    assert creator.get("/api/v1/me/progress").json()["points"] == 50
+    assert count(clean_db, EmailOutbox) == mails
 
     # Submitted twice: refused, and the task verified (and paid) once.
     again = creator.post(f"/api/v1/tasks/{task_id}/proof", json={"post_url": post["url"]})
@@ -217,6 +225,8 @@ def test_bad_proofs_get_clear_errors(app: FastAPI, clean_db: Database) -> None:
     ]
     not_mine = creator.post(f"/api/v1/tasks/{post_task}/proof", json={"content_id": deal["id"]})
     assert not_mine.status_code == 422 and "content_id" in not_mine.text
+    script = creator.post(f"/api/v1/tasks/{post_task}/proof", json={"post_url": "javascript:alert(1)"})
+    assert script.status_code == 422 and "post_url" in script.text
     no_link = creator.post(f"/api/v1/tasks/{post_task}/proof", json={"post_url": "https://nowhere.example/p"})
     assert no_link.status_code == 422 and "post_url" in no_link.text
 

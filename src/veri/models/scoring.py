@@ -31,6 +31,9 @@ class LoopContent(Base):
     views: Mapped[int] = mapped_column(BigInteger, default=0)
     likes: Mapped[int] = mapped_column(BigInteger, default=0)
     measured_at: Mapped[datetime | None]
+    # The views measured over time, [[iso time, views], ...] (the latest 60): what a views task
+    # had reached by its due date, whatever order the snapshots arrived in.
+    history: Mapped[list[Any]] = mapped_column(JSONB, default=list, server_default="[]")
 
 
 class PointsEntry(Base):

@@ -69,6 +69,7 @@ def _post(row: Any) -> Post:
         views=row.views,
         likes=row.likes,
         measured_at=row.measured_at,
+        history=tuple((datetime.fromisoformat(at), views) for at, views in (row.history or [])),
     )
 
 
@@ -76,6 +77,10 @@ def decide_submission(db: Session, submission: TaskSubmission, now: datetime) ->
     """Decide a pending proof from the evidence as of `now`; record the verdict (unless still
     pending) and emit it. Returns the decision, None when the task is unknown."""
     repo = ScoringRepository(db)
+    # Lock the proof and read it again: a person may have decided it meanwhile (their verdict stands).
+    db.refresh(submission, with_for_update=True)
+    if submission.status is not TaskSubmissionStatus.PENDING:
+        return None
     task = repo.task(submission.task_id)
     if task is None or submission.submitted_at is None:
         return None
@@ -158,8 +163,10 @@ class ScoringHandler:
         TaskReviewed,
     )
 
-    def __init__(self, boards: Leaderboards | None = None):
+    def __init__(self, boards: Leaderboards | None = None, *, tell: bool = True):
         self.boards = boards or Leaderboards(None)
+        # False in a rebuild: people heard of these verdicts when they happened.
+        self.tell = tell
 
     def handle(self, db: Session, events: Sequence[Event]) -> None:
         repo = ScoringRepository(db)
@@ -220,11 +227,13 @@ class ScoringHandler:
                 "views": metrics.views,
                 "likes": metrics.likes,
                 "measured_at": p.captured_at,
+                "history": [[p.captured_at.isoformat(), metrics.views]],
             }
             if seen is not None:
                 row["views"] = max(row["views"], seen["views"])
                 row["likes"] = max(row["likes"], seen["likes"])
                 row["measured_at"] = max(row["measured_at"], seen["measured_at"])
+                row["history"] = seen["history"] + row["history"]
             latest[p.content_id] = row
         repo.upsert_measured(list(latest.values()))
         return set(latest)
@@ -460,7 +469,7 @@ class ScoringHandler:
 
     def _tell(self, db: Session, batch: _Batch) -> None:
         """Tell the people concerned (real accounts only: a simulated creator has none)."""
-        if not batch.reviews and not batch.boards:
+        if not self.tell or (not batch.reviews and not batch.boards):
             return
         from veri.scoring.notices import tell
 

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -52,6 +52,12 @@ class ScoringRepository:
                     "views": func.greatest(LoopContent.views, stmt.excluded.views),
                     "likes": func.greatest(LoopContent.likes, stmt.excluded.likes),
                     "measured_at": func.greatest(LoopContent.measured_at, stmt.excluded.measured_at),
+                    # Appended, then only the latest 60 measurements kept (sorted by time).
+                    "history": text(
+                        "(SELECT coalesce(jsonb_agg(m ORDER BY m->>0), '[]'::jsonb) FROM ("
+                        " SELECT m FROM jsonb_array_elements(loop_content.history || excluded.history) AS m"
+                        " ORDER BY m->>0 DESC LIMIT 60) AS latest)"
+                    ),
                 },
             ),
             list(rows),
@@ -107,10 +113,17 @@ class ScoringRepository:
             )
         )
 
-    def pending(self, limit: int = 1000) -> list[TaskSubmission]:
+    def overdue(self, before: datetime, limit: int = 500) -> list[TaskSubmission]:
+        """Proofs still pending whose due date (or submission, without one) is before `before`:
+        the oldest first, so none waits behind newer ones."""
+        deadline = func.coalesce(func.greatest(Task.due_at, TaskSubmission.submitted_at), TaskSubmission.submitted_at)
         return list(
             self.db.scalars(
-                select(TaskSubmission).where(TaskSubmission.status == TaskSubmissionStatus.PENDING).limit(limit)
+                select(TaskSubmission)
+                .join(Task, Task.id == TaskSubmission.task_id)
+                .where(TaskSubmission.status == TaskSubmissionStatus.PENDING, deadline < before)
+                .order_by(TaskSubmission.submitted_at)
+                .limit(limit)
             )
         )
 

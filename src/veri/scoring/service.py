@@ -22,6 +22,7 @@ from veri.scoring import rules, veriscore
 from veri.scoring.boards import Board, Leaderboards
 from veri.scoring.handlers import ScoringHandler, decide_submission
 from veri.scoring.repository import ScoringRepository
+from veri.tasks.verification import EVIDENCE_GRACE
 
 __all__ = ["creator_progress", "progress_of", "rebuild", "settle_pending"]
 
@@ -55,9 +56,11 @@ def progress_of(
         "veriscore": standing.veriscore or 0,
     }
     now = at or utcnow()
-    grace_free = (
-        standing.grace_used_on is None or (rules.local_day(now, standing.timezone) - standing.grace_used_on).days >= 7
-    )
+    today = rules.local_day(now, standing.timezone)
+    grace_free = standing.grace_used_on is None or (today - standing.grace_used_on).days >= 7
+    # A streak whose next day has passed is over, though nothing was recomputed since.
+    idle = (today - standing.last_active_on).days if standing.last_active_on else 0
+    streak = standing.streak if idle <= (2 if grace_free else 1) else 0
     history = db.execute(
         select(ScoreHistory.day, ScoreHistory.veriscore)
         .where(ScoreHistory.creator_id == creator_id)
@@ -81,7 +84,7 @@ def progress_of(
         "points": standing.points,
         "level": rules.level_of(standing.points),
         "streak": {
-            "days": standing.streak,
+            "days": streak,
             "best": standing.best_streak,
             "last_active_on": standing.last_active_on.isoformat() if standing.last_active_on else None,
             "grace_available": grace_free,
@@ -149,7 +152,7 @@ def settle_pending(db: Session, now: datetime | None = None) -> int:
     (the post never showed up) or sent to a person. The worker runs this as a chore."""
     moment = now or utcnow()
     decided = 0
-    for submission in ScoringRepository(db).pending():
+    for submission in ScoringRepository(db).overdue(moment - EVIDENCE_GRACE):
         decision = decide_submission(db, submission, moment)
         if decision is not None and decision.outcome != "pending":
             decided += 1
@@ -165,7 +168,7 @@ def rebuild(
     from veri.events.runtime import ConsumerLoop, RetryPolicy
     from veri.events.service import replay_group
 
-    handler = ScoringHandler(boards)
+    handler = ScoringHandler(boards, tell=False)
     replay_group(database, handler, (0, 0), reset=True)
     consumer = EmbeddedLog(database, partitions=partitions, lease_seconds=600).consumer(handler.group, "rebuild")
     loop = ConsumerLoop(database, consumer, handler, batch_size=1000, retry=RetryPolicy(3, 0.5))

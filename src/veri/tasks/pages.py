@@ -4,7 +4,7 @@ the form to set one; the review queue of proofs that need a person."""
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
@@ -65,7 +65,9 @@ async def create_task(request: Request, principal: CurrentPrincipal, db: DbSessi
     due = values.pop("due_on", "")
     if due:
         try:
-            values["due_at"] = datetime.fromisoformat(due).replace(tzinfo=UTC).isoformat()
+            # "By Friday" is by the end of Friday.
+            end = datetime.combine(date.fromisoformat(due), time(23, 59, 59), UTC)
+            values["due_at"] = end.isoformat()
         except ValueError:
             return _tasks_page(request, principal, db, errors={"due_on": "give a date"}, values=values, status_code=422)
     data, errors = parse_form(TaskIn, values)

@@ -6,6 +6,7 @@ import uuid
 from collections.abc import Sequence
 
 from sqlalchemy import or_, select
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from veri.models.content import ContentItem
@@ -23,6 +24,16 @@ class TaskRepository:
 
     def get(self, task_id: uuid.UUID) -> Task | None:
         return self.db.get(Task, task_id)
+
+    def add_platform_task(self, task_id: uuid.UUID, kind: TaskKind, title: str, instructions: str, points: int) -> bool:
+        """Insert one of the platform's tasks unless a concurrent request did: True if this one did."""
+        inserted = self.db.execute(
+            insert(Task)
+            .values(id=task_id, kind=kind, title=title, instructions=instructions, points=points)
+            .on_conflict_do_nothing(index_elements=[Task.id])
+            .returning(Task.id)
+        )
+        return inserted.first() is not None
 
     def submission(self, submission_id: uuid.UUID, *, for_update: bool = False) -> TaskSubmission | None:
         return self.db.get(TaskSubmission, submission_id, with_for_update=for_update)
@@ -90,14 +101,7 @@ class TaskRepository:
         query = (
             select(TaskSubmission, Task)
             .join(Task, Task.id == TaskSubmission.task_id)
-            .where(
-                or_(
-                    TaskSubmission.status == TaskSubmissionStatus.NEEDS_REVIEW,
-                    # A person decides these anyway: listed while the automatic checks run.
-                    (TaskSubmission.status == TaskSubmissionStatus.PENDING)
-                    & Task.kind.in_((TaskKind.SCREENSHOT, TaskKind.DELIVERABLE)),
-                )
-            )
+            .where(TaskSubmission.status == TaskSubmissionStatus.NEEDS_REVIEW)
             .order_by(TaskSubmission.submitted_at)
             .limit(limit)
         )

@@ -48,7 +48,9 @@ class ProofIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    post_url: Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)] = ""
+    post_url: Annotated[
+        str, StringConstraints(strip_whitespace=True, max_length=500, pattern=r"^(https?://[^\s<>\"']+)?$")
+    ] = ""
     content_id: uuid.UUID | None = None
     claimed_views: Count = 0
 

@@ -66,16 +66,17 @@ def ensure_platform_tasks(db: Session) -> list[Task]:
     for kind, title, instructions, points in PLATFORM_TASKS:
         task_id = uuid.uuid5(_PLATFORM, kind.value)
         task = repo.get(task_id)
-        if task is None:
-            task = Task(id=task_id, kind=kind, title=title, instructions=instructions, points=points)
-            db.add(task)
-            db.flush()
+        if task is None and repo.add_platform_task(task_id, kind, title, instructions, points):
+            task = repo.get(task_id)
             emit(
                 db,
                 TaskCreated(task_id=task_id, kind=kind.value, title=title, points=points),
                 subject="platform:tasks",
                 actor="system:platform",
             )
+        if task is None:  # another request made it a moment ago
+            task = repo.get(task_id)
+        assert task is not None
         tasks.append(task)
     return tasks
 
@@ -291,6 +292,12 @@ def submit_proof(
         actor=principal.actor,
         occurred_at=now,
     )
+    if task.kind in (TaskKind.SCREENSHOT, TaskKind.DELIVERABLE):
+        # A person decides these: run the checks now (a reused screenshot, a late delivery) so
+        # the proof reaches the review queue with its warnings, before anyone can approve it.
+        from veri.scoring.handlers import decide_submission
+
+        decide_submission(db, submission, now)
     return submission
 
 

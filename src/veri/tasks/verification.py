@@ -8,6 +8,7 @@ truth. The `scoring` consumer group calls `decide` when a proof or new evidence 
 
 from __future__ import annotations
 
+import re
 import statistics
 import uuid
 from collections.abc import Sequence
@@ -74,6 +75,21 @@ class Post:
     views: int
     likes: int
     measured_at: datetime | None
+    history: tuple[tuple[datetime, int], ...] = ()  # (measured at, views), any order
+
+    def views_by(self, moment: datetime | None) -> int:
+        """The most views measured at or before `moment` (all of them without one)."""
+        if moment is None:
+            return self.views
+        seen = [views for at, views in self.history if at <= moment]
+        if not self.history and self.measured_at is not None and self.measured_at <= moment:
+            return self.views
+        return max(seen, default=0)
+
+    def measured_after(self, moment: datetime) -> bool:
+        if self.history:
+            return any(at > moment for at, _ in self.history)
+        return self.measured_at is not None and self.measured_at > moment
 
 
 @dataclass(frozen=True)
@@ -185,8 +201,11 @@ def decide(
         return Decision("rejected", ["the post belongs to another creator"])
     if task.platform and post.platform != task.platform:
         return Decision("rejected", [f"the post is on {post.platform}, the task asks for {task.platform}"])
-    if task.hashtag and task.hashtag.lower().lstrip("#") not in post.title.lower():
-        return Decision("rejected", [f"the post does not carry #{task.hashtag.lstrip('#')}"])
+    tag = task.hashtag.lower().lstrip("#")
+    if tag and not re.search(rf"#{re.escape(tag)}(?![\w-])", post.title.lower()):
+        return Decision("rejected", [f"the post does not carry #{tag}"])
+    if task.kind == "post" and task.due_at is not None and post.published_at and post.published_at > task.due_at:
+        return Decision("rejected", [f"the post was published after the due date ({task.due_at:%Y-%m-%d})"])
     if task.kind == "post":
         return Decision("verified", ["the post exists on the platform" + (" with the tag" if task.hashtag else "")])
     if proof.claimed_views and not _fresh(post, proof):
@@ -194,11 +213,11 @@ def decide(
             return Decision("needs_review", ["no recent measurement to check the claimed views against"])
         return Decision("pending", ["waiting for a measurement of the post's views"])
     target = task.views_target
-    measured_in_time = task.due_at is None or (post.measured_at is not None and post.measured_at <= task.due_at)
-    if post.views >= target and measured_in_time:
-        return Decision("verified", [f"{post.views:,} views measured, the target was {target:,}"])
-    if task.due_at is not None and post.measured_at is not None and post.measured_at > task.due_at:
-        return Decision("rejected", [f"{post.views:,} views by the due date, the target was {target:,}"])
+    reached = post.views_by(task.due_at)
+    if reached >= target:
+        return Decision("verified", [f"{reached:,} views measured by the due date, the target was {target:,}"])
+    if task.due_at is not None and post.measured_after(task.due_at):
+        return Decision("rejected", [f"{reached:,} views by the due date, the target was {target:,}"])
     if task.due_at is not None and now > task.due_at + EVIDENCE_GRACE:
         return Decision("rejected", [f"the post did not reach {target:,} views by the due date"])
     return Decision("pending", [f"{post.views:,} of {target:,} views so far"])

@@ -48,6 +48,7 @@ def upgrade() -> None:
         sa.Column("views", sa.BigInteger(), nullable=False),
         sa.Column("likes", sa.BigInteger(), nullable=False),
         sa.Column("measured_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("history", postgresql.JSONB(astext_type=sa.Text()), server_default="[]", nullable=False),
         sa.PrimaryKeyConstraint("content_id", name=op.f("pk_loop_content")),
     )
     op.create_index(op.f("ix_loop_content_creator_id"), "loop_content", ["creator_id"], unique=False)
