@@ -251,3 +251,17 @@ def test_a_subscription_on_a_closed_loop_is_dropped() -> None:
     hub.deliver(LiveMessage((user,), "tick", {}))
     assert hub.open_streams == 0
     hub.stop()
+
+
+def test_a_broadcast_reaches_every_open_stream() -> None:
+    from veri.live.broker import EVERYONE
+
+    async def scenario() -> None:
+        hub = LiveHub(FakeBroker(), queue_limit=3)
+        first, second = await hub.subscribe(uuid.uuid4()), await hub.subscribe(uuid.uuid4())
+        await asyncio.to_thread(hub.deliver, LiveMessage((EVERYONE,), "leaderboard", {}))
+        expected = b'data: {"kind":"leaderboard","data":{}}\n\n'
+        assert await first.next(1) == expected and await second.next(1) == expected
+        hub.stop()
+
+    asyncio.run(scenario())

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 __all__ = [
     "CHANNEL",
+    "EVERYONE",
     "LiveBroker",
     "LiveMessage",
     "broker_for",
@@ -36,6 +37,10 @@ log = structlog.get_logger(__name__)
 
 # The Postgres channel and the Redis channel: one per deployment (a database or a Redis).
 CHANNEL = "veri_live"
+
+
+# Addressed to every open page (a leaderboard moved): not a user id anyone has.
+EVERYONE = uuid.UUID(int=0)
 
 
 @dataclass(frozen=True)

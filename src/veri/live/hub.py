@@ -21,7 +21,7 @@ import structlog
 from prometheus_client import Counter, Gauge, Histogram
 from sqlalchemy import Engine
 
-from veri.live.broker import LiveBroker, LiveMessage, forget_broker
+from veri.live.broker import EVERYONE, LiveBroker, LiveMessage, forget_broker
 
 __all__ = ["LiveHub", "Subscription", "frame"]
 
@@ -166,7 +166,10 @@ class LiveHub:
     def deliver(self, message: LiveMessage) -> None:
         """Fan `message` out to its users' streams in this process (from the listener thread)."""
         with self._lock:
-            targets = [s for user in message.user_ids for s in self._by_user.get(user, ())]
+            if EVERYONE in message.user_ids:
+                targets = [s for subs in self._by_user.values() for s in subs]
+            else:
+                targets = [s for user in message.user_ids for s in self._by_user.get(user, ())]
         if targets:
             self._push(targets, frame(message.kind, message.data))
 

@@ -22,13 +22,14 @@ from sqlalchemy.orm import Session
 from veri.errors import Invalid, NotFound
 from veri.identity import service as identity_service
 from veri.identity.principal import Principal
-from veri.live.broker import LiveMessage, broker_for
+from veri.live.broker import EVERYONE, LiveMessage, broker_for
 from veri.live.repository import NotificationRepository
 from veri.models.base import utcnow
 from veri.models.live import Notification
 
 __all__ = [
     "NOTIFICATION",
+    "broadcast",
     "list_notifications",
     "mark_all_read",
     "mark_read",
@@ -56,6 +57,11 @@ def publish(db: Session, *, user_ids: Iterable[uuid.UUID], kind: str, data: dict
     message = LiveMessage.to(user_ids, kind, data)
     if message.user_ids:
         broker_for(db).publish(db, message)
+
+
+def broadcast(db: Session, *, kind: str, data: dict[str, Any]) -> None:
+    """`publish` to every open page (of every process), once `db`'s transaction commits."""
+    publish(db, user_ids=[EVERYONE], kind=kind, data=data)
 
 
 def _local_link(link: str | None) -> str | None:

@@ -13,6 +13,7 @@ points, streaks, scores and boards.
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -52,6 +53,7 @@ log = structlog.get_logger(__name__)
 
 _REVIEWS = uuid.UUID("5c0f0e2e-6a8b-4c41-9d7e-2f1f3f6b7a10")
 _RESPONSE_CAP_HOURS = 72.0
+BROADCAST_EVERY = 2.0  # seconds between two "the boards moved" updates to every open page
 
 
 def review_event_id(submission_id: uuid.UUID, by: str) -> uuid.UUID:
@@ -167,6 +169,7 @@ class ScoringHandler:
         self.boards = boards or Leaderboards(None)
         # False in a rebuild: people heard of these verdicts when they happened.
         self.tell = tell
+        self._broadcast_at = -BROADCAST_EVERY
 
     def handle(self, db: Session, events: Sequence[Event]) -> None:
         repo = ScoringRepository(db)
@@ -473,4 +476,8 @@ class ScoringHandler:
             return
         from veri.scoring.notices import tell
 
-        tell(db, batch.reviews, {u.creator_id for u in batch.boards})
+        # Every open board refetches on a move: at most once per BROADCAST_EVERY seconds.
+        moved = batch.boards and time.monotonic() - self._broadcast_at >= BROADCAST_EVERY
+        if moved:
+            self._broadcast_at = time.monotonic()
+        tell(db, batch.reviews, moved=bool(moved))

@@ -4,13 +4,13 @@ brand whose task waits for a review, and the open pages of creators whose standi
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from veri.events.types import TaskReviewed
-from veri.live.service import notify, publish
+from veri.live.service import broadcast, notify, publish
 from veri.models.brands import Brand
 from veri.models.creators import Creator
 from veri.models.tasks import Task
@@ -18,8 +18,8 @@ from veri.models.tasks import Task
 __all__ = ["tell"]
 
 
-def tell(db: Session, reviews: Sequence[tuple[uuid.UUID, TaskReviewed]], moved: Iterable[uuid.UUID]) -> None:
-    creator_ids = {c for c, _ in reviews} | set(moved)
+def tell(db: Session, reviews: Sequence[tuple[uuid.UUID, TaskReviewed]], *, moved: bool) -> None:
+    creator_ids = {c for c, _ in reviews}
     users = dict(db.execute(select(Creator.id, Creator.user_id).where(Creator.id.in_(creator_ids))).all())
     brand_ids = {r.brand_id for _, r in reviews if r.brand_id is not None}
     owners = dict(db.execute(select(Brand.id, Brand.owner_id).where(Brand.id.in_(brand_ids))).all())
@@ -56,6 +56,6 @@ def tell(db: Session, reviews: Sequence[tuple[uuid.UUID, TaskReviewed]], moved: 
             email=True,
         )
         publish(db, user_ids=[user], kind="task", data={"task_id": str(review.task_id), "outcome": review.outcome})
-    movers = [users[c] for c in moved if c in users]
-    if movers:
-        publish(db, user_ids=movers, kind="leaderboard", data={})
+    if moved:
+        # Open leaderboards and progress pages refetch (the caller throttles).
+        broadcast(db, kind="leaderboard", data={})
