@@ -49,7 +49,7 @@ def test_the_creators_open_tasks_page_shows_the_brands_approval_live(
     card.get_by_label("Screenshot (PNG, JPEG or WebP, at most 3 MB)").set_input_files(str(shot))
     card.get_by_role("button", name="Submit proof").click()
     iris.wait_for_selector("html[data-live-connected]", timeout=10_000)
-    expect(iris.locator(f"#task-{task['id']} .badge")).to_have_text("needs_review")
+    expect(iris.locator(f"#task-{task['id']} .badge")).to_have_text("needs review")
     iris.evaluate("window.__sameDocument = true")
 
     # The brand opens the review queue and approves.
