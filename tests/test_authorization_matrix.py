@@ -460,6 +460,20 @@ MATRIX: list[tuple[str, str, str, Any, dict[str, int]]] = [
         {"email": "creatora@example.com", "password": "not-the-password"},
         everyone(401, anon=401),
     ),
+    (
+        "GET",
+        "/api/v1/admin/flags/{name}/history",
+        "/api/v1/admin/flags/USE_MONGO/history",
+        None,
+        when(401, 403, 403, 403, 403, 200),
+    ),
+    (
+        "PUT",
+        "/api/v1/admin/flags/{name}",
+        "/api/v1/admin/flags/HYBRID_SEARCH",
+        {"mode": "default", "reason": "the matrix"},
+        when(401, 403, 403, 403, 403, 200),
+    ),
     ("GET", "/api/v1/tasks", "/api/v1/tasks", None, everyone(200)),
     (
         "POST",

@@ -20,7 +20,7 @@ from pydantic import BaseModel
 from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from veri import __version__, wiring
+from veri import __version__, flags, wiring
 from veri.config import Settings, get_settings
 from veri.db.engine import Database, open_database
 from veri.errors import Conflict, Unauthorized, VeriError
@@ -195,6 +195,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         app.state.analytics_cache = AnalyticsCache(app.state.redis) if app.state.redis is not None else None
         app.state.handlers = wiring.handlers(settings, app.state.redis)
         app.state.live = live = wiring.live(settings, db, app.state.redis)
+        flags.install(db)  # runtime rules of the feature flags, read at most every half second
         from veri.scoring.boards import Leaderboards
 
         app.state.leaderboards = Leaderboards(app.state.redis)  # reads: Redis when healthy, else Postgres
@@ -220,6 +221,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         try:
             yield
         finally:
+            flags.uninstall(db)
             live.close()  # this start's own (a test may start the app twice at once)
             if app.state.redis is not None:
                 app.state.redis.close()

@@ -11,6 +11,7 @@ from veri.cli.db import app as db_app
 from veri.cli.demo import app as demo_app
 from veri.cli.eval import app as eval_app
 from veri.cli.events import app as events_app
+from veri.cli.flags import app as flags_app
 from veri.cli.memory import app as memory_app
 from veri.cli.recommend import app as recommend_app
 from veri.cli.scores import app as scores_app
@@ -28,6 +29,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 app.add_typer(demo_app, name="demo")
 app.add_typer(events_app, name="events")
+app.add_typer(flags_app, name="flags")
 app.add_typer(simulate_app, name="simulate")
 app.add_typer(memory_app, name="memory")
 app.add_typer(eval_app, name="eval")

@@ -68,6 +68,9 @@ def worker_command(
 
     settings = get_settings()
     with open_database_for(settings, upgrade=True) as database:
+        from veri import flags
+
+        flags.install(database)  # flag changes reach the consumers within a second
         worker = start_worker(settings, database, relay=role != "consumers", consumers=role != "relay", groups=group)
         signal.signal(signal.SIGTERM, lambda *_: worker.stop_event.set())
         console.print(f"Worker {worker.member} running on the {worker.bus.name} bus; Ctrl-C stops it.")

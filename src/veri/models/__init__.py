@@ -26,6 +26,7 @@ from veri.models.events import (
     ProcessedEvent,
     RelayCursor,
 )
+from veri.models.flags import FlagChange, FlagRule
 from veri.models.live import Notification
 from veri.models.memory import EmbeddingCache, Memory, MemoryStatus, MemorySubjectState, MemoryType
 from veri.models.recommend import ModelStatus, ModelVersion
@@ -58,6 +59,8 @@ __all__ = [
     "DealStatus",
     "EmailOutbox",
     "EmbeddingCache",
+    "FlagChange",
+    "FlagRule",
     "LeaderboardEntry",
     "LoopContent",
     "Memory",
