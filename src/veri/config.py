@@ -37,6 +37,15 @@ class DatabaseSettings(BaseSettings):
     database_echo: bool = False
 
 
+class MongoSettings(BaseSettings):
+    model_config = _COMMON
+
+    # Unset: no document store (the embedded default). Set (`VERI_MONGO_URL`): the migration's
+    # MongoDB, which the `mongo` consumer group writes to while USE_MONGO is on.
+    mongo_url: str | None = None
+    mongo_db: str = "veri"
+
+
 class RedisSettings(BaseSettings):
     model_config = _COMMON
 
@@ -153,6 +162,7 @@ class Settings(BaseSettings):
     log_json: bool = True
     db: DatabaseSettings = Field(default_factory=DatabaseSettings)
     redis: RedisSettings = Field(default_factory=RedisSettings)
+    mongo: MongoSettings = Field(default_factory=MongoSettings)
     security: SecuritySettings = Field(default_factory=SecuritySettings)
     events: EventSettings = Field(default_factory=EventSettings)
     memory: MemorySettings = Field(default_factory=MemorySettings)

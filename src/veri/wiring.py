@@ -22,12 +22,14 @@ if TYPE_CHECKING:
     from veri.events.handlers import Handler
     from veri.live.hub import LiveHub
     from veri.memory.embeddings import Embedder
+    from veri.migration.store import MongoStore
     from veri.signals.llm import MessageExtractor
 
 __all__ = [
     "Chore",
     "bus",
     "chores",
+    "document_store",
     "embedder",
     "family",
     "group_names",
@@ -138,9 +140,34 @@ def handlers(settings: Settings | None = None, redis: Redis | None = None) -> li
     return [
         AnalyticsHandler(AnalyticsCache(redis) if redis is not None else None),
         ScoringHandler(Leaderboards(redis)),
+        *mongo_replicators(settings),
         # Formation is slow: a person's own action must not queue behind months of history.
         *lanes(MemoryHandler(embedder(settings), extractor=message_extractor(settings))),
     ]
+
+
+def document_store(settings: Settings) -> MongoStore | None:
+    """The migration's MongoDB when configured (`VERI_MONGO_URL`), its indexes made; else None."""
+    if not settings.mongo.mongo_url:
+        return None
+    from veri.migration.store import MongoStore
+
+    store = MongoStore(settings.mongo.mongo_url, settings.mongo.mongo_db)
+    try:
+        store.ensure_indexes()
+    except Exception as exc:  # Mongo down at start: dual-write retries; indexes are made next start
+        log.warning("mongo_indexes_not_made", error=str(exc))
+    return store
+
+
+def mongo_replicators(settings: Settings) -> list[Handler]:
+    """Dual-write, when a document store is configured."""
+    store = document_store(settings)
+    if store is None:
+        return []
+    from veri.migration.replicator import MongoReplicator
+
+    return [MongoReplicator(store)]
 
 
 def handlers_by_group(settings: Settings | None = None, redis: Redis | None = None) -> dict[str, Handler]:

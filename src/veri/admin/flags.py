@@ -72,9 +72,10 @@ def _reach(rule: Rule | None, default: bool) -> tuple[float, frozenset[uuid.UUID
 
 
 def verified_cohort(db: Session) -> float:
-    """The share of creators whose Mongo copy the backfill verified (`veri migrate verify`). No
-    backfill exists yet (issue 16's next parts), so none is."""
-    return 0.0
+    """The share of creators whose Mongo copy `veri migrate verify` last found identical."""
+    from veri.migration.service import verified_cohort as verified
+
+    return verified(db)
 
 
 def _check_prerequisites(db: Session, flag: Flag, new: Rule | None, rules: dict[Flag, Rule | None]) -> None:

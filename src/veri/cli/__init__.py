@@ -13,6 +13,7 @@ from veri.cli.eval import app as eval_app
 from veri.cli.events import app as events_app
 from veri.cli.flags import app as flags_app
 from veri.cli.memory import app as memory_app
+from veri.cli.migrate import app as migrate_app
 from veri.cli.recommend import app as recommend_app
 from veri.cli.scores import app as scores_app
 from veri.cli.serve import run
@@ -32,6 +33,7 @@ app.add_typer(events_app, name="events")
 app.add_typer(flags_app, name="flags")
 app.add_typer(simulate_app, name="simulate")
 app.add_typer(memory_app, name="memory")
+app.add_typer(migrate_app, name="migrate")
 app.add_typer(eval_app, name="eval")
 app.add_typer(agent_app, name="agent")
 app.add_typer(recommend_app, name="recommend")

@@ -149,8 +149,9 @@ def add_social_account(db: Session, *, principal: Principal, data: SocialAccount
     db.add(account)
     if data.platform.value not in creator.platforms:
         creator.platforms = [*creator.platforms, data.platform.value]
-        _emit_updated(db, creator, actor=principal.actor)
     db.flush()
+    # The profile changed (its accounts): consumers that copy it (dual-write) hear of it.
+    _emit_updated(db, creator, actor=principal.actor)
     return account
 
 
@@ -158,5 +159,8 @@ def remove_social_account(db: Session, *, principal: Principal, account_id: uuid
     account = CreatorRepository(db).social_account(account_id)
     if account is None or not (principal.is_admin or account.creator_id == principal.creator_id):
         raise NotFound("no such social account")
+    owner = CreatorRepository(db).get(account.creator_id)
     db.delete(account)
     db.flush()
+    if owner is not None:
+        _emit_updated(db, owner, actor=principal.actor)

@@ -29,6 +29,7 @@ from veri.models.events import (
 from veri.models.flags import FlagChange, FlagRule
 from veri.models.live import Notification
 from veri.models.memory import EmbeddingCache, Memory, MemoryStatus, MemorySubjectState, MemoryType
+from veri.models.migration import BackfillCheckpoint, Verification
 from veri.models.recommend import ModelStatus, ModelVersion
 from veri.models.scoring import LoopContent, PointsEntry, ScoreHistory, Standing
 from veri.models.scoring_boards import LeaderboardEntry
@@ -39,6 +40,7 @@ __all__ = [
     "AgentTurn",
     "AnalyticsDaily",
     "ApiKey",
+    "BackfillCheckpoint",
     "Base",
     "Brand",
     "Campaign",
@@ -91,4 +93,5 @@ __all__ = [
     "TurnStatus",
     "User",
     "UserSession",
+    "Verification",
 ]
