@@ -40,14 +40,13 @@ class MongoReplicator:
             if creator_id is not None and is_enabled(Flag.USE_MONGO, subject=creator_id):
                 newest[creator_id] = max(newest.get(creator_id, 0), event.position)
         documents = creator_documents(db, list(newest))
-        for creator_id, version in newest.items():
-            doc = documents.get(str(creator_id))
-            if doc is None:
-                continue  # gone from Postgres since: nothing to copy
-            # Mongo down raises here: the batch is retried with backoff, then dead-lettered and
-            # replayable; Postgres, the system of record, is untouched either way.
-            written = self.store.put("creators", str(creator_id), version, doc)
-            WRITTEN.labels("creators", "written" if written else "not newer").inc()
+        # Gone from Postgres since (no document): nothing to copy.
+        batch = [(key, newest[uuid.UUID(key)], doc) for key, doc in documents.items()]
+        # Mongo down raises here: the batch is retried with backoff, then dead-lettered and
+        # replayable; Postgres, the system of record, is untouched either way.
+        written = self.store.put_many("creators", batch)
+        WRITTEN.labels("creators", "written").inc(written)
+        WRITTEN.labels("creators", "not newer").inc(len(batch) - written)
 
     def after_commit(self, events: Sequence[Event]) -> None:
         return None

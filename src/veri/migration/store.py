@@ -26,6 +26,10 @@ class DocumentStore(Protocol):
         """Write `doc` unless the stored one is as new or newer; True if it was written."""
         ...
 
+    def put_many(self, collection: str, docs: Sequence[tuple[str, int, dict[str, Any]]]) -> int:
+        """`put` for many (id, version, document) at once; the number written."""
+        ...
+
     def insert_missing(self, collection: str, docs: Sequence[dict[str, Any]]) -> int:
         """Insert the documents that do not exist yet (by `_id`); the number inserted."""
         ...
@@ -61,6 +65,27 @@ class MongoStore:
         except DuplicateKeyError:
             return False  # a newer version is there: the filter missed it and the upsert collided
         return bool(result.upserted_id is not None or result.modified_count)
+
+    def put_many(self, collection: str, docs: Sequence[tuple[str, int, dict[str, Any]]]) -> int:
+        if not docs:
+            return 0
+        operations = [
+            UpdateOne(
+                {"_id": doc_id, "$or": [{"_v": {"$lt": version}}, {"_v": {"$exists": False}}]},
+                {"$set": {**{k: v for k, v in doc.items() if k != "_id"}, "_v": version}},
+                upsert=True,
+            )
+            for doc_id, version, doc in docs
+        ]
+        try:
+            result = self.db[collection].bulk_write(operations, ordered=False)
+        except BulkWriteError as exc:
+            # Duplicate keys are the documents already newer (the filter missed, the upsert
+            # collided): not written, as wanted. Anything else is a real failure.
+            if any(e.get("code") != 11000 for e in exc.details.get("writeErrors", [])):
+                raise
+            return int(exc.details.get("nUpserted", 0)) + int(exc.details.get("nModified", 0))
+        return int(result.upserted_count + result.modified_count)
 
     def insert_missing(self, collection: str, docs: Sequence[dict[str, Any]]) -> int:
         if not docs:
