@@ -87,7 +87,10 @@ def _check_prerequisites(db: Session, flag: Flag, new: Rule | None, rules: dict[
     if read_share == 0 and not read_listed:
         return
     outside = read_listed - write_listed if write_share < 100 else frozenset()
-    if read_share > write_share or outside:
+    # A creator USE_MONGO denies must be denied reads too (or not be in the read cohort at all).
+    write_rule, read_rule = after[Flag.USE_MONGO], after[Flag.READ_FROM_MONGO]
+    unwritten = (write_rule.deny if write_rule else frozenset()) - (read_rule.deny if read_rule else frozenset())
+    if read_share > write_share or outside or unwritten:
         raise Conflict(
             "READ_FROM_MONGO would reach creators USE_MONGO does not write for: "
             f"reads {read_share:g}% (+{len(read_listed)} listed), "
