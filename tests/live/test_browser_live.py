@@ -12,13 +12,12 @@ from typing import Any
 
 import pytest
 
-from tests.factories import IN_CI, PASSWORD, make_settings, open_test_database, served
+from tests.factories import PASSWORD, make_settings, open_test_database, served
 from veri.app import create_app
 from veri.db.embedded import EmbeddedPostgres
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
 
 
@@ -31,31 +30,6 @@ def live_url(embedded_server: EmbeddedPostgres, tmp_path_factory: pytest.TempPat
     with served(create_app(settings, database=database)) as port:
         yield f"http://127.0.0.1:{port}"
     database.dispose()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        if IN_CI:
-            pytest.fail("Debian's chromium is missing: `make test` installs it")
-        pytest.skip("chromium not installed")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        instance = p.chromium.launch(
-            executable_path=str(CHROMIUM),
-            headless=True,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-            ],
-        )
-        yield instance
-        instance.close()
 
 
 def _person(browser: Any, live_url: str, role: str, name: str) -> Any:

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.live.test_browser_live import _api, _open, _person, browser, live_url  # noqa: F401 (fixtures)
+from tests.live.test_browser_live import _api, _open, _person, live_url  # noqa: F401 (live_url: a fixture)
 from tests.tasks.test_tasks import _png
 
 pytestmark = pytest.mark.browser
@@ -19,7 +19,7 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
 
 
 def test_the_creators_open_tasks_page_shows_the_brands_approval_live(
-    browser: Any,  # noqa: F811
+    browser: Any,
     live_url: str,  # noqa: F811
     tmp_path: Path,
 ) -> None:

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from veri.errors import Conflict, Forbidden, Invalid
 from veri.flags import Flag, Rule, all_flags, default_of
 from veri.identity.principal import Principal
+from veri.migration.service import verified_cohort
 from veri.models.base import utcnow
 from veri.models.flags import FlagChange, FlagRule
 
@@ -69,13 +70,6 @@ def _reach(rule: Rule | None, default: bool) -> tuple[float, frozenset[uuid.UUID
         return 0.0, frozenset()
     share = {"on": 100.0, "off": 0.0}.get(rule.mode, rule.percent)
     return share, rule.allow
-
-
-def verified_cohort(db: Session) -> float:
-    """The share of creators whose Mongo copy `veri migrate verify` last found identical."""
-    from veri.migration.service import verified_cohort as verified
-
-    return verified(db)
 
 
 def _check_prerequisites(db: Session, flag: Flag, new: Rule | None, rules: dict[Flag, Rule | None]) -> None:

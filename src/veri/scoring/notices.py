@@ -14,6 +14,7 @@ from veri.live.service import broadcast, notify, publish
 from veri.models.brands import Brand
 from veri.models.creators import Creator
 from veri.models.tasks import Task
+from veri.tasks.service import tell_verdict
 
 __all__ = ["tell"]
 
@@ -45,17 +46,9 @@ def tell(db: Session, reviews: Sequence[tuple[uuid.UUID, TaskReviewed]], *, move
             continue
         if user is None or review.by != "auto":
             continue  # a person's verdict was told when they gave it
-        verified = review.outcome == "verified"
-        notify(
-            db,
-            user_id=user,
-            kind=f"task.{review.outcome}",
-            title=(f"Task verified: {title}" if verified else f"Task rejected: {title}"),
-            body="; ".join(review.reasons),
-            link="/tasks",
-            email=True,
+        tell_verdict(
+            db, user_id=user, task_id=review.task_id, title=title, outcome=review.outcome, reasons=review.reasons
         )
-        publish(db, user_ids=[user], kind="task", data={"task_id": str(review.task_id), "outcome": review.outcome})
     if moved:
         # Open leaderboards and progress pages refetch (the caller throttles).
         broadcast(db, kind="leaderboard", data={})

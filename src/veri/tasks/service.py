@@ -44,6 +44,7 @@ __all__ = [
     "submission_visible",
     "submit_proof",
     "task_out",
+    "tell_verdict",
     "trail",
 ]
 
@@ -395,18 +396,25 @@ def review_submission(db: Session, *, principal: Principal, submission_id: uuid.
     # A person decided: the creator hears now (automatic verdicts are told by the scoring group).
     creator = creator_service.creator_by_id(db, submission.creator_id)
     if creator is not None:
-        verified = outcome == "verified"
-        notify(
-            db,
-            user_id=creator.user_id,
-            kind=f"task.{outcome}",
-            title=(f"Task verified: {task.title}" if verified else f"Task rejected: {task.title}"),
-            body=reasons[0],
-            link="/tasks",
-            email=True,
-        )
-        publish(db, user_ids=[creator.user_id], kind="task", data={"task_id": str(task.id), "outcome": outcome})
+        tell_verdict(db, user_id=creator.user_id, task_id=task.id, title=task.title, outcome=outcome, reasons=reasons)
     return submission
+
+
+def tell_verdict(
+    db: Session, *, user_id: uuid.UUID, task_id: uuid.UUID, title: str, outcome: str, reasons: list[str]
+) -> None:
+    """Tell a creator their proof was verified or rejected: in the app, by email, and on the
+    tasks page they have open."""
+    notify(
+        db,
+        user_id=user_id,
+        kind=f"task.{outcome}",
+        title=f"Task {outcome}: {title}",
+        body="; ".join(reasons),
+        link="/tasks",
+        email=True,
+    )
+    publish(db, user_ids=[user_id], kind="task", data={"task_id": str(task_id), "outcome": outcome})
 
 
 def submission_visible(db: Session, *, principal: Principal, submission_id: uuid.UUID) -> tuple[TaskSubmission, Task]:
