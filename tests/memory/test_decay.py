@@ -93,7 +93,7 @@ def test_the_stores_update_agrees_with_the_curve(clean_db: Database) -> None:
             db.add(memory)
             rows.append(memory)
         db.flush()
-        result = store.decay_memories(db, now=now)
+        result, _ = store.decay_memories(db, now=now)
         db.expire_all()
         current = [(m, c) for m, c in zip(rows, cases, strict=True) if c[4] is not MemoryStatus.SUPERSEDED]
         assert result == DecayResult(

@@ -27,7 +27,7 @@ from veri.cli import app as cli
 from veri.config import get_settings
 from veri.db.engine import Database
 from veri.events.outbox import stored_event
-from veri.migration.documents import creator_documents, fingerprint
+from veri.migration.documents import AGGREGATES, creator_documents, fingerprint
 from veri.migration.replicator import MongoReplicator
 from veri.migration.service import backfill, verified_cohort, verify
 from veri.migration.store import MongoStore
@@ -155,6 +155,11 @@ def test_a_backfill_that_dies_resumes_beside_dual_write_and_verifies(
     report = verify(clean_db, store)
     assert report.checked == 12 and report.mismatches == 0, report.as_dict()
     with clean_db.sessions() as db:
+        assert verified_cohort(db, "creators") == 100
+        assert verified_cohort(db) == 0  # every aggregate must be verified before reads move
+    for aggregate in AGGREGATES[1:]:
+        assert verify(clean_db, store, aggregate.name).mismatches == 0
+    with clean_db.sessions() as db:
         assert verified_cohort(db) == 100
     # READ_FROM_MONGO may now open: USE_MONGO covers everyone and the backfill is verified.
     opened = admin.put(
@@ -191,11 +196,13 @@ def test_verify_names_mismatches_and_repairs_them(
     get_settings.cache_clear()
     try:
         runner = CliRunner()
-        checked = runner.invoke(cli, ["migrate", "verify", "--json"])
-        assert checked.exit_code == 1 and json.loads(checked.stdout)["mismatches"] == 3
+        checked = runner.invoke(cli, ["migrate", "verify", "--aggregate", "creators", "--json"])
+        assert checked.exit_code == 1 and json.loads(checked.stdout)[0]["mismatches"] == 3
         fixed = runner.invoke(cli, ["migrate", "verify", "--repair", "--json"])
-        assert fixed.exit_code == 0 and json.loads(fixed.stdout)["repaired"] == 3
+        assert fixed.exit_code == 0 and json.loads(fixed.stdout)[0]["repaired"] == 3
         again = runner.invoke(cli, ["migrate", "verify", "--json"])
-        assert again.exit_code == 0 and json.loads(again.stdout)["mismatches"] == 0, again.output
+        assert again.exit_code == 0 and [r["mismatches"] for r in json.loads(again.stdout)] == [0, 0, 0, 0]
+        unknown = runner.invoke(cli, ["migrate", "verify", "--aggregate", "orders"])
+        assert unknown.exit_code == 2 and "not an aggregate: orders" in unknown.output
     finally:
         get_settings.cache_clear()

@@ -15,7 +15,7 @@ from veri.campaigns.repository import CampaignRepository
 from veri.campaigns.schemas import CampaignIn, CampaignUpdate
 from veri.errors import Conflict, Forbidden, NotFound
 from veri.events.service import emit
-from veri.events.types import CampaignCreated, CampaignStatusChanged
+from veri.events.types import CampaignCreated, CampaignStatusChanged, CampaignUpdated
 from veri.identity.principal import Principal
 from veri.models.accounts import Role
 from veri.models.campaigns import Campaign, CampaignStatus
@@ -142,6 +142,13 @@ def update_campaign(db: Session, *, principal: Principal, campaign_id: uuid.UUID
     if campaign.starts_on and campaign.ends_on and campaign.ends_on < campaign.starts_on:
         raise Conflict("ends_on must not be before starts_on")
     db.flush()
+    if values:
+        emit(
+            db,
+            CampaignUpdated(campaign_id=campaign.id, brand_id=campaign.brand_id, fields=sorted(values)),
+            subject=f"campaign:{campaign.id}",
+            actor=principal.actor,
+        )
     return campaign
 
 

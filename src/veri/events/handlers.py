@@ -9,7 +9,12 @@ from sqlalchemy.orm import Session
 
 from veri.events.envelope import Event
 
-__all__ = ["Handler"]
+__all__ = ["DependencyDown", "Handler"]
+
+
+class DependencyDown(Exception):
+    """A handler's downstream store (MongoDB for dual-write) cannot be reached. An outage is not a
+    poison event: the consumer waits and retries the batch whole, never dead-letters it."""
 
 
 class Handler(Protocol):

@@ -20,7 +20,7 @@ from veri.db.bulk import execute_binary
 from veri.db.engine import Database
 from veri.events.bus.base import BusConsumer, Delivery, LeaseLost
 from veri.events.envelope import Event
-from veri.events.handlers import Handler
+from veri.events.handlers import DependencyDown, Handler
 from veri.events.lag import record_lag
 from veri.models.events import DeadLetter, ProcessedEvent
 
@@ -31,6 +31,8 @@ log = structlog.get_logger(__name__)
 PROCESSED = Counter("veri_events_processed_total", "Events applied by a consumer group", ["group"])
 FAILED = Counter("veri_events_failed_total", "Failed attempts to apply an event", ["group"])
 DEAD = Counter("veri_events_dead_lettered_total", "Events sent to the dead-letter store", ["group"])
+WAITED = Counter("veri_events_dependency_waits_total", "Batches held back while a handler's store was down", ["group"])
+MAX_WAIT_SECONDS = 10.0
 
 
 @dataclass(frozen=True)
@@ -80,6 +82,7 @@ class ConsumerLoop:
         self.poll_timeout = poll_timeout
         self.retry = retry or RetryPolicy()
         self.lag_interval = lag_interval
+        self.stopping = threading.Event()
 
     @property
     def group(self) -> str:
@@ -101,6 +104,21 @@ class ConsumerLoop:
                 self.handler.handle(db, fresh)
             self.consumer.commit_in_transaction(db, deliveries)
         return fresh
+
+    def _apply_waiting(self, deliveries: Sequence[Delivery]) -> list[Event]:
+        """`_apply`, retried whole while the handler's store is down, pausing longer each time
+        (up to MAX_WAIT_SECONDS). Stopping meanwhile leaves the batch uncommitted: it is
+        delivered again."""
+        pause = 0.5
+        while True:
+            try:
+                return self._apply(deliveries)
+            except DependencyDown as exc:
+                WAITED.labels(self.group).inc()
+                log.warning("dependency_down", group=self.group, error=str(exc), retry_in=pause)
+                if self.stopping.wait(pause):
+                    raise LeaseLost(f"{self.group} stopped while waiting for its store") from exc
+                pause = min(pause * 2, MAX_WAIT_SECONDS)
 
     def _dead_letter(self, delivery: Delivery, error: BaseException) -> None:
         record = delivery.record
@@ -134,7 +152,7 @@ class ConsumerLoop:
         for delivery in deliveries:
             for attempt in range(1, self.retry.attempts + 1):
                 try:
-                    applied.extend(self._apply([delivery]))
+                    applied.extend(self._apply_waiting([delivery]))
                     break
                 except LeaseLost:
                     raise
@@ -160,7 +178,7 @@ class ConsumerLoop:
             return 0
         try:
             try:
-                applied = self._apply(deliveries)
+                applied = self._apply_waiting(deliveries)
             except LeaseLost:
                 raise
             except Exception as exc:  # find the poison event(s) one by one
@@ -189,6 +207,7 @@ class ConsumerLoop:
 
     def run(self, stop: threading.Event) -> None:
         log.info("consumer_started", group=self.group, member=self.consumer.member)
+        self.stopping = stop  # a wait for a store that is down ends when the worker stops
         lag_measured = 0.0
         try:
             while not stop.is_set():

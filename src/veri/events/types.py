@@ -22,12 +22,14 @@ __all__ = [
     "CampaignCreated",
     "CampaignOutcomeReported",
     "CampaignStatusChanged",
+    "CampaignUpdated",
     "ContentMetricsSnapshot",
     "ContentPublished",
     "CreatorUpdated",
     "DealCreated",
     "DealOfferMade",
     "DealStatusChanged",
+    "MemoryChanged",
     "MessageSent",
     "TaskAccepted",
     "TaskCreated",
@@ -111,6 +113,18 @@ class CampaignStatusChanged(EventPayload):
     brand_id: uuid.UUID
     from_status: Label
     to_status: Literal["draft", "open", "active", "completed", "cancelled"]
+
+
+@REGISTRY.register(
+    "campaign.updated",
+    1,
+    stream="campaigns",
+    description="A brand edited a campaign (which fields; the campaign itself is the record).",
+)
+class CampaignUpdated(EventPayload):
+    campaign_id: uuid.UUID
+    brand_id: uuid.UUID
+    fields: list[Annotated[str, Field(max_length=40)]] = Field(default_factory=list, max_length=20)
 
 
 class _DealRef(EventPayload):
@@ -315,3 +329,17 @@ class AgentRunCompleted(EventPayload):
     cited: list[uuid.UUID] = Field(default_factory=list, max_length=100)
     provider: Annotated[str, Field(max_length=40)] = ""
     feedback: Literal[-1, 1] | None = None
+
+
+@REGISTRY.register(
+    "memory.changed",
+    1,
+    stream="memory",
+    description=(
+        "The memory group formed or changed these memories (emitted only while USE_MONGO covers "
+        "their creator, for dual-write to copy them)."
+    ),
+)
+class MemoryChanged(EventPayload):
+    creator_id: uuid.UUID | None = None
+    memory_ids: list[uuid.UUID] = Field(min_length=1, max_length=5_000)

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from veri.events.envelope import Event
 from veri.memory import store
+from veri.memory.changes import announced
 from veri.memory.embeddings import CachedEmbedder, Embedder
 from veri.memory.formation import MEMORY_EVENT_TYPES, Surroundings, drafts_for
 from veri.memory.reflection import reflect
@@ -36,6 +37,10 @@ class MemoryHandler:
         self.extractor = extractor or extract_message
 
     def handle(self, db: Session, events: Sequence[Event]) -> None:
+        with announced(db):  # dual-write copies what this batch formed, while USE_MONGO is on
+            self._form(db, events)
+
+    def _form(self, db: Session, events: Sequence[Event]) -> None:
         # The live and the history lane (events/lanes.py) may hold events of one creator at once:
         # consolidation reads then writes a creator's memories, so each batch first takes its
         # creators' locks, in one order (no deadlock), until its transaction ends.

@@ -22,6 +22,7 @@ from veri.events.outbox import LogRecord, stored_events
 from veri.flags import Flag, is_enabled
 from veri.identity.principal import Principal
 from veri.memory import store
+from veri.memory.changes import announce, announced
 from veri.memory.decay import DecayResult
 from veri.memory.embeddings import CachedEmbedder, Embedder
 from veri.memory.reflection import reflect
@@ -189,7 +190,9 @@ def time_range(
 
 def run_decay(database: Database, *, now: datetime | None = None) -> DecayResult:
     with database.transaction() as db:
-        return store.decay_memories(db, now=now or utcnow())
+        result, moved = store.decay_memories(db, now=now or utcnow())
+        announce(db, moved)  # archived or revived: dual-write copies the new status
+        return result
 
 
 def reflect_creators(database: Database, embedder: Embedder | None, creator_id: uuid.UUID | None = None) -> int:
@@ -199,7 +202,7 @@ def reflect_creators(database: Database, embedder: Embedder | None, creator_id: 
     cached = CachedEmbedder(embedder) if embedder is not None else None
     written = 0
     for one in creators:
-        with database.transaction() as db:
+        with database.transaction() as db, announced(db):
             written += reflect(db, one, embedder=cached)
     return written
 
@@ -208,7 +211,7 @@ def embed_pending(database: Database, embedder: Embedder | None, *, limit: int =
     """Embed memories whose embedding failed at formation."""
     if embedder is None:
         return 0
-    with database.transaction() as db:
+    with database.transaction() as db, announced(db):
         repo = store.MemoryRepository(db)
         return repo.embed_and_write(repo.unembedded(limit), CachedEmbedder(embedder))
 

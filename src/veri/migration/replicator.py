@@ -1,8 +1,8 @@
 """Dual-write (migration phase 2) as the `mongo` consumer group, never a second write in the
-request: for each creator an event touched, the creator's current document is read from Postgres
-and written with `_v` = the event's outbox position, only over an older version. So redeliveries
-and replays never take a document back, and the backfill (which only inserts what is missing)
-never loses an update to it, whatever the interleaving."""
+request: for each document an event touched, its current state is read from Postgres and written
+with `_v` = the event's outbox position, only over an older version. So redeliveries and replays
+never take a document back, and the backfill (which only inserts what is missing) never loses an
+update to it, whatever the interleaving. A document Postgres no longer has is deleted."""
 
 from __future__ import annotations
 
@@ -13,10 +13,8 @@ from prometheus_client import Counter
 from sqlalchemy.orm import Session
 
 from veri.events.envelope import Event
-from veri.events.registry import REGISTRY
-from veri.events.types import CreatorUpdated
 from veri.flags import Flag, is_enabled
-from veri.migration.documents import creator_documents
+from veri.migration.documents import AGGREGATES
 from veri.migration.store import DocumentStore
 
 __all__ = ["MongoReplicator"]
@@ -28,25 +26,35 @@ WRITTEN = Counter(
 
 class MongoReplicator:
     group = "mongo"
-    types = REGISTRY.names_of(CreatorUpdated)
+    types = frozenset().union(*(a.types for a in AGGREGATES))
 
     def __init__(self, store: DocumentStore):
         self.store = store
 
     def handle(self, db: Session, events: Sequence[Event]) -> None:
-        newest: dict[uuid.UUID, int] = {}
-        for event in events:
-            creator_id = getattr(event.payload, "creator_id", None)
-            if creator_id is not None and is_enabled(Flag.USE_MONGO, subject=creator_id):
-                newest[creator_id] = max(newest.get(creator_id, 0), event.position)
-        documents = creator_documents(db, list(newest))
-        # Gone from Postgres since (no document): nothing to copy.
-        batch = [(key, newest[uuid.UUID(key)], doc) for key, doc in documents.items()]
-        # Mongo down raises here: the batch is retried with backoff, then dead-lettered and
-        # replayable; Postgres, the system of record, is untouched either way.
-        written = self.store.put_many("creators", batch)
-        WRITTEN.labels("creators", "written").inc(written)
-        WRITTEN.labels("creators", "not newer").inc(len(batch) - written)
+        for aggregate in AGGREGATES:
+            newest: dict[uuid.UUID, int] = {}
+            for event in events:
+                if event.type not in aggregate.types:
+                    continue
+                for key, subject in aggregate.touched(event):
+                    if is_enabled(Flag.USE_MONGO, subject=subject):
+                        newest[key] = max(newest.get(key, 0), event.position)
+            if not newest:
+                continue
+            documents = aggregate.documents(db, list(newest))
+            batch = [(key, newest[uuid.UUID(key)], doc) for key, doc in documents.items()]
+            # Mongo down raises DocumentStoreUnavailable: the consumer waits and retries the
+            # batch (nothing dead-lettered for an outage); a document Mongo rejects raises
+            # anything else and goes to the dead letters with the reason. Postgres, the system
+            # of record, is untouched either way.
+            written = self.store.put_many(aggregate.name, batch)
+            gone = [str(key) for key in newest if str(key) not in documents]
+            for doc_id in gone:
+                self.store.delete(aggregate.name, doc_id)
+            WRITTEN.labels(aggregate.name, "written").inc(written)
+            WRITTEN.labels(aggregate.name, "not newer").inc(len(batch) - written)
+            WRITTEN.labels(aggregate.name, "deleted").inc(len(gone))
 
     def after_commit(self, events: Sequence[Event]) -> None:
         return None

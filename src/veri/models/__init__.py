@@ -29,7 +29,7 @@ from veri.models.events import (
 from veri.models.flags import FlagChange, FlagRule
 from veri.models.live import Notification
 from veri.models.memory import EmbeddingCache, Memory, MemoryStatus, MemorySubjectState, MemoryType
-from veri.models.migration import BackfillCheckpoint, Verification
+from veri.models.migration import BackfillCheckpoint, MigrationJob, ShadowMinute, ShadowPath, Verification
 from veri.models.recommend import ModelStatus, ModelVersion
 from veri.models.scoring import LoopContent, PointsEntry, ScoreHistory, Standing
 from veri.models.scoring_boards import LeaderboardEntry
@@ -70,6 +70,7 @@ __all__ = [
     "MemorySubjectState",
     "MemoryType",
     "MetricSnapshot",
+    "MigrationJob",
     "ModelStatus",
     "ModelVersion",
     "Notification",
@@ -82,6 +83,8 @@ __all__ = [
     "RateLimitHit",
     "RelayCursor",
     "ScoreHistory",
+    "ShadowMinute",
+    "ShadowPath",
     "SocialAccount",
     "SocialAccountStatus",
     "Standing",

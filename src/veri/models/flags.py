@@ -26,6 +26,9 @@ class FlagRule(Base):
     allow: Mapped[list[uuid.UUID]] = mapped_column(ARRAY(Uuid()), default=list)  # always on for these
     deny: Mapped[list[uuid.UUID]] = mapped_column(ARRAY(Uuid()), default=list)  # always off for these
     kill: Mapped[bool] = mapped_column(Boolean, default=False)  # off for everyone, whatever else says
+    # READ_FROM_MONGO only: the creators it does not serve from Mongo are read from both and
+    # compared (shadow reads); those it serves are compared too.
+    shadow: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
     version: Mapped[int] = mapped_column(Integer, default=1)
     updated_by: Mapped[str] = mapped_column(String(80), default="")
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)

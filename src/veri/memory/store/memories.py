@@ -461,7 +461,7 @@ def creators_with_memories(db: Session) -> list[uuid.UUID]:
 _DECAY = text(
     """
     WITH scored AS (
-        SELECT id, LEAST(1.0,
+        SELECT id, status AS was, LEAST(1.0,
             exp(-ln(2) * (extract(epoch FROM (:now - COALESCE(last_accessed_at, recorded_at))) / 86400.0)
                 / (:half_life * (0.5 + importance)))
             * (1 + ln(1 + access_count) / 2)
@@ -475,12 +475,16 @@ _DECAY = text(
                       WHEN m.status = 'archived' THEN 'active' ELSE m.status END
     FROM scored
     WHERE m.id = scored.id
-    RETURNING m.status
+    RETURNING m.id, m.creator_id, m.status, scored.was
     """
 )
 
 
-def decay_memories(db: Session, *, now: datetime, half_life_days: float = HALF_LIFE_DAYS) -> DecayResult:
-    """Recompute every current memory's strength; archive the weak, revive the used."""
+def decay_memories(
+    db: Session, *, now: datetime, half_life_days: float = HALF_LIFE_DAYS
+) -> tuple[DecayResult, list[tuple[uuid.UUID, uuid.UUID | None]]]:
+    """Recompute every current memory's strength; archive the weak, revive the used. Returns the
+    result and the (memory, creator) pairs whose status moved."""
     rows = db.execute(_DECAY, {"now": now, "half_life": half_life_days, "archive_below": ARCHIVE_BELOW}).all()
-    return DecayResult.of(status for (status,) in rows)
+    moved = [(memory_id, creator_id) for memory_id, creator_id, status, was in rows if status != was]
+    return DecayResult.of(status for _, _, status, _ in rows), moved
