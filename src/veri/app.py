@@ -212,6 +212,12 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         from veri.recommend.registry import ServingModel
 
         app.state.serving_model = ServingModel()  # the ROI model, loaded on first use
+        from veri.migration.shadow import DocumentReads
+
+        # The read paths that may move to Mongo: Postgres answers unless READ_FROM_MONGO says otherwise.
+        app.state.reads = reads = DocumentReads(
+            db, wiring.document_store(settings), cutover_reads=settings.mongo.mongo_cutover_reads
+        )
         log.info(
             "app_started",
             version=__version__,
@@ -222,6 +228,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
             yield
         finally:
             flags.uninstall(db)
+            reads.close()
             live.close()  # this start's own (a test may start the app twice at once)
             if app.state.redis is not None:
                 app.state.redis.close()

@@ -44,6 +44,9 @@ class MongoSettings(BaseSettings):
     # MongoDB, which the `mongo` consumer group writes to while USE_MONGO is on.
     mongo_url: str | None = None
     mongo_db: str = "veri"
+    # A read path moves to Mongo (READ_FROM_MONGO above 0%) only after this many shadow
+    # comparisons in a row without a mismatch.
+    mongo_cutover_reads: int = Field(default=200, ge=1, le=1_000_000)
 
 
 class RedisSettings(BaseSettings):

@@ -14,8 +14,9 @@ if TYPE_CHECKING:
     from redis import Redis
 
     from veri.db.engine import Database
+    from veri.migration.shadow import DocumentReads
 
-__all__ = ["DbSession", "RedisClient", "SettingsDep", "get_db"]
+__all__ = ["DbSession", "DocumentReadsDep", "RedisClient", "SettingsDep", "get_db"]
 
 
 def get_settings_dep(request: Request) -> Settings:
@@ -40,7 +41,14 @@ def get_redis(request: Request) -> Redis | None:
     return client
 
 
+def get_document_reads(request: Request) -> DocumentReads:
+    reads: DocumentReads = request.app.state.reads
+    return reads
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 # scope="function": commit before the response is sent, so a 2xx means the write is durable.
 DbSession = Annotated[Session, Depends(get_db, scope="function")]
 RedisClient = Annotated["Redis | None", Depends(get_redis)]
+# The read paths the migration may move to MongoDB (veri.migration.shadow).
+DocumentReadsDep = Annotated["DocumentReads", Depends(get_document_reads)]

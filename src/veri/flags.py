@@ -73,6 +73,7 @@ class Rule:
     deny: frozenset[uuid.UUID] = field(default_factory=frozenset)
     kill: bool = False
     version: int = 0
+    shadow: bool = False  # READ_FROM_MONGO: compare reads from both stores (veri.migration.shadow)
 
 
 @dataclass(frozen=True)
@@ -146,7 +147,9 @@ class _Runtime:
             return self._rules
         known = {f.value: f for f in Flag}
         return {
-            known[r.flag]: Rule(r.mode, r.percent, frozenset(r.allow or ()), frozenset(r.deny or ()), r.kill, r.version)
+            known[r.flag]: Rule(
+                r.mode, r.percent, frozenset(r.allow or ()), frozenset(r.deny or ()), r.kill, r.version, r.shadow
+            )
             for r in rows
             if r.flag in known
         }

@@ -161,11 +161,11 @@ def test_a_backfill_that_dies_resumes_beside_dual_write_and_verifies(
         assert verify(clean_db, store, aggregate.name).mismatches == 0
     with clean_db.sessions() as db:
         assert verified_cohort(db) == 100
-    # READ_FROM_MONGO may now open: USE_MONGO covers everyone and the backfill is verified.
+    # The backfill is verified, but no read path has been shadow-read yet: a cutover is refused.
     opened = admin.put(
         "/api/v1/admin/flags/READ_FROM_MONGO", json={"mode": "percent", "percent": 10, "reason": "canary"}
     )
-    assert opened.status_code == 200, opened.text
+    assert opened.status_code == 409 and "shadow reads in a row" in opened.json()["message"], opened.text
 
 
 def test_verify_names_mismatches_and_repairs_them(

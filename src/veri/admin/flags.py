@@ -10,10 +10,12 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from veri.config import get_settings
 from veri.errors import Conflict, Forbidden, Invalid
 from veri.flags import Flag, Rule, all_flags, default_of
 from veri.identity.principal import Principal
 from veri.migration.service import verified_cohort
+from veri.migration.shadow import path_readiness
 from veri.models.base import utcnow
 from veri.models.flags import FlagChange, FlagRule
 
@@ -32,6 +34,7 @@ class FlagRuleIn(BaseModel):
     allow: Ids = Field(default_factory=list)
     deny: Ids = Field(default_factory=list)
     kill: bool = False
+    shadow: bool = False  # READ_FROM_MONGO only: compare reads from both stores
     reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=500)]
 
     @model_validator(mode="after")
@@ -52,6 +55,7 @@ def _as_dict(rule: FlagRule | None) -> dict[str, Any] | None:
         "allow": [str(x) for x in rule.allow or []],
         "deny": [str(x) for x in rule.deny or []],
         "kill": rule.kill,
+        "shadow": rule.shadow,
         "version": rule.version,
     }
 
@@ -59,7 +63,9 @@ def _as_dict(rule: FlagRule | None) -> dict[str, Any] | None:
 def _rule(row: FlagRule | None) -> Rule | None:
     if row is None:
         return None
-    return Rule(row.mode, row.percent, frozenset(row.allow or ()), frozenset(row.deny or ()), row.kill, row.version)
+    return Rule(
+        row.mode, row.percent, frozenset(row.allow or ()), frozenset(row.deny or ()), row.kill, row.version, row.shadow
+    )
 
 
 def _reach(rule: Rule | None, default: bool) -> tuple[float, frozenset[uuid.UUID]]:
@@ -78,6 +84,12 @@ def _check_prerequisites(db: Session, flag: Flag, new: Rule | None, rules: dict[
     after = {**rules, flag: new}
     read_share, read_listed = _reach(after[Flag.READ_FROM_MONGO], default_of(Flag.READ_FROM_MONGO))
     write_share, write_listed = _reach(after[Flag.USE_MONGO], default_of(Flag.USE_MONGO))
+    read_rule = after[Flag.READ_FROM_MONGO]
+    if read_rule is not None and read_rule.shadow and write_share == 0 and not write_listed:
+        raise Conflict(
+            "shadow reads compare the creators USE_MONGO writes for, and it writes for none",
+            detail=[{"field": "shadow", "reason": "turn USE_MONGO on for a cohort first"}],
+        )
     if read_share == 0 and not read_listed:
         return
     outside = read_listed - write_listed if write_share < 100 else frozenset()
@@ -97,6 +109,17 @@ def _check_prerequisites(db: Session, flag: Flag, new: Rule | None, rules: dict[
             "(run `veri migrate verify`)",
             detail=[{"field": "mode", "reason": "the backfill must be verified for this cohort first"}],
         )
+    needed = get_settings().mongo.mongo_cutover_reads
+    pending = {path: streak for path, (streak, ready) in path_readiness(db, needed).items() if not ready}
+    if pending:
+        raise Conflict(
+            "READ_FROM_MONGO cannot serve reads yet: "
+            + "; ".join(
+                f"{path} has {streak} of {needed} shadow reads in a row without a mismatch"
+                for path, streak in pending.items()
+            ),
+            detail=[{"field": "mode", "reason": "shadow-read every path without mismatches first"}],
+        )
 
 
 def set_flag(db: Session, *, principal: Principal, name: str, data: FlagRuleIn) -> FlagRule | None:
@@ -112,7 +135,11 @@ def set_flag(db: Session, *, principal: Principal, name: str, data: FlagRuleIn) 
     if data.mode == "default":
         new_rule = None
     else:
-        new_rule = Rule(data.mode, data.percent, frozenset(data.allow), frozenset(data.deny), data.kill)
+        if data.shadow and flag is not Flag.READ_FROM_MONGO:
+            raise Invalid("shadow", "only READ_FROM_MONGO has a shadow mode")
+        new_rule = Rule(
+            data.mode, data.percent, frozenset(data.allow), frozenset(data.deny), data.kill, shadow=data.shadow
+        )
     if not data.kill:  # the kill switch is always allowed: it only turns things off
         _check_prerequisites(db, flag, new_rule, {f: _rule(rows.get(f.value)) for f in Flag})
     if new_rule is None:
@@ -122,7 +149,7 @@ def set_flag(db: Session, *, principal: Principal, name: str, data: FlagRuleIn) 
     else:
         row = current or FlagRule(flag=flag.value, version=0)
         row.mode, row.percent = data.mode, data.percent
-        row.allow, row.deny, row.kill = list(data.allow), list(data.deny), data.kill
+        row.allow, row.deny, row.kill, row.shadow = list(data.allow), list(data.deny), data.kill, data.shadow
         row.version = (row.version or 0) + 1
         row.updated_by, row.updated_at = principal.actor, utcnow()
         db.add(row)

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, status
 
 from veri.creators import service
 from veri.creators.schemas import CreatorOut, CreatorUpdate, SocialAccountIn, SocialAccountOut
-from veri.dependencies import DbSession
+from veri.dependencies import DbSession, DocumentReadsDep
 from veri.fields import MAX_COUNT
 from veri.identity.deps import CreatorPrincipal, CurrentPrincipal
 from veri.models.creators import Creator, Platform
@@ -54,8 +54,10 @@ def update_my_profile(changes: CreatorUpdate, principal: CreatorPrincipal, db: D
 
 
 @router.get("/creators/{creator_id}", response_model=CreatorOut)
-def get_creator(creator_id: uuid.UUID, principal: CurrentPrincipal, db: DbSession) -> Creator:
-    return service.get_creator(db, principal=principal, creator_id=creator_id)
+def get_creator(
+    creator_id: uuid.UUID, principal: CurrentPrincipal, db: DbSession, reads: DocumentReadsDep
+) -> CreatorOut:
+    return service.creator_profile(db, principal=principal, creator_id=creator_id, reads=reads)
 
 
 @router.get("/social-accounts", response_model=list[SocialAccountOut])

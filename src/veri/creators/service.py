@@ -9,11 +9,12 @@ import uuid
 from sqlalchemy.orm import Session
 
 from veri.creators.repository import CreatorRepository
-from veri.creators.schemas import CreatorUpdate, SocialAccountIn
+from veri.creators.schemas import CreatorOut, CreatorUpdate, SocialAccountIn
 from veri.errors import Conflict, Forbidden, NotFound
 from veri.events.service import emit
 from veri.events.types import CreatorUpdated
 from veri.identity.principal import Principal
+from veri.migration.shadow import DocumentReads
 from veri.models.accounts import Role
 from veri.models.creators import Creator, SocialAccount
 
@@ -22,6 +23,7 @@ __all__ = [
     "all_creators",
     "create_profile",
     "creator_by_id",
+    "creator_profile",
     "get_creator",
     "list_creators",
     "list_social_accounts",
@@ -68,6 +70,16 @@ def get_creator(db: Session, *, principal: Principal, creator_id: uuid.UUID) -> 
     if creator is None or not _visible(principal, creator):
         raise NotFound("no such creator")
     return creator
+
+
+def creator_profile(db: Session, *, principal: Principal, creator_id: uuid.UUID, reads: DocumentReads) -> CreatorOut:
+    """A creator's profile through the migration's read path (Postgres, or Mongo once cut over)."""
+    if principal.role is Role.CREATOR and creator_id != principal.creator_id:
+        raise NotFound("no such creator")
+    doc = reads.read(db, "creator_profile", creator_id, subject=creator_id)
+    if doc is None:
+        raise NotFound("no such creator")
+    return CreatorOut.model_validate({**doc, "id": doc["_id"]})
 
 
 def own_creator(db: Session, *, principal: Principal) -> Creator:

@@ -9,7 +9,7 @@ from fastapi import APIRouter, status
 from veri.deals import service
 from veri.deals.negotiation import Action
 from veri.deals.schemas import ActionIn, DealCreate, DealOut, MessageIn, MessageOut, OfferIn
-from veri.dependencies import DbSession
+from veri.dependencies import DbSession, DocumentReadsDep
 from veri.identity.deps import CurrentPrincipal
 from veri.models.deals import DealStatus
 from veri.pagination import Page, Paging
@@ -52,8 +52,10 @@ def get_deal(deal_id: uuid.UUID, principal: CurrentPrincipal, db: DbSession) -> 
 
 
 @router.get("/deals/{deal_id}/messages", response_model=list[MessageOut])
-def list_messages(deal_id: uuid.UUID, principal: CurrentPrincipal, db: DbSession) -> object:
-    return service.list_messages(db, principal=principal, deal_id=deal_id)
+def list_messages(
+    deal_id: uuid.UUID, principal: CurrentPrincipal, db: DbSession, reads: DocumentReadsDep
+) -> list[MessageOut]:
+    return service.thread_messages(db, principal=principal, deal_id=deal_id, reads=reads)
 
 
 @router.post("/deals/{deal_id}/messages", status_code=status.HTTP_201_CREATED, response_model=MessageOut)

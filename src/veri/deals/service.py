@@ -14,12 +14,13 @@ from veri.creators import service as creator_service
 from veri.deals import notices
 from veri.deals.negotiation import CLOSED, Action, allowed_actions, next_status, who_moved
 from veri.deals.repository import DealRepository
-from veri.deals.schemas import DealCreate, DealOut, HistoryEntry, OfferIn, OfferOut
+from veri.deals.schemas import DealCreate, DealOut, HistoryEntry, MessageOut, OfferIn, OfferOut
 from veri.errors import Conflict, Forbidden, Invalid, NotFound
 from veri.events.registry import EventPayload
 from veri.events.service import emit
 from veri.events.types import DealCreated, DealOfferMade, DealStatusChanged, MessageSent
 from veri.identity.principal import Principal
+from veri.migration.shadow import DocumentReads
 from veri.models.accounts import Role
 from veri.models.base import utcnow
 from veri.models.campaigns import CampaignStatus
@@ -36,6 +37,7 @@ __all__ = [
     "party_of",
     "post_message",
     "standing_for",
+    "thread_messages",
 ]
 
 log = structlog.get_logger(__name__)
@@ -99,6 +101,21 @@ def post_message(
 def list_messages(db: Session, *, principal: Principal, deal_id: uuid.UUID) -> list[DealMessage]:
     deal = get_deal(db, principal=principal, deal_id=deal_id)
     return DealRepository(db).messages(deal.id)
+
+
+def thread_messages(db: Session, *, principal: Principal, deal_id: uuid.UUID, reads: DocumentReads) -> list[MessageOut]:
+    """A deal's messages through the migration's read path; only its parties (and admins) see it."""
+    doc = reads.read(db, "deal_messages", deal_id, subject=deal_id)
+    if doc is None:
+        raise NotFound("no such deal")
+    ours = (
+        principal.is_admin
+        or (principal.creator_id is not None and doc["creator_id"] == str(principal.creator_id))
+        or (principal.brand_id is not None and doc["brand_id"] == str(principal.brand_id))
+    )
+    if not ours:
+        raise NotFound("no such deal")
+    return [MessageOut.model_validate({**m, "created_at": m["at"]}) for m in doc["messages"]]
 
 
 def party_of(principal: Principal, deal: Deal) -> Party | None:

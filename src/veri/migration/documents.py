@@ -8,8 +8,8 @@ only agree. Times are ISO strings, not BSON dates: BSON keeps milliseconds and P
 microseconds, and a copy must hash like its original.
 
 Each aggregate says which documents an event touches and whose cohort each belongs to: the
-creator's for creators, threads and memories (so one creator moves as a whole); a campaign is a
-brand's and falls in the cohort by its own id.
+creator's for creators and memories; a campaign and a deal's thread fall in the cohort by their
+own id (a brand reading a thread does not know its creator before reading it).
 """
 
 from __future__ import annotations
@@ -74,6 +74,8 @@ def creator_documents(db: Session, ids: Sequence[uuid.UUID]) -> dict[str, Docume
             "platforms": list(c.platforms or []),
             "audience_size": int(c.audience_size or 0),
             "timezone": c.timezone or "UTC",
+            "demographics": dict(c.demographics or {}),
+            "created_at": _iso(c.created_at),
             "social_accounts": sorted(
                 (
                     {
@@ -206,8 +208,8 @@ def _campaign_of(event: Event) -> Touched:
 
 
 def _thread_of(event: Event) -> Touched:
-    deal_id, creator_id = getattr(event.payload, "deal_id", None), getattr(event.payload, "creator_id", None)
-    return [(deal_id, creator_id)] if deal_id is not None and creator_id is not None else []
+    deal_id = getattr(event.payload, "deal_id", None)
+    return [(deal_id, deal_id)] if deal_id is not None else []
 
 
 def _memories_of(event: Event) -> Touched:
@@ -241,9 +243,7 @@ AGGREGATES: tuple[Aggregate, ...] = (
         _campaign_of,
         REGISTRY.names_of(CampaignCreated, CampaignStatusChanged, CampaignUpdated, *_DEALS),
     ),
-    Aggregate(
-        "threads", Deal.id, Deal.creator_id, thread_documents, _thread_of, REGISTRY.names_of(MessageSent, *_DEALS)
-    ),
+    Aggregate("threads", Deal.id, Deal.id, thread_documents, _thread_of, REGISTRY.names_of(MessageSent, *_DEALS)),
     Aggregate(
         "memories",
         Memory.id,

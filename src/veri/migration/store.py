@@ -99,6 +99,8 @@ class DocumentStore(Protocol):
 
     def ensure_indexes(self) -> None: ...
 
+    def close(self) -> None: ...
+
 
 class MongoStore:
     def __init__(self, url: str, database: str, *, timeout_ms: int = 3000):
