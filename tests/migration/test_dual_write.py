@@ -7,21 +7,16 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import socket
-import subprocess
-import sys
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
 from fastapi import FastAPI
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from tests.factories import PASSWORD, free_port, log_in, make_admin, new_client, run_group, sign_up
+from tests.factories import new_client, run_group, sign_up
 from veri import flags
 from veri.cli import app as cli
 from veri.config import get_settings
@@ -33,57 +28,6 @@ from veri.migration.service import backfill, verified_cohort, verify
 from veri.migration.store import MongoStore
 from veri.models.creators import Creator
 from veri.models.events import OutboxEvent
-
-
-@pytest.fixture(scope="module")
-def mongo_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    folder = tmp_path_factory.mktemp("nx")
-    port = free_port()
-    server = subprocess.Popen(
-        [
-            str(Path(sys.executable).parent / "nx-27017"),
-            "--db",
-            "memory",
-            "--host",
-            "127.0.0.1",
-            "-p",
-            str(port),
-            "--log-file",
-            str(folder / "nx.log"),
-            "--pid-file",
-            str(folder / "nx.pid"),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 15
-    while True:
-        with socket.socket() as probe:
-            if probe.connect_ex(("127.0.0.1", port)) == 0:
-                break
-        assert time.monotonic() < deadline, "nx-27017 did not start"
-        time.sleep(0.1)
-    yield f"mongodb://127.0.0.1:{port}"
-    server.terminate()
-    server.wait(10)
-
-
-@pytest.fixture
-def store(mongo_url: str) -> Iterator[MongoStore]:
-    mongo = MongoStore(mongo_url, f"t{uuid.uuid4().hex[:10]}")
-    mongo.ensure_indexes()
-    yield mongo
-    mongo.client.drop_database(mongo.db.name)
-    mongo.close()
-
-
-@pytest.fixture
-def admin(app: FastAPI, clean_db: Database) -> Iterator[Any]:
-    make_admin(clean_db)
-    client = new_client(app)
-    log_in(client, "root@example.com", PASSWORD)
-    yield client
-    flags.uninstall()
 
 
 def _creators(app: FastAPI, names: list[str]) -> list[Any]:

@@ -78,7 +78,9 @@ def _reach(rule: Rule | None, default: bool) -> tuple[float, frozenset[uuid.UUID
     return share, rule.allow
 
 
-def _check_prerequisites(db: Session, flag: Flag, new: Rule | None, rules: dict[Flag, Rule | None]) -> None:
+def _check_prerequisites(
+    db: Session, flag: Flag, new: Rule | None, rules: dict[Flag, Rule | None], *, cutover_reads: int
+) -> None:
     """READ_FROM_MONGO never reaches a creator USE_MONGO does not, nor one the backfill did not
     verify; USE_MONGO cannot shrink under READ_FROM_MONGO."""
     after = {**rules, flag: new}
@@ -109,7 +111,7 @@ def _check_prerequisites(db: Session, flag: Flag, new: Rule | None, rules: dict[
             "(run `veri migrate verify`)",
             detail=[{"field": "mode", "reason": "the backfill must be verified for this cohort first"}],
         )
-    needed = get_settings().mongo.mongo_cutover_reads
+    needed = cutover_reads
     pending = {path: streak for path, (streak, ready) in path_readiness(db, needed).items() if not ready}
     if pending:
         raise Conflict(
@@ -122,7 +124,12 @@ def _check_prerequisites(db: Session, flag: Flag, new: Rule | None, rules: dict[
         )
 
 
-def set_flag(db: Session, *, principal: Principal, name: str, data: FlagRuleIn) -> FlagRule | None:
+def set_flag(
+    db: Session, *, principal: Principal, name: str, data: FlagRuleIn, cutover_reads: int | None = None
+) -> FlagRule | None:
+    """Set `name`'s rule, audited; refused (409) when it breaks a prerequisite. A cutover needs
+    every read path's shadow reads `cutover_reads` in a row without a mismatch (the settings'
+    `mongo_cutover_reads` by default)."""
     if not principal.is_admin:
         raise Forbidden("only an admin changes flags")
     try:
@@ -141,7 +148,13 @@ def set_flag(db: Session, *, principal: Principal, name: str, data: FlagRuleIn) 
             data.mode, data.percent, frozenset(data.allow), frozenset(data.deny), data.kill, shadow=data.shadow
         )
     if not data.kill:  # the kill switch is always allowed: it only turns things off
-        _check_prerequisites(db, flag, new_rule, {f: _rule(rows.get(f.value)) for f in Flag})
+        _check_prerequisites(
+            db,
+            flag,
+            new_rule,
+            {f: _rule(rows.get(f.value)) for f in Flag},
+            cutover_reads=cutover_reads or get_settings().mongo.mongo_cutover_reads,
+        )
     if new_rule is None:
         if current is not None:
             db.delete(current)

@@ -88,7 +88,13 @@ async def set_flag(request: Request, name: str, principal: AdminPrincipal, db: D
     if data is None:
         return redirect("/admin#f-h", flash=f"{name} unchanged: " + "; ".join(f"{k}: {v}" for k, v in errors.items()))
     try:
-        flag_service.set_flag(db, principal=principal, name=name, data=data)
+        flag_service.set_flag(
+            db,
+            principal=principal,
+            name=name,
+            data=data,
+            cutover_reads=request.app.state.settings.mongo.mongo_cutover_reads,
+        )
     except VeriError as exc:
         if exc.status_code >= 500:
             raise

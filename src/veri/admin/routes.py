@@ -9,7 +9,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel
 
 from veri.admin import flags as flag_service
-from veri.dependencies import DbSession
+from veri.dependencies import DbSession, SettingsDep
 from veri.identity.deps import AdminPrincipal
 
 __all__ = ["router"]
@@ -41,11 +41,15 @@ def list_flags(principal: AdminPrincipal, db: DbSession) -> list[FlagOut]:
 
 
 @router.put("/flags/{name}", response_model=FlagOut)
-def set_flag(name: str, data: flag_service.FlagRuleIn, principal: AdminPrincipal, db: DbSession) -> FlagOut:
+def set_flag(
+    name: str, data: flag_service.FlagRuleIn, principal: AdminPrincipal, db: DbSession, settings: SettingsDep
+) -> FlagOut:
     """Set a flag's runtime rule (every process follows within a second), audited with the reason;
     `mode: default` hands the flag back to the environment. A change that breaks a prerequisite
     is refused (409) with the reason."""
-    flag_service.set_flag(db, principal=principal, name=name, data=data)
+    flag_service.set_flag(
+        db, principal=principal, name=name, data=data, cutover_reads=settings.mongo.mongo_cutover_reads
+    )
     return next(FlagOut(**f) for f in flag_service.flags_out(db) if f["name"] == name)
 
 
