@@ -60,8 +60,11 @@ test: install browser lint ## Everything: lint, types, migrations check, all tes
 fuzz: install ## Schemathesis over every /api/v1 operation with many examples (make test runs a few)
 	VERI_FUZZ_EXAMPLES=$${VERI_FUZZ_EXAMPLES:-200} $(BIN)/pytest tests/test_fuzz.py
 
-run: install ## Serve Veri on the embedded Postgres with demo data and print the URL
-	HYBRID_SEARCH=$${HYBRID_SEARCH:-true} MEMORY_DECAY=$${MEMORY_DECAY:-true} $(BIN)/veri run
+# MONGO=1: also start a MongoDB wire-protocol server (nx-27017, data in .veri/mongo) for the
+# PostgreSQL -> MongoDB migration and set VERI_MONGO_URL to it (/admin/migration drives it).
+MONGO ?=
+run: install ## Serve Veri on the embedded Postgres with demo data, and the demo social platform on :8001; print the URLs (MONGO=1: with a MongoDB)
+	HYBRID_SEARCH=$${HYBRID_SEARCH:-true} MEMORY_DECAY=$${MEMORY_DECAY:-true} $(BIN)/veri run $(if $(filter 1 true yes on,$(MONGO)),--mongo)
 
 lock: ## Re-resolve the dependencies into requirements.lock
 	rm -rf /tmp/veri-lock && $(PYTHON) -m venv /tmp/veri-lock

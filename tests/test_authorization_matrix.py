@@ -385,6 +385,15 @@ MATRIX: list[tuple[str, str, str, Any, dict[str, int]]] = [
         when(401, 403, 403, 403, 403, 200),
     ),
     ("GET", "/api/v1/admin/flags", "/api/v1/admin/flags", None, when(401, 403, 403, 403, 403, 200)),
+    ("GET", "/api/v1/admin/migration", "/api/v1/admin/migration", None, when(401, 403, 403, 403, 403, 200)),
+    # No MongoDB in this world: an admin's job is refused (409), nobody else's is considered.
+    (
+        "POST",
+        "/api/v1/admin/migration/jobs",
+        "/api/v1/admin/migration/jobs",
+        {"kind": "verify"},
+        when(401, 403, 403, 403, 403, 409),
+    ),
     ("POST", "/api/v1/events", "/api/v1/events", {"events": [{"type": "x"}]}, everyone(403)),
     ("GET", "/api/v1/events/types", "/api/v1/events/types", None, everyone(200)),
     ("GET", "/api/v1/events/dead-letters", "/api/v1/events/dead-letters", None, when(401, 403, 403, 403, 403, 200)),
@@ -445,6 +454,46 @@ MATRIX: list[tuple[str, str, str, Any, dict[str, int]]] = [
         "/api/v1/api-keys/{key_a}",
         None,
         when(401, 200, 404, 404, 404, 200),
+    ),
+    # Social platform connections. Creator A's account was added by hand: not connected yet (409).
+    ("GET", "/api/v1/connectors/accounts", "/api/v1/connectors/accounts", None, when(401, 200, 200, 403, 403, 200)),
+    (
+        "POST",
+        "/api/v1/connectors/{platform}/start",
+        "/api/v1/connectors/youtube/start",
+        None,
+        when(401, 200, 200, 403, 403, 403),
+    ),
+    (
+        # A state Veri never issued: refused for every creator (the flow itself: tests/connectors).
+        "POST",
+        "/api/v1/connectors/{platform}/callback",
+        "/api/v1/connectors/youtube/callback",
+        {"state": "forged", "code": "stolen"},
+        when(401, 400, 400, 403, 403, 403),
+    ),
+    (
+        "POST",
+        "/api/v1/connectors/accounts/{account_id}/sync",
+        "/api/v1/connectors/accounts/{social_a}/sync",
+        None,
+        when(401, 409, 404, 404, 404, 409),
+    ),
+    # Unsigned: refused whoever sends it (only the platform's signature is accepted).
+    (
+        "POST",
+        "/api/v1/connectors/{platform}/webhook",
+        "/api/v1/connectors/tiktok/webhook",
+        {"event": "video.publish.complete"},
+        everyone(400, anon=400),
+    ),
+    ("GET", "/api/v1/admin/connectors", "/api/v1/admin/connectors", None, when(401, 403, 403, 403, 403, 200)),
+    (
+        "DELETE",
+        "/api/v1/connectors/accounts/{account_id}",
+        "/api/v1/connectors/accounts/{social_a}",
+        None,
+        when(401, 204, 404, 404, 404, 204),
     ),
     (
         "DELETE",
@@ -534,6 +583,37 @@ MATRIX: list[tuple[str, str, str, Any, dict[str, int]]] = [
         {"decision": "reject", "reason": "not the draft"},
         when(401, 403, 403, 200, 404, 200),
     ),
+    # Money: each their own (a brand's and a creator's balance answer for themselves; an admin names whose).
+    ("GET", "/api/v1/ledger/balance", "/api/v1/ledger/balance", None, when(401, 200, 200, 200, 200, 422)),
+    (
+        "GET",
+        "/api/v1/ledger/balance",
+        "/api/v1/ledger/balance?creator_id={creator_a}",
+        None,
+        when(401, 200, 404, 404, 404, 200),
+    ),
+    ("GET", "/api/v1/ledger/entries", "/api/v1/ledger/entries", None, everyone(200)),
+    ("GET", "/api/v1/ledger/entries", "/api/v1/ledger/entries?format=csv", None, everyone(200)),
+    (
+        "GET",
+        "/api/v1/ledger/entries",
+        "/api/v1/ledger/entries?brand_id={brand_a}",
+        None,
+        when(401, 404, 404, 200, 404, 200),
+    ),
+    # Nobody has earned anything in this world: a creator's payout names the currency it lacks.
+    ("POST", "/api/v1/payouts", "/api/v1/payouts", {"currency": "USD"}, when(401, 422, 422, 403, 403, 403)),
+    ("GET", "/api/v1/payouts", "/api/v1/payouts", None, when(401, 200, 200, 403, 403, 200)),
+    (
+        "GET",
+        "/api/v1/payouts/{payout_id}",
+        f"/api/v1/payouts/{uuid.UUID(int=7)}",
+        None,
+        when(401, 404, 404, 404, 404, 404),
+    ),
+    # Unsigned: refused whoever sends it (only the payout provider's signature is accepted).
+    ("POST", "/api/v1/payouts/webhook", "/api/v1/payouts/webhook", {"type": "payout.paid"}, everyone(400, anon=400)),
+    ("GET", "/api/v1/admin/ledger", "/api/v1/admin/ledger", None, when(401, 403, 403, 403, 403, 200)),
     ("POST", "/api/v1/auth/logout", "/api/v1/auth/logout", None, everyone(204)),
     (
         "POST",
@@ -549,6 +629,9 @@ MATRIX: list[tuple[str, str, str, Any, dict[str, int]]] = [
         everyone(201, anon=201),
     ),
 ]
+
+# Headers a request of the matrix sends (a payout's idempotency key).
+HEADERS: dict[tuple[str, str], dict[str, str]] = {("POST", "/api/v1/payouts"): {"Idempotency-Key": "matrix-1"}}
 
 # Pages: anonymous visitors are sent to the log-in page (303), but for the public ones.
 PAGES: list[tuple[str, dict[str, int]]] = [
@@ -567,6 +650,10 @@ PAGES: list[tuple[str, dict[str, int]]] = [
     ("/campaigns/{draft_b}", when(303, 404, 404, 404, 200, 200)),
     ("/deals/{deal_a}", when(303, 200, 404, 200, 404, 200)),
     ("/admin", when(303, 403, 403, 403, 403, 200)),
+    ("/admin/connectors", when(303, 403, 403, 403, 403, 200)),
+    # Without the state of a connection this session started: refused (400) for a creator.
+    ("/connectors/youtube/callback", when(303, 400, 400, 403, 403, 403)),
+    ("/admin/migration", when(303, 403, 403, 403, 403, 200)),
     ("/analytics", everyone(200, anon=303)),
     ("/creators/{creator_a}", when(303, 403, 403, 200, 200, 200)),
     ("/memories", everyone(200, anon=303)),
@@ -577,6 +664,9 @@ PAGES: list[tuple[str, dict[str, int]]] = [
     ("/tasks", everyone(200, anon=303)),
     ("/tasks/review", when(303, 303, 303, 200, 200, 200)),
     ("/progress", when(303, 200, 200, 303, 303, 303)),
+    ("/earnings", when(303, 200, 200, 303, 303, 303)),
+    ("/spend", when(303, 303, 303, 200, 200, 303)),
+    ("/admin/ledger", when(303, 403, 403, 403, 403, 200)),
     ("/leaderboards/table?period=all", everyone(200, anon=303)),
     ("/agent?c={conversation_a}", when(303, 200, 404, 404, 404, 200)),
     ("/password/reset/some-token", everyone(200, anon=200)),
@@ -603,7 +693,9 @@ def test_every_route_answers_each_role_as_designed(app: FastAPI, database: Any, 
             failures.append(f"GET {template} as {role}: {response.status_code} != {expected[role]}")
     client = client_for(app, role)
     for method, _, path, body, expected in MATRIX:
-        response = client.request(method, _fill(path, world.ids, role), json=_fill(body, world.ids, role))
+        response = client.request(
+            method, _fill(path, world.ids, role), json=_fill(body, world.ids, role), headers=HEADERS.get((method, path))
+        )
         if response.status_code != expected[role]:
             failures.append(
                 f"{method} {path} as {role}: {response.status_code} != {expected[role]} ({response.text[:160]})"

@@ -209,6 +209,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
             RedisRateLimiter(app.state.redis) if app.state.redis is not None else PostgresRateLimiter(db.engine)
         )
         app.state.agent = wiring.agent(settings, db, app.state.embedder)
+        app.state.payouts = wiring.payout_provider(settings)  # Stripe Connect, or offline
         from veri.recommend.registry import ServingModel
 
         app.state.serving_model = ServingModel()  # the ROI model, loaded on first use
@@ -248,6 +249,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         redoc_url=None,
     )
     app.state.settings = settings
+    # The social platforms' adapters and the token cipher (no connection is opened until used).
+    app.state.connectors = wiring.connectors(settings)
     # Outermost last: headers on every response, then the edge's limits, then the request's log
     # line and id, then the guard that turns a bug into a clean 500.
     app.middleware("http")(csrf_cookie_middleware)
@@ -260,6 +263,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     from veri.accounts import pages as account_pages
     from veri.accounts import routes as account_routes
     from veri.admin import event_routes
+    from veri.admin import migration as migration_routes
     from veri.admin import pages as admin_pages
     from veri.admin import routes as admin_routes
     from veri.agent import pages as agent_pages
@@ -269,11 +273,15 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     from veri.brands import routes as brand_routes
     from veri.campaigns import pages as campaign_pages
     from veri.campaigns import routes as campaign_routes
+    from veri.connectors import pages as connector_pages
+    from veri.connectors import routes as connector_routes
     from veri.content import routes as content_routes
     from veri.creators import pages as creator_pages
     from veri.creators import routes as creator_routes
     from veri.deals import pages as deal_pages
     from veri.deals import routes as deal_routes
+    from veri.ledger import pages as ledger_pages
+    from veri.ledger import routes as ledger_routes
     from veri.live import pages as live_pages
     from veri.live import routes as live_routes
     from veri.memory import pages as memory_pages
@@ -292,6 +300,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         campaign_routes,
         deal_routes,
         content_routes,
+        connector_routes,
         event_routes,
         analytics_routes,
         memory_routes,
@@ -301,9 +310,12 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         board_routes,
         task_routes,
         scoring_routes,
+        ledger_routes,
         admin_routes,
+        migration_routes,
         account_pages,
         creator_pages,
+        connector_pages,
         campaign_pages,
         deal_pages,
         analytics_pages,
@@ -313,6 +325,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         scoring_pages,
         task_pages,
         progress_pages,
+        ledger_pages,
         admin_pages,
     ):
         app.include_router(module.router)

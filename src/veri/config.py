@@ -6,7 +6,10 @@ The migration feature flags live in `veri.flags`, under the seed's own names.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import secrets
+from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -16,8 +19,10 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = [
     "AgentSettings",
+    "ConnectorSettings",
     "DatabaseSettings",
     "EventSettings",
+    "LedgerSettings",
     "MemorySettings",
     "RedisSettings",
     "SecuritySettings",
@@ -152,6 +157,121 @@ class SecuritySettings(BaseSettings):
     log_reset_links: bool = False
 
 
+CONNECTABLE = ("youtube", "instagram", "tiktok", "twitch")
+
+
+class ConnectorSettings(BaseSettings):
+    """Social platform connections (veri.connectors): where each platform is, Veri's client
+    registration with it, the keys that encrypt its tokens at rest, and how sync behaves."""
+
+    model_config = _COMMON
+
+    # Fernet keys, comma-separated, newest first: the first encrypts, every one decrypts (rotate
+    # by putting a new key in front, then `veri connectors rotate-keys`). Required in production;
+    # in development one is derived from the secret key.
+    connector_token_keys: SecretStr | None = None
+    # Where each platform is: unset, the local demo platform in development and tests, the real
+    # platform's documented endpoints in production; set, every endpoint under this URL.
+    connector_youtube_url: str | None = None
+    connector_instagram_url: str | None = None
+    connector_tiktok_url: str | None = None
+    connector_twitch_url: str | None = None
+    # Veri's OAuth client at each platform (the secrets: required in production).
+    connector_youtube_client_id: str = "veri-youtube"
+    connector_youtube_client_secret: SecretStr | None = None
+    connector_instagram_client_id: str = "veri-instagram"
+    connector_instagram_client_secret: SecretStr | None = None
+    connector_tiktok_client_id: str = "veri-tiktok"
+    connector_tiktok_client_secret: SecretStr | None = None
+    connector_twitch_client_id: str = "veri-twitch"
+    connector_twitch_client_secret: SecretStr | None = None
+    # The secret each platform signs its webhooks with (HMAC-SHA256 over timestamp + body).
+    connector_youtube_webhook_secret: SecretStr | None = None
+    connector_instagram_webhook_secret: SecretStr | None = None
+    connector_tiktok_webhook_secret: SecretStr | None = None
+    connector_twitch_webhook_secret: SecretStr | None = None
+    # The address the platforms send people back to (`<url>/connectors/<platform>/callback`);
+    # unset: the address the person used to reach Veri.
+    connector_public_url: str | None = None
+    # The local demo platform `veri run` starts beside Veri (development only).
+    demo_platform_host: str = "127.0.0.1"
+    demo_platform_port: int = Field(8001, ge=1, le=65535)
+    # Sync: each account every `interval`; the worker looks for due accounts every `poll`.
+    connector_sync_interval_seconds: float = Field(900.0, gt=0)
+    connector_poll_seconds: float = Field(5.0, gt=0)
+    connector_concurrency: int = Field(4, ge=1, le=64)
+    connector_accounts_per_round: int = Field(500, ge=1, le=100_000)
+    # A platform that hangs must not stall the worker: every call has these timeouts.
+    connector_connect_timeout_seconds: float = Field(3.0, gt=0)
+    connector_timeout_seconds: float = Field(10.0, gt=0)
+    # 429 and 5xx are retried (Retry-After honoured up to `max_retry_after`, longer waits
+    # reschedule the account), then the account waits for its next round.
+    connector_retry_attempts: int = Field(4, ge=1, le=20)
+    connector_backoff_seconds: float = Field(0.5, ge=0)
+    connector_max_retry_after_seconds: float = Field(30.0, ge=0)
+    # A platform failing this many calls in a row is not called for `cool_off` (then one trial).
+    connector_breaker_failures: int = Field(5, ge=1)
+    connector_breaker_cool_off_seconds: float = Field(30.0, gt=0)
+    connector_webhook_tolerance_seconds: int = Field(300, ge=1)
+    connector_state_ttl_seconds: int = Field(600, ge=30)
+    # Pages of posts read per sync (newest first, stopping at the newest post already known) and
+    # how far back posts keep getting fresh metrics.
+    connector_post_pages: int = Field(5, ge=1, le=100)
+    connector_metrics_days: int = Field(30, ge=1, le=3650)
+
+    def platform_url(self, platform: str) -> str | None:
+        url: str | None = getattr(self, f"connector_{platform}_url")
+        return url
+
+    def client_id(self, platform: str) -> str:
+        return str(getattr(self, f"connector_{platform}_client_id"))
+
+    def client_secret(self, platform: str) -> str:
+        secret: SecretStr | None = getattr(self, f"connector_{platform}_client_secret")
+        return secret.get_secret_value() if secret is not None else ""
+
+    def webhook_secret(self, platform: str) -> str:
+        secret: SecretStr | None = getattr(self, f"connector_{platform}_webhook_secret")
+        return secret.get_secret_value() if secret is not None else ""
+
+    def configured(self) -> list[str]:
+        """The platforms Veri can connect to: those with a client secret and a webhook secret."""
+        return [p for p in CONNECTABLE if self.client_secret(p) and self.webhook_secret(p)]
+
+    @property
+    def demo_platform_url(self) -> str:
+        return f"http://{self.demo_platform_host}:{self.demo_platform_port}"
+
+
+class LedgerSettings(BaseSettings):
+    model_config = _COMMON
+
+    # The platform's share of each completed deal, in percent (10 = 10%). A deal keeps the rate in
+    # force when its fee went into escrow (recorded with it), whatever the setting says later.
+    platform_fee_percent: Decimal = Field(Decimal("10"), ge=0, le=100, decimal_places=2)
+    # "offline": a payout is paid at once (the embedded default: no provider to set up);
+    # "stripe": Stripe Connect, which needs the API key and the webhook signing secret.
+    payout_provider: Literal["offline", "stripe"] = "offline"
+    stripe_api_key: SecretStr | None = None
+    stripe_webhook_secret: SecretStr | None = None
+    # Unset: Stripe's own API. Tests point the SDK at a local fake.
+    stripe_api_base: str | None = None
+    # A webhook signed longer ago than this is refused (a captured one sent again).
+    stripe_webhook_tolerance_seconds: int = Field(300, ge=1, le=3600)
+    # A payout the provider refused this many times (it was unreachable) fails: its money returns.
+    payout_max_attempts: int = Field(5, ge=1, le=50)
+
+    @property
+    def platform_fee_bps(self) -> int:
+        return int(self.platform_fee_percent * 100)
+
+    @model_validator(mode="after")
+    def _stripe_needs_its_keys(self) -> LedgerSettings:
+        if self.payout_provider == "stripe" and (self.stripe_api_key is None or self.stripe_webhook_secret is None):
+            raise ValueError("VERI_PAYOUT_PROVIDER=stripe needs VERI_STRIPE_API_KEY and VERI_STRIPE_WEBHOOK_SECRET")
+        return self
+
+
 class Settings(BaseSettings):
     model_config = _COMMON
 
@@ -170,6 +290,8 @@ class Settings(BaseSettings):
     events: EventSettings = Field(default_factory=EventSettings)
     memory: MemorySettings = Field(default_factory=MemorySettings)
     agent: AgentSettings = Field(default_factory=AgentSettings)
+    connectors: ConnectorSettings = Field(default_factory=ConnectorSettings)
+    ledger: LedgerSettings = Field(default_factory=LedgerSettings)
 
     @model_validator(mode="after")
     def _secret_key_required_in_production(self) -> Settings:
@@ -183,9 +305,33 @@ class Settings(BaseSettings):
         self.security.log_reset_links = self.env == "development"
         return self
 
+    @model_validator(mode="after")
+    def _connector_secrets(self) -> Settings:
+        """Development derives the connector secrets from the secret key, so `make run` connects
+        to the demo platform with nothing to set; production offers only the platforms whose
+        client and webhook secrets are set, and then needs the token keys."""
+        connectors = self.connectors
+        if self.env == "production":
+            if connectors.connector_token_keys is None and connectors.configured():
+                raise ValueError("VERI_CONNECTOR_TOKEN_KEYS must be set when a platform's client secret is")
+            return self
+        for platform in CONNECTABLE:
+            for kind in ("client_secret", "webhook_secret"):
+                name = f"connector_{platform}_{kind}"
+                if getattr(connectors, name) is None:
+                    setattr(connectors, name, SecretStr(_derived(self.security.secret_key, f"{platform}:{kind}")))
+        if connectors.connector_token_keys is None:
+            key = base64.urlsafe_b64encode(hashlib.sha256(f"veri-tokens:{self.security.secret_key}".encode()).digest())
+            connectors.connector_token_keys = SecretStr(key.decode())
+        return self
+
     @property
     def base_url(self) -> str:
         return f"http://{self.host}:{self.port}"
+
+
+def _derived(secret_key: str, label: str) -> str:
+    return hashlib.sha256(f"veri-connector:{label}:{secret_key}".encode()).hexdigest()
 
 
 def _development_secret(data_dir: Path) -> str:

@@ -21,7 +21,18 @@ if TYPE_CHECKING:
 __all__ = ["configure_logging", "loggable_path", "metrics_response", "record_request"]
 
 # Keys never written to a log line, whatever a caller passes.
-_SECRET_KEYS = {"password", "new_password", "current_password", "token", "api_key", "secret"}
+_SECRET_KEYS = {
+    "password",
+    "new_password",
+    "current_password",
+    "token",
+    "api_key",
+    "secret",
+    "access_token",
+    "refresh_token",
+    "code_verifier",
+    "client_secret",
+}
 
 REQUESTS = Counter("veri_http_requests_total", "HTTP requests handled", ["method", "route", "status"])
 LATENCY = Histogram(

@@ -17,9 +17,11 @@ if TYPE_CHECKING:
     from redis import Redis
 
     from veri.agent.service import Agent
+    from veri.connectors.service import ConnectorRuntime
     from veri.db.engine import Database
     from veri.events.bus.base import Bus
     from veri.events.handlers import Handler
+    from veri.ledger.payouts import PayoutProvider
     from veri.live.hub import LiveHub
     from veri.memory.embeddings import Embedder
     from veri.migration.store import MongoStore
@@ -29,6 +31,7 @@ __all__ = [
     "Chore",
     "bus",
     "chores",
+    "connectors",
     "document_store",
     "embedder",
     "family",
@@ -37,6 +40,7 @@ __all__ = [
     "handlers_by_group",
     "live",
     "message_extractor",
+    "payout_provider",
     "redis_client",
 ]
 
@@ -132,6 +136,7 @@ def handlers(settings: Settings | None = None, redis: Redis | None = None) -> li
     from veri.analytics.cache import AnalyticsCache
     from veri.analytics.handlers import AnalyticsHandler
     from veri.events.lanes import lanes
+    from veri.ledger.handlers import LedgerHandler
     from veri.memory.handlers import MemoryHandler
     from veri.scoring.boards import Leaderboards
     from veri.scoring.handlers import ScoringHandler
@@ -140,6 +145,7 @@ def handlers(settings: Settings | None = None, redis: Redis | None = None) -> li
     return [
         AnalyticsHandler(AnalyticsCache(redis) if redis is not None else None),
         ScoringHandler(Leaderboards(redis)),
+        LedgerHandler(settings.ledger),
         *mongo_replicators(settings),
         # Formation is slow: a person's own action must not queue behind months of history.
         *lanes(MemoryHandler(embedder(settings), extractor=message_extractor(settings))),
@@ -190,10 +196,35 @@ def group_names() -> list[str]:
     """The consumer groups' names, without building their adapters (no model, no Redis)."""
     from veri.analytics.handlers import AnalyticsHandler
     from veri.events.lanes import HISTORY_SUFFIX
+    from veri.ledger.handlers import LedgerHandler
     from veri.memory.handlers import MemoryHandler
     from veri.scoring.handlers import ScoringHandler
 
-    return [AnalyticsHandler.group, ScoringHandler.group, MemoryHandler.group, MemoryHandler.group + HISTORY_SUFFIX]
+    return [
+        AnalyticsHandler.group,
+        ScoringHandler.group,
+        LedgerHandler.group,
+        MemoryHandler.group,
+        MemoryHandler.group + HISTORY_SUFFIX,
+    ]
+
+
+def payout_provider(settings: Settings) -> PayoutProvider:
+    """Where payouts go: Stripe Connect when `VERI_PAYOUT_PROVIDER=stripe` (its key and webhook
+    secret required), else offline (paid at once: the embedded default)."""
+    ledger = settings.ledger
+    if ledger.payout_provider == "stripe" and ledger.stripe_api_key and ledger.stripe_webhook_secret:
+        from veri.ledger.stripe_connect import StripeConnect
+
+        return StripeConnect(
+            ledger.stripe_api_key.get_secret_value(),
+            ledger.stripe_webhook_secret.get_secret_value(),
+            api_base=ledger.stripe_api_base,
+            tolerance_seconds=ledger.stripe_webhook_tolerance_seconds,
+        )
+    from veri.ledger.payouts import OfflinePayouts
+
+    return OfflinePayouts()
 
 
 def bus(settings: Settings, database: Database) -> Bus:
@@ -213,7 +244,7 @@ def chores(settings: Settings, database: Database) -> list[Chore]:
     """The worker's periodic jobs: expired sessions; memory decay (with MEMORY_DECAY), embeddings
     that failed at formation, and the lexeme statistics; the ROI model retrained once 20 new
     outcomes are remembered (promoted only if not worse); proofs whose evidence never came,
-    settled."""
+    settled; payouts the provider has not taken yet (it was down, a process died), sent."""
     from veri.identity.service import purge_expired_sessions
     from veri.memory.service import memory_chores
 
@@ -246,4 +277,48 @@ def chores(settings: Settings, database: Database) -> list[Chore]:
         if settled:
             log.info("proofs_settled", count=settled)
 
-    return [sessions, memory, models, proofs]
+    provider = payout_provider(settings)
+
+    def payouts() -> None:
+        from veri.ledger.service import send_due_payouts
+
+        sent = send_due_payouts(database, provider, settings=settings.ledger)
+        if sent:
+            log.info("payouts_sent", count=sent)
+
+    return [sessions, memory, models, proofs, payouts, *connector_chores(settings, database)]
+
+
+def connectors(settings: Settings) -> ConnectorRuntime:
+    """The platform adapters the settings configure (real endpoints in production, the demo
+    platform's otherwise, or the URLs set), the token cipher under the configured keys."""
+    from veri.connectors.adapters import build_connectors
+    from veri.connectors.crypto import TokenCipher, new_key
+    from veri.connectors.service import ConnectorRuntime
+
+    config = settings.connectors
+    keys = config.connector_token_keys
+    # No keys only in production with no platform configured: nothing is ever encrypted then.
+    cipher = TokenCipher.from_setting(keys.get_secret_value()) if keys is not None else TokenCipher([new_key()])
+    return ConnectorRuntime(build_connectors(config, env=settings.env), cipher, config)
+
+
+def connector_chores(settings: Settings, database: Database) -> list[Chore]:
+    """The connectors' sync (its own thread, every few seconds: due accounts, webhooks and
+    sync-now requests) and the purge of expired connection states and old webhook receipts."""
+    if not settings.connectors.configured():
+        return []
+    from veri.connectors.service import purge
+    from veri.connectors.sync import SyncRunner
+    from veri.events.worker import Periodic
+
+    runner = SyncRunner(database, connectors(settings))
+
+    def sync() -> None:
+        runner.run_once()
+
+    def connector_purge() -> None:
+        with database.transaction() as db:
+            purge(db)
+
+    return [Periodic("connector-sync", settings.connectors.connector_poll_seconds, sync), connector_purge]

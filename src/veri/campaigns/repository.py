@@ -51,6 +51,15 @@ class CampaignRepository:
             self.db, statement.options(joinedload(Campaign.brand)), order_by=order, limit=limit, offset=offset
         )
 
+    def by_ids(self, campaign_ids: Collection[uuid.UUID]) -> list[Campaign]:
+        if not campaign_ids:
+            return []
+        return list(
+            self.db.scalars(
+                select(Campaign).options(joinedload(Campaign.brand)).where(Campaign.id.in_(list(campaign_ids)))
+            )
+        )
+
     def count_by_status(self, brand_id: uuid.UUID | None) -> dict[CampaignStatus, int]:
         statement = select(Campaign.status, func.count()).group_by(Campaign.status)
         if brand_id is not None:

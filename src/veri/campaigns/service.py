@@ -5,6 +5,8 @@ changes a campaign."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
+from dataclasses import dataclass
 
 import structlog
 from sqlalchemy.orm import Session
@@ -21,6 +23,8 @@ from veri.models.accounts import Role
 from veri.models.campaigns import Campaign, CampaignStatus
 
 __all__ = [
+    "CampaignSummary",
+    "campaign_summaries",
     "count_by_status",
     "create_campaign",
     "get_campaign",
@@ -180,3 +184,20 @@ def transition_campaign(db: Session, *, principal: Principal, campaign_id: uuid.
         **{"from": previous.value, "to": to.value},
     )
     return campaign
+
+
+@dataclass(frozen=True)
+class CampaignSummary:
+    title: str
+    currency: str
+    brand_id: uuid.UUID
+    brand_name: str
+
+
+def campaign_summaries(db: Session, *, campaign_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, CampaignSummary]:
+    """Title, currency and brand of campaigns the caller already knows the viewer may see (money
+    statements name the campaigns of the viewer's own deals, whatever their state now)."""
+    return {
+        c.id: CampaignSummary(title=c.title, currency=c.currency, brand_id=c.brand_id, brand_name=c.brand.name)
+        for c in CampaignRepository(db).by_ids(set(campaign_ids))
+    }

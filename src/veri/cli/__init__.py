@@ -7,11 +7,13 @@ import typer
 
 from veri.cli.agent import app as agent_app
 from veri.cli.analytics import app as analytics_app
+from veri.cli.connectors import app as connectors_app
 from veri.cli.db import app as db_app
 from veri.cli.demo import app as demo_app
 from veri.cli.eval import app as eval_app
 from veri.cli.events import app as events_app
 from veri.cli.flags import app as flags_app
+from veri.cli.ledger import app as ledger_app
 from veri.cli.memory import app as memory_app
 from veri.cli.migrate import app as migrate_app
 from veri.cli.recommend import app as recommend_app
@@ -39,3 +41,5 @@ app.add_typer(agent_app, name="agent")
 app.add_typer(recommend_app, name="recommend")
 app.add_typer(scores_app, name="scores")
 app.add_typer(analytics_app, name="analytics")
+app.add_typer(connectors_app, name="connectors")
+app.add_typer(ledger_app, name="ledger")

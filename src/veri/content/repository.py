@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, tuple_
 from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.orm import Session
 
@@ -61,6 +62,39 @@ class ContentRepository:
             statement = statement.where(ContentItem.deal_id == deal_id)
         order = (ContentItem.published_at.desc(), ContentItem.id)
         return fetch_page(self.db, statement, order_by=order, limit=limit, offset=offset)
+
+    def by_external_ids(self, platform: str, external_ids: list[str]) -> dict[str, ContentItem]:
+        if not external_ids:
+            return {}
+        rows = self.db.scalars(
+            select(ContentItem).where(ContentItem.platform == platform, ContentItem.external_id.in_(external_ids))
+        ).all()
+        return {row.external_id: row for row in rows}
+
+    def snapshot_moments(self, pairs: list[tuple[uuid.UUID, datetime]]) -> set[tuple[uuid.UUID, datetime]]:
+        """Which (content, captured_at) measurements are stored already."""
+        if not pairs:
+            return set()
+        rows = self.db.execute(
+            select(MetricSnapshot.content_id, MetricSnapshot.captured_at).where(
+                tuple_(MetricSnapshot.content_id, MetricSnapshot.captured_at).in_(pairs)
+            )
+        ).all()
+        return {(row[0], row[1]) for row in rows}
+
+    def recent(self, *, creator_id: uuid.UUID, platform: str, since: object, limit: int) -> list[ContentItem]:
+        return list(
+            self.db.scalars(
+                select(ContentItem)
+                .where(
+                    ContentItem.creator_id == creator_id,
+                    ContentItem.platform == platform,
+                    ContentItem.published_at >= since,
+                )
+                .order_by(ContentItem.published_at.desc())
+                .limit(limit)
+            ).all()
+        )
 
     def latest_metrics(self, content_ids: list[uuid.UUID]) -> dict[uuid.UUID, MetricSnapshot]:
         if not content_ids:

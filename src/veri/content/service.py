@@ -5,7 +5,11 @@ records content and metrics."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 
+import structlog
 from sqlalchemy.orm import Session
 
 from veri.content.repository import ContentRepository
@@ -13,18 +17,26 @@ from veri.content.schemas import ContentIn, ContentOut, MetricsIn, MetricsOut
 from veri.creators import service as creator_service
 from veri.deals import service as deal_service
 from veri.errors import Conflict, Forbidden, Invalid, NotFound
-from veri.events.service import emit
+from veri.events.service import Emission, emit, emit_many
 from veri.events.types import ContentMetricsSnapshot, ContentPublished
 from veri.identity.principal import Principal
 from veri.models.content import ContentItem, MetricSnapshot
+from veri.models.creators import Platform
+
+log = structlog.get_logger(__name__)
 
 __all__ = [
+    "ImportResult",
+    "ImportedMeasurement",
+    "ImportedPost",
     "add_content",
     "content_out",
     "get_content",
+    "import_synced",
     "list_content",
     "list_metrics",
     "record_metrics",
+    "synced_posts",
 ]
 
 
@@ -159,3 +171,122 @@ def content_out(db: Session, *, items: list[ContentItem]) -> list[ContentOut]:
         model.latest_metrics = MetricsOut.model_validate(snapshot) if snapshot else None
         out.append(model)
     return out
+
+
+# -- content a connected platform reports (the system's own writes, no person behind them) ------
+
+
+@dataclass(frozen=True)
+class ImportedPost:
+    external_id: str
+    kind: str
+    published_at: datetime
+    event_id: uuid.UUID  # content.published's: deterministic, so a repeat cannot publish twice
+    title: str = ""
+    url: str = ""
+
+
+@dataclass(frozen=True)
+class ImportedMeasurement:
+    external_id: str
+    captured_at: datetime
+    counts: Mapping[str, int]  # Veri's columns: views, likes, comments, shares, saves
+    platform_metrics: Mapping[str, int]  # what the event carries: the platform's own names
+    event_id: uuid.UUID
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    posts: int
+    snapshots: int
+
+
+def import_synced(
+    db: Session,
+    *,
+    creator_id: uuid.UUID,
+    platform: Platform,
+    posts: Sequence[ImportedPost],
+    measurements: Sequence[ImportedMeasurement],
+    actor: str,
+) -> ImportResult:
+    """What a sync of one connected account read, stored once: posts not stored yet (one another
+    creator registered is skipped), measurements of this creator's posts at moments not stored
+    yet; their events (with the caller's deterministic ids) appended together."""
+    repo = ContentRepository(db)
+    wanted = {p.external_id for p in posts} | {m.external_id for m in measurements}
+    items = repo.by_external_ids(platform.value, sorted(wanted))
+    emissions: list[Emission] = []
+    new_items = []
+    for post in sorted(posts, key=lambda p: p.published_at):
+        if post.external_id in items:
+            continue
+        item = ContentItem(
+            id=uuid.uuid4(),
+            creator_id=creator_id,
+            platform=platform,
+            external_id=post.external_id[:120],
+            kind=post.kind,
+            title=post.title[:300],
+            url=post.url[:500] if post.url.startswith(("http://", "https://")) else "",
+            published_at=post.published_at,
+        )
+        items[post.external_id] = item
+        new_items.append(item)
+        emissions.append(
+            Emission(
+                ContentPublished(
+                    content_id=item.id,
+                    creator_id=creator_id,
+                    platform=platform.value,
+                    kind=item.kind,
+                    title=item.title,
+                    published_at=item.published_at,
+                ),
+                subject=f"creator:{creator_id}",
+                actor=actor,
+                occurred_at=item.published_at,
+                event_id=post.event_id,
+            )
+        )
+    db.add_all(new_items)
+    own = {ext: item for ext, item in items.items() if item.creator_id == creator_id}
+    for ext in sorted(items.keys() - own.keys()):
+        log.warning("synced_post_of_another_creator", platform=platform.value, content_id=str(items[ext].id))
+    taken = repo.snapshot_moments(
+        [(own[m.external_id].id, m.captured_at) for m in measurements if m.external_id in own]
+    )
+    snapshots = []
+    for m in measurements:
+        measured = own.get(m.external_id)
+        if measured is None or (measured.id, m.captured_at) in taken:
+            continue
+        taken.add((measured.id, m.captured_at))
+        snapshots.append(MetricSnapshot(content_id=measured.id, captured_at=m.captured_at, **m.counts))
+        emissions.append(
+            Emission(
+                ContentMetricsSnapshot(
+                    content_id=measured.id,
+                    creator_id=creator_id,
+                    platform=platform.value,
+                    captured_at=m.captured_at,
+                    metrics=dict(m.platform_metrics),
+                ),
+                subject=f"creator:{creator_id}",
+                actor=actor,
+                occurred_at=m.captured_at,
+                event_id=m.event_id,
+            )
+        )
+    db.flush()  # the posts before their snapshots (no relationship orders them)
+    db.add_all(snapshots)
+    db.flush()
+    emit_many(db, emissions)
+    return ImportResult(posts=len(new_items), snapshots=len(snapshots))
+
+
+def synced_posts(
+    db: Session, *, creator_id: uuid.UUID, platform: Platform, since: datetime, limit: int
+) -> list[ContentItem]:
+    """A creator's posts on `platform` published since `since`, newest first (which to measure)."""
+    return ContentRepository(db).recent(creator_id=creator_id, platform=platform.value, since=since, limit=limit)

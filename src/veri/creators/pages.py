@@ -10,6 +10,8 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from veri.campaigns import service as campaign_service
+from veri.connectors import service as connector_service
+from veri.connectors.schemas import PLATFORM_NAMES
 from veri.content import service as content_service
 from veri.creators import service
 from veri.creators.schemas import CreatorUpdate, SocialAccountIn
@@ -20,6 +22,7 @@ from veri.errors import Forbidden, VeriError
 from veri.identity.csrf import verify_form_csrf
 from veri.identity.deps import BrandPrincipal, CreatorPrincipal, CurrentPrincipal
 from veri.identity.principal import Principal
+from veri.ledger import service as ledger_service
 from veri.models.accounts import Role
 from veri.models.campaigns import CampaignStatus
 from veri.models.creators import Platform
@@ -27,6 +30,7 @@ from veri.models.deals import DealStatus
 from veri.pagination import Page, Paging
 from veri.recommend import service as recommend_service
 from veri.scoring import service as scoring_service
+from veri.web.edge import policy_with_form_targets
 from veri.web.forms import FormErrors, errors_from, form_values, parse_form
 from veri.web.render import redirect, render
 
@@ -49,7 +53,7 @@ def dashboard(request: Request, principal: CreatorPrincipal, db: DbSession) -> R
         deals=[deal_service.deal_out(db, principal=principal, deal=d) for d in deals],
         deal_total=deal_total,
         open_deals=open_deals,
-        earnings_cents=deal_service.earnings_cents(db, creator_id=creator.id),
+        earnings=ledger_service.headline(db, creator_id=creator.id),
         content=content_service.content_out(db, items=content),
         content_total=content_total,
         for_you=recommend_service.recommend_campaigns(
@@ -71,17 +75,26 @@ def _profile_page(
     status_code: int = 200,
 ) -> Response:
     creator = service.own_creator(db, principal=principal)
-    return render(
+    runtime = request.app.state.connectors
+    synced, _ = content_service.list_content(db, principal=principal, limit=8)
+    page = render(
         request,
         "creator_profile.html",
         principal,
         creator=creator,
         accounts=service.list_social_accounts(db, principal=principal),
+        connections={c.account_id: c for c in connector_service.connections(db, principal=principal)},
+        connectable=[p.value for p in runtime.connectors.platforms],
+        platform_names=PLATFORM_NAMES,
+        synced=content_service.content_out(db, items=synced),
         platforms=[p.value for p in Platform],
         errors=errors or {},
         values=values or {},
         status_code=status_code,
     )
+    # The connect buttons' redirect leads to the platforms' consent pages.
+    page.headers["content-security-policy"] = policy_with_form_targets(runtime.connectors.authorize_origins())
+    return page
 
 
 @router.get("/creator/profile", response_class=HTMLResponse)

@@ -61,6 +61,12 @@ class CreatorRepository:
     def social_account(self, account_id: uuid.UUID) -> SocialAccount | None:
         return self.db.get(SocialAccount, account_id)
 
+    def social_accounts_by_id(self, account_ids: list[uuid.UUID]) -> dict[uuid.UUID, SocialAccount]:
+        if not account_ids:
+            return {}
+        rows = self.db.scalars(select(SocialAccount).where(SocialAccount.id.in_(account_ids))).all()
+        return {row.id: row for row in rows}
+
     def social_account_by_handle(self, platform: str, handle: str) -> SocialAccount | None:
         return self.db.scalar(
             select(SocialAccount).where(SocialAccount.platform == platform, SocialAccount.handle == handle)

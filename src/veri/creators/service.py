@@ -16,7 +16,7 @@ from veri.events.types import CreatorUpdated
 from veri.identity.principal import Principal
 from veri.migration.shadow import DocumentReads
 from veri.models.accounts import Role
-from veri.models.creators import Creator, SocialAccount
+from veri.models.creators import Creator, Platform, SocialAccount, SocialAccountStatus
 
 __all__ = [
     "add_social_account",
@@ -25,10 +25,14 @@ __all__ = [
     "creator_by_id",
     "creator_profile",
     "get_creator",
+    "get_social_account",
+    "link_social_account",
     "list_creators",
     "list_social_accounts",
     "remove_social_account",
+    "set_social_account_status",
     "social_account_count",
+    "social_accounts_by_id",
     "update_profile",
 ]
 
@@ -176,3 +180,73 @@ def remove_social_account(db: Session, *, principal: Principal, account_id: uuid
     db.flush()
     if owner is not None:
         _emit_updated(db, owner, actor=principal.actor)
+
+
+def get_social_account(db: Session, *, principal: Principal, account_id: uuid.UUID) -> SocialAccount:
+    """One social account, for its creator or an admin; anyone else: not found."""
+    account = CreatorRepository(db).social_account(account_id)
+    if account is None or not (principal.is_admin or account.creator_id == principal.creator_id):
+        raise NotFound("no such social account")
+    return account
+
+
+def social_accounts_by_id(db: Session, account_ids: list[uuid.UUID]) -> dict[uuid.UUID, SocialAccount]:
+    """Social accounts by id, for the system itself (the connectors' sync); never for a request."""
+    return CreatorRepository(db).social_accounts_by_id(account_ids)
+
+
+def link_social_account(
+    db: Session,
+    *,
+    creator_id: uuid.UUID,
+    platform: Platform,
+    handle: str,
+    followers: int,
+    actor: str,
+    account_id: uuid.UUID | None = None,
+) -> SocialAccount:
+    """The creator's account on `platform` as the platform named it (after an OAuth consent):
+    the one being reconnected (`account_id`), or the creator's account with that handle, or a
+    new one; connected. An account another creator registered is a conflict."""
+    repo = CreatorRepository(db)
+    creator = repo.get(creator_id)
+    if creator is None:
+        raise NotFound("no such creator")
+    by_handle = repo.social_account_by_handle(platform.value, handle)
+    if by_handle is not None and by_handle.creator_id != creator_id:
+        raise Conflict(
+            f"{platform.value} account {handle!r} is registered to another creator",
+            detail=[{"field": "handle", "reason": "registered to another creator"}],
+        )
+    account = repo.social_account(account_id) if account_id is not None else None
+    if account is not None and (account.creator_id != creator_id or account.platform is not platform):
+        account = None
+    account = account or by_handle
+    if account is None:
+        account = SocialAccount(creator_id=creator_id, platform=platform, handle=handle, followers=followers)
+        db.add(account)
+    elif by_handle is not None and by_handle.id != account.id:
+        # Reconnecting as another account of the platform that the creator also registered.
+        account = by_handle
+    account.handle = handle
+    account.followers = followers
+    account.status = SocialAccountStatus.CONNECTED
+    if platform.value not in creator.platforms:
+        creator.platforms = [*creator.platforms, platform.value]
+    db.flush()
+    _emit_updated(db, creator, actor=actor)
+    return account
+
+
+def set_social_account_status(
+    db: Session, *, account_id: uuid.UUID, status: SocialAccountStatus, followers: int | None = None
+) -> SocialAccount | None:
+    """For the system itself (the connectors): a grant revoked, disconnected, or fresh numbers."""
+    account = CreatorRepository(db).social_account(account_id)
+    if account is None:
+        return None
+    account.status = status
+    if followers is not None:
+        account.followers = followers
+    db.flush()
+    return account

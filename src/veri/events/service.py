@@ -26,9 +26,11 @@ from veri.models.base import utcnow
 from veri.models.events import ConsumerOffset, DeadLetter, OutboxEvent, ProcessedEvent
 
 __all__ = [
+    "Emission",
     "IngestResult",
     "PipelineStatus",
     "emit",
+    "emit_many",
     "ingest",
     "pipeline_status",
     "replay_dead_letter",
@@ -50,11 +52,28 @@ def emit(
 ) -> Event:
     """Append one event in the caller's transaction: it exists if and only if the change does.
     A consumer that emits passes a deterministic `event_id`: its replay then adds nothing."""
-    event = Event.new(payload, subject=subject, actor=actor, occurred_at=occurred_at)
-    if event_id is not None:
-        event = dataclasses.replace(event, id=event_id)
-    append(db, [event], partitions=get_settings().events.event_partitions)
-    return event
+    return emit_many(db, [Emission(payload, subject, actor, occurred_at, event_id)])[0]
+
+
+@dataclass(frozen=True)
+class Emission:
+    """One event to emit, as `emit` takes it."""
+
+    payload: EventPayload
+    subject: str
+    actor: str
+    occurred_at: datetime | None = None
+    event_id: uuid.UUID | None = None
+
+
+def emit_many(db: Session, emissions: Sequence[Emission]) -> list[Event]:
+    """`emit` for several events at once: one append (one COPY) in the caller's transaction."""
+    events = []
+    for e in emissions:
+        event = Event.new(e.payload, subject=e.subject, actor=e.actor, occurred_at=e.occurred_at)
+        events.append(dataclasses.replace(event, id=e.event_id) if e.event_id is not None else event)
+    append(db, events, partitions=get_settings().events.event_partitions)
+    return events
 
 
 @dataclass

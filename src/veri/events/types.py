@@ -29,8 +29,12 @@ __all__ = [
     "DealCreated",
     "DealOfferMade",
     "DealStatusChanged",
+    "EscrowReserved",
     "MemoryChanged",
     "MessageSent",
+    "PayoutFailed",
+    "PayoutPaid",
+    "PayoutRequested",
     "TaskAccepted",
     "TaskCreated",
     "TaskProofSubmitted",
@@ -343,3 +347,60 @@ class AgentRunCompleted(EventPayload):
 class MemoryChanged(EventPayload):
     creator_id: uuid.UUID | None = None
     memory_ids: list[uuid.UUID] = Field(min_length=1, max_length=5_000)
+
+
+# -- money (the ledger, issue 17) --------------------------------------------------------------
+
+CurrencyText = Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
+MinorUnits = Annotated[int, Field(gt=0, le=10**15)]
+
+
+@REGISTRY.register(
+    "escrow.reserved",
+    1,
+    stream="ledger",
+    description=(
+        "The ledger held an accepted deal's fee in escrow: the terms it decided once (the currency, what "
+        "was charged to the brand's payment method, the platform's fee), which a replay applies again."
+    ),
+)
+class EscrowReserved(EventPayload):
+    deal_id: uuid.UUID
+    campaign_id: uuid.UUID
+    brand_id: uuid.UUID
+    creator_id: uuid.UUID
+    currency: CurrencyText
+    amount_minor: MinorUnits
+    charged_minor: Annotated[int, Field(ge=0, le=10**15)] = 0
+    platform_fee_bps: Annotated[int, Field(ge=0, le=10_000)]
+
+
+class _PayoutRef(EventPayload):
+    payout_id: uuid.UUID
+    creator_id: uuid.UUID
+    amount_minor: MinorUnits
+    currency: CurrencyText
+
+
+@REGISTRY.register(
+    "payout.requested", 1, stream="ledger", description="A creator asked to be paid part or all of their balance."
+)
+class PayoutRequested(_PayoutRef):
+    pass
+
+
+@REGISTRY.register("payout.paid", 1, stream="ledger", description="The payout provider paid a creator's payout.")
+class PayoutPaid(_PayoutRef):
+    provider_ref: Annotated[str, Field(max_length=100)] = ""
+
+
+@REGISTRY.register(
+    "payout.failed",
+    1,
+    stream="ledger",
+    description="A payout failed (or its bank returned it): the money is back in the creator's balance.",
+)
+class PayoutFailed(_PayoutRef):
+    reason: Annotated[str, Field(max_length=500)] = ""
+    # The provider had reported it paid before the bank returned it.
+    after_paid: bool = False

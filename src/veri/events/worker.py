@@ -8,6 +8,7 @@ import os
 import socket
 import threading
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import structlog
 
@@ -18,9 +19,22 @@ from veri.events.handlers import Handler
 from veri.events.relay import Relay
 from veri.events.runtime import ConsumerLoop, RetryPolicy
 
-__all__ = ["Worker"]
+__all__ = ["Periodic", "Worker"]
 
 log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class Periodic:
+    """A chore with its own pace and its own thread: one that runs often, or may be slow (the
+    connectors' sync waits on platforms), neither waits for the others nor holds them up."""
+
+    name: str
+    every: float
+    run: Callable[[], None]
+
+    def __call__(self) -> None:
+        self.run()
 
 
 class Worker:
@@ -71,8 +85,11 @@ class Worker:
             )
             self.loops.append(loop)
             self._spawn(f"consumer-{handler.group}", functools.partial(loop.run, self.stop_event))
-        if self.run_consumers and self.chores:
+        if self.run_consumers and any(not isinstance(c, Periodic) for c in self.chores):
             self._spawn("housekeeping", self._housekeeping)
+        for chore in self.chores if self.run_consumers else []:
+            if isinstance(chore, Periodic):
+                self._spawn(f"chore-{chore.name}", functools.partial(self._every, chore))
         log.info(
             "worker_started",
             member=self.member,
@@ -89,10 +106,19 @@ class Worker:
         every = self.settings.memory.memory_chores_seconds
         while not self.stop_event.wait(every):
             for chore in self.chores:
+                if isinstance(chore, Periodic):
+                    continue
                 try:
                     chore()
                 except Exception as exc:  # a chore must not stop the worker; the next round retries
                     log.warning("housekeeping_failed", chore=getattr(chore, "__name__", "?"), error=str(exc))
+
+    def _every(self, chore: Periodic) -> None:
+        while not self.stop_event.wait(chore.every):
+            try:
+                chore.run()
+            except Exception as exc:  # a chore must not stop the worker; the next round retries
+                log.warning("chore_failed", chore=chore.name, error=str(exc))
 
     def stop(self, timeout: float = 15.0) -> None:
         """Finish the batches in flight, give partitions back, stop."""

@@ -13,6 +13,7 @@ from veri.models.analytics import AnalyticsDaily, ContentDaily, ContentFact, Dea
 from veri.models.base import Base
 from veri.models.brands import Brand
 from veri.models.campaigns import Campaign, CampaignStatus
+from veri.models.connectors import OAuthState, PlatformGrant, SyncState, WebhookReceipt
 from veri.models.content import ContentItem, MetricSnapshot
 from veri.models.creators import Creator, Platform, SocialAccount, SocialAccountStatus
 from veri.models.deals import Deal, DealMessage, DealOffer, DealStatus
@@ -27,6 +28,16 @@ from veri.models.events import (
     RelayCursor,
 )
 from veri.models.flags import FlagChange, FlagRule
+from veri.models.ledger import (
+    AccountKind,
+    LedgerAccount,
+    LedgerEntry,
+    LedgerTransaction,
+    Payout,
+    PayoutAccount,
+    PayoutStatus,
+    TransactionKind,
+)
 from veri.models.live import Notification
 from veri.models.memory import EmbeddingCache, Memory, MemoryStatus, MemorySubjectState, MemoryType
 from veri.models.migration import BackfillCheckpoint, MigrationJob, ShadowMinute, ShadowPath, Verification
@@ -36,6 +47,7 @@ from veri.models.scoring_boards import LeaderboardEntry
 from veri.models.tasks import ProofFile, Task, TaskKind, TaskReview, TaskSubmission, TaskSubmissionStatus
 
 __all__ = [
+    "AccountKind",
     "AgentConversation",
     "AgentTurn",
     "AnalyticsDaily",
@@ -64,6 +76,9 @@ __all__ = [
     "FlagChange",
     "FlagRule",
     "LeaderboardEntry",
+    "LedgerAccount",
+    "LedgerEntry",
+    "LedgerTransaction",
     "LoopContent",
     "Memory",
     "MemoryStatus",
@@ -74,9 +89,14 @@ __all__ = [
     "ModelStatus",
     "ModelVersion",
     "Notification",
+    "OAuthState",
     "OutboxEvent",
     "PasswordResetToken",
+    "Payout",
+    "PayoutAccount",
+    "PayoutStatus",
     "Platform",
+    "PlatformGrant",
     "PointsEntry",
     "ProcessedEvent",
     "ProofFile",
@@ -88,13 +108,16 @@ __all__ = [
     "SocialAccount",
     "SocialAccountStatus",
     "Standing",
+    "SyncState",
     "Task",
     "TaskKind",
     "TaskReview",
     "TaskSubmission",
     "TaskSubmissionStatus",
+    "TransactionKind",
     "TurnStatus",
     "User",
     "UserSession",
     "Verification",
+    "WebhookReceipt",
 ]

@@ -28,6 +28,8 @@ class SocialAccountStatus(enum.StrEnum):
     CONNECTED = "connected"
     DISCONNECTED = "disconnected"
     ERROR = "error"
+    # Connected through OAuth once, but the grant was revoked or expired: the creator reconnects.
+    RECONNECT_NEEDED = "reconnect_needed"
 
 
 class Creator(UUIDPrimaryKey, TimestampMixin, Base):

@@ -15,7 +15,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from veri.errors import Invalid
 from veri.fields import UNSTORABLE_REASON, unstorable, unstorable_paths
 
-__all__ = ["EmptyQueryValuesMeanNoFilter", "SecurityHeaders", "reject_nul_characters"]
+__all__ = ["EmptyQueryValuesMeanNoFilter", "SecurityHeaders", "policy_with_form_targets", "reject_nul_characters"]
 
 # Scripts only from this origin (the pages have no inline script or handler); inline styles are
 # allowed because Plotly and htmx set element styles. The API docs page (Swagger UI) needs its
@@ -27,6 +27,13 @@ CONTENT_SECURITY_POLICY = (
 )
 DOCS_CONTENT_SECURITY_POLICY = CONTENT_SECURITY_POLICY.replace("script-src 'self'", "script-src 'self' 'unsafe-inline'")
 _CACHEABLE_PREFIXES = ("/static/", "/vendor/")
+
+
+def policy_with_form_targets(origins: list[str]) -> str:
+    """The policy of a page whose forms may lead elsewhere (the connect buttons post to Veri,
+    which redirects to a platform's consent page: `form-action` covers that redirect too)."""
+    allowed = " ".join(o for o in origins if o.startswith(("https://", "http://")) and " " not in o and ";" not in o)
+    return CONTENT_SECURITY_POLICY.replace("form-action 'self'", f"form-action 'self' {allowed}".rstrip())
 
 
 class EmptyQueryValuesMeanNoFilter:

@@ -1,0 +1,1 @@
+"""Money: the double-entry ledger of deals, escrow and payouts."""
