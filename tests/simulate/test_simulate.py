@@ -100,7 +100,12 @@ def test_only_the_simulator_and_the_evaluation_read_the_truth() -> None:
     offenders = []
     for path in SRC.rglob("*.py"):
         relative = path.relative_to(SRC).as_posix()
-        if relative.startswith(("simulate/", "evaluation/")) or relative in {"cli/simulate.py", EVALUATES_ROI}:
+        # The demo platform stands in for the outside world (a social platform's own numbers), so it
+        # may draw from the simulator like the simulator itself; Veri only sees it through its API.
+        if relative.startswith(("simulate/", "evaluation/", "demo_platform/")) or relative in {
+            "cli/simulate.py",
+            EVALUATES_ROI,
+        }:
             continue
         tree = ast.parse(path.read_text())
         for node in ast.walk(tree):

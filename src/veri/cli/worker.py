@@ -63,7 +63,10 @@ def worker_command(
 
     known = set(wiring.group_names())
     if group and not set(group) <= known:
-        raise typer.BadParameter(f"unknown group; the groups are {', '.join(sorted(known))}", param_hint="--group")
+        unknown = ", ".join(sorted(set(group) - known))
+        raise typer.BadParameter(
+            f"unknown group {unknown}; the groups are {', '.join(sorted(known))}", param_hint="--group"
+        )
     import signal
 
     settings = get_settings()
