@@ -3,9 +3,8 @@ machine's PostgreSQL at 127.0.0.1:5432 when it answers (required in CI). Each te
 empty tables; the schema is migrated once per database.
 
 Where the database engine matters (the schema's migrations, the event log and its lanes, memory
-with and without pgvector, the ledger's constraints, the Mongo migration's replication) a test
-runs on both PostgreSQLs; elsewhere on the embedded one `make run` serves from, which keeps the
-suite inside its time budget. VERI_TEST_BOTH_DATABASES=1 runs every test on both.
+with and without pgvector, the ledger's constraints) a test runs on both PostgreSQLs; elsewhere on
+the embedded one `make run` serves from, which keeps the suite inside its time budget. VERI_TEST_BOTH_DATABASES=1 runs every test on both.
 """
 
 from __future__ import annotations
@@ -38,7 +37,7 @@ from veri.db.embedded import EmbeddedPostgres, start_embedded_postgres
 from veri.db.engine import Database
 from veri.memory.embeddings import Embedder, get_embedder
 
-ON_BOTH_DATABASES = ("tests/db/", "tests/events/", "tests/memory/", "tests/ledger/", "tests/migration/")
+ON_BOTH_DATABASES = ("tests/db/", "tests/events/", "tests/memory/", "tests/ledger/")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

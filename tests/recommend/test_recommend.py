@@ -47,7 +47,7 @@ def played(app: FastAPI, database: Database, *, creators: int = 60, days: int = 
 
 
 def test_features_do_not_change_when_only_later_events_do(app: FastAPI, clean_db: Database) -> None:
-    world = played(app, clean_db, creators=40, days=120)
+    world = played(app, clean_db, creators=30, days=90)
     with clean_db.sessions() as db:
         found = examples(db)
         assert len(found) >= 20
