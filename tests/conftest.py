@@ -4,7 +4,8 @@ empty tables; the schema is migrated once per database.
 
 Where the database engine matters (the schema's migrations, the event log and its lanes, memory
 with and without pgvector, the ledger's constraints) a test runs on both PostgreSQLs; elsewhere on
-the embedded one `make run` serves from, which keeps the suite inside its time budget. VERI_TEST_BOTH_DATABASES=1 runs every test on both.
+the embedded one `make run` serves from, which keeps the suite inside its time budget.
+VERI_TEST_BOTH_DATABASES=1 runs every test on both.
 """
 
 from __future__ import annotations
