@@ -48,17 +48,45 @@ browser: ## Install Debian's chromium for the browser tests (if missing)
 	    || echo "warning: could not install chromium; browser tests will be skipped (or fail in CI)"; \
 	fi
 
-lint: install ## ruff (lint + format check), mypy strict, and the architecture contracts (import-linter)
+lint: install ## ruff (lint + format check), mypy strict, the architecture contracts (import-linter), bandit, pip-audit
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
 	$(BIN)/lint-imports
+	@# bandit warns "nosec encountered ... but no failed test" for every other call on a nosec'd line (PyCQA/bandit#1041).
+	$(BIN)/bandit --quiet --configfile pyproject.toml --recursive src 2> >(grep -v 'nosec encountered' >&2)
+	@$(MAKE) --no-print-directory audit
+
+# pip-audit reads advisories from PyPI's JSON API, one pinned version at a time. Where that API does
+# not answer (this workplace reaches only the package index), the audit is skipped with a warning,
+# rather than failing for the network or passing having checked nothing; VERI_REQUIRE_AUDIT=1 makes
+# that an error. The probe: pip-audit asked about its own pinned version.
+AUDIT := $(BIN)/pip-audit --no-deps --disable-pip --progress-spinner off
+audit: install ## pip-audit over requirements.lock (skipped with a warning where its vulnerability database is unreachable)
+	@probe=$$(mktemp); trap 'rm -f "$$probe"' EXIT; grep -i '^pip[-_]audit==' requirements.lock > "$$probe"; \
+	if ! $(AUDIT) --strict --requirement "$$probe" 2>&1 | grep -q 'could not be audited'; then \
+	  $(AUDIT) --requirement requirements.lock; \
+	elif [ -n "$$VERI_REQUIRE_AUDIT" ]; then \
+	  echo "pip-audit: its vulnerability database (PyPI's JSON API) is unreachable, and VERI_REQUIRE_AUDIT is set" >&2; \
+	  exit 1; \
+	else \
+	  echo "warning: pip-audit SKIPPED: its vulnerability database (PyPI's JSON API) is unreachable from here,"; \
+	  echo "warning: so requirements.lock was NOT audited; run 'make audit' where that API answers."; \
+	fi
 
 test: install browser lint ## Everything: lint, types, migrations check, all tests
 	$(BIN)/pytest
 
 fuzz: install ## Schemathesis over every /api/v1 operation with many examples (make test runs a few)
 	VERI_FUZZ_EXAMPLES=$${VERI_FUZZ_EXAMPLES:-200} $(BIN)/pytest tests/test_fuzz.py
+
+# ARGS: options of the script, e.g. ARGS="--processes 4 --steps 10,20,40,80" or ARGS="--scale 2".
+ARGS ?=
+load: install ## Locust's mix against `veri run --workers 4`: requests/s at p95 <= 300 ms, p99, errors, saturation (bench/load.py, JSON)
+	$(BIN)/python bench/load.py $(ARGS)
+
+chaos: install ## Under load: restart Postgres, stop Redis and the broker, kill -9 a worker and an API process, slow the LLM; then nothing lost? (bench/chaos.py, JSON, ~8 min)
+	$(BIN)/python bench/chaos.py $(ARGS)
 
 # MONGO=1: also start a MongoDB wire-protocol server (nx-27017, data in .veri/mongo) for the
 # PostgreSQL -> MongoDB migration and set VERI_MONGO_URL to it (/admin/migration drives it).
@@ -78,4 +106,4 @@ format: install ## Format the code
 clean: ## Remove the virtualenv and local data
 	rm -rf $(VENV) .veri artifacts
 
-.PHONY: help install browser lint test fuzz run lock format clean
+.PHONY: help install browser lint audit test fuzz load chaos run lock format clean

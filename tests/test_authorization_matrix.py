@@ -1,5 +1,8 @@
-"""Every API route, walked by every role and by an anonymous client, against the status the
-route must answer. A route added without a row here fails `test_matrix_covers_every_api_route`.
+"""Every route, walked by every role and by an anonymous client, against the status the route
+must answer: the pages (GET), the HTML forms (POST) and the API. A route added without a row here
+fails `test_matrix_covers_every_page`, `test_matrix_covers_every_form` or
+`test_matrix_covers_every_api_route` (which walks the app's routes, the ones left out of the
+OpenAPI document too).
 
 Each role runs in a fresh world of two creators, two brands and an admin, so the objects of
 "A" belong to creator A and brand A, those of "B" to the others.
@@ -17,7 +20,16 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from tests.factories import PASSWORD, form_memories, log_in, make_admin, new_client, run_group, sign_up
+from tests.factories import (
+    PASSWORD,
+    csrf_headers,
+    form_memories,
+    log_in,
+    make_admin,
+    new_client,
+    run_group,
+    sign_up,
+)
 from veri.models.memory import Memory
 from veri.scoring.boards import Leaderboards
 from veri.scoring.handlers import ScoringHandler
@@ -92,6 +104,23 @@ def build_world(app: FastAPI, database: Any) -> World:
     r = ca.post(f"/api/v1/tasks/{ids['task_a']}/proof", json={"post_url": "https://drive.example/draft"})
     assert r.status_code == 201, r.text
     ids["submission_a"] = r.json()["id"]
+    # Objects the HTML forms act on (FORMS), so their writes leave the API rows' objects alone.
+    ids["form_draft_a"] = campaign(ba, "Form draft A", False)
+    ids["form_open_a"] = campaign(ba, "Form open A", True)
+    ids["form_offer_a"] = campaign(ba, "Form offer A", True)
+    r = ba.post(
+        "/api/v1/deals",
+        json={"campaign_id": ids["form_offer_a"], "creator_id": ids["creator_a"], "fee_cents": 30_000},
+    )
+    ids["form_deal_a"] = r.json()["id"]
+    r = ca.post("/api/v1/social-accounts", json={"platform": "twitch", "handle": "formsa"})
+    ids["form_social_a"] = r.json()["id"]
+    ids["form_key_a"] = ca.post("/api/v1/api-keys", json={"name": "form", "scopes": ["read"]}).json()["id"]
+    r = ba.post("/api/v1/tasks", json={"kind": "deliverable", "title": "Cut", "deal_id": ids["deal_a"]})
+    ids["form_task_a"] = r.json()["id"]
+    r = ca.post(f"/api/v1/tasks/{ids['form_task_a']}/proof", json={"post_url": "https://drive.example/cut"})
+    assert r.status_code == 201, r.text
+    ids["form_submission_a"] = r.json()["id"]
     for c in (ca, cb, ba, bb):
         c.__exit__(None, None, None)
     run_group(database, ScoringHandler(Leaderboards(None)))
@@ -673,6 +702,193 @@ PAGES: list[tuple[str, dict[str, int]]] = [
 ]
 
 
+# The HTML forms (every POST outside /api): (route template, concrete path, form fields, expected
+# status per role). A form that worked answers 303 (to the next page); anonymous visitors are sent
+# to the log-in page (303) once their CSRF token is right; refusals are the API's statuses on an
+# error page, and a form whose input the service refused is shown again (422). Sent in this order,
+# after the pages and before the API rows, on objects of their own (build_world's `form_*`).
+FORMS: list[tuple[str, str, dict[str, str], dict[str, int]]] = [
+    ("/creator/profile", "/creator/profile", {"bio": "from the form"}, when(303, 303, 303, 403, 403, 403)),
+    (
+        "/creator/social-accounts",
+        "/creator/social-accounts",
+        {"platform": "youtube", "handle": "f{role}"},
+        when(303, 303, 303, 403, 403, 403),
+    ),
+    # Brand B names a campaign of brand A: refused beside the form (422, "not found"), nothing made.
+    (
+        "/creators/{creator_id}/invite",
+        "/creators/{creator_b}/invite",
+        {"campaign_id": "{form_open_a}", "fee": "200"},
+        when(303, 403, 403, 303, 422, 403),
+    ),
+    (
+        "/creator/connections/{platform}/connect",
+        "/creator/connections/youtube/connect",
+        {},
+        when(303, 303, 303, 403, 403, 403),
+    ),
+    (
+        # Added by hand, never connected: nothing to sync (409) for its creator, not found for another.
+        "/creator/connections/{account_id}/sync",
+        "/creator/connections/{form_social_a}/sync",
+        {},
+        when(303, 409, 404, 403, 403, 403),
+    ),
+    (
+        "/creator/connections/{account_id}/disconnect",
+        "/creator/connections/{form_social_a}/disconnect",
+        {},
+        when(303, 303, 404, 403, 403, 403),
+    ),
+    ("/campaigns/new", "/campaigns/new", {"title": "Formed", "budget": "100"}, when(303, 403, 403, 303, 303, 403)),
+    (
+        "/campaigns/{campaign_id}/transition",
+        "/campaigns/{form_draft_a}/transition",
+        {"to": "open"},
+        when(303, 403, 403, 303, 404, 303),
+    ),
+    (
+        # Any creator applies to an open campaign; a brand (or an admin) cannot apply, said beside the form.
+        "/campaigns/{campaign_id}/apply",
+        "/campaigns/{form_open_a}/apply",
+        {"fee": "300"},
+        when(303, 303, 303, 422, 404, 422),
+    ),
+    (
+        "/deals/{deal_id}/messages",
+        "/deals/{deal_a}/messages",
+        {"body": "From the form"},
+        when(303, 303, 404, 303, 404, 403),
+    ),
+    (
+        # Brand A's offer to creator A: theirs to accept; brand A cannot accept its own offer.
+        "/deals/{deal_id}/act",
+        "/deals/{form_deal_a}/act",
+        {"action": "accept"},
+        when(303, 303, 404, 409, 404, 403),
+    ),
+    (
+        "/tasks",
+        "/tasks",
+        {"kind": "post", "title": "Post the cut", "deal_id": "{deal_a}"},
+        when(303, 403, 403, 303, 404, 403),
+    ),
+    ("/tasks/{task_id}/accept", "/tasks/{form_task_a}/accept", {}, when(303, 303, 404, 403, 403, 403)),
+    (
+        "/tasks/{task_id}/proof",
+        "/tasks/{form_task_a}/proof",
+        {"post_url": "https://drive.example/x"},
+        when(303, 409, 404, 403, 403, 403),
+    ),
+    (
+        "/submissions/{submission_id}/review",
+        "/submissions/{form_submission_a}/review",
+        {"decision": "approve"},
+        when(303, 403, 403, 303, 404, 303),
+    ),
+    (
+        "/notifications/{notification_id}/read",
+        "/notifications/{notification_a}/read",
+        {},
+        when(303, 303, 404, 404, 404, 404),
+    ),
+    (
+        "/notifications/{notification_id}/open",
+        "/notifications/{notification_a}/open",
+        {},
+        when(303, 303, 404, 404, 404, 404),
+    ),
+    ("/notifications/read-all", "/notifications/read-all", {}, everyone(303, anon=303)),
+    (
+        # Nothing earned in this world: the creator's form is sent back (422).
+        "/earnings/payouts",
+        "/earnings/payouts",
+        {"currency": "USD", "idempotency_key": "form-1"},
+        when(303, 422, 422, 403, 403, 403),
+    ),
+    (
+        "/admin/flags/{name}",
+        "/admin/flags/MEMORY_DECAY",
+        {"mode": "default", "reason": "the forms"},
+        when(303, 403, 403, 403, 403, 303),
+    ),
+    # The migration's buttons: an admin's is answered on the page (a refusal in its flash).
+    (
+        "/admin/migration/dual-write",
+        "/admin/migration/dual-write",
+        {"percent": "0", "reason": "the forms"},
+        when(303, 403, 403, 403, 403, 303),
+    ),
+    (
+        "/admin/migration/shadow",
+        "/admin/migration/shadow",
+        {"shadow": "off", "reason": "the forms"},
+        when(303, 403, 403, 403, 403, 303),
+    ),
+    (
+        "/admin/migration/cutover",
+        "/admin/migration/cutover",
+        {"percent": "0", "reason": "the forms"},
+        when(303, 403, 403, 403, 403, 303),
+    ),
+    (
+        "/admin/migration/rollback",
+        "/admin/migration/rollback",
+        {"reason": "the forms"},
+        when(303, 403, 403, 403, 403, 303),
+    ),
+    ("/admin/migration/jobs", "/admin/migration/jobs", {"kind": "verify"}, when(303, 403, 403, 403, 403, 303)),
+    # The new key is shown on the settings page itself (200).
+    ("/settings/api-keys", "/settings/api-keys", {"name": "form key", "scopes": "read"}, everyone(200, anon=303)),
+    (
+        "/settings/api-keys/{key_id}/revoke",
+        "/settings/api-keys/{form_key_a}/revoke",
+        {},
+        when(303, 303, 404, 404, 404, 303),
+    ),
+    (
+        "/creator/social-accounts/{account_id}/remove",
+        "/creator/social-accounts/{form_social_a}/remove",
+        {},
+        when(303, 303, 404, 403, 403, 403),
+    ),
+    (
+        "/settings/password",
+        "/settings/password",
+        {"current_password": "wrong-password", "new_password": "another-long-one"},
+        everyone(422, anon=303),
+    ),
+    ("/password/forgot", "/password/forgot", {"email": "creatora@example.com"}, everyone(200, anon=200)),
+    (
+        "/password/reset/{token}",
+        "/password/reset/not-a-real-token",
+        {"new_password": "another-long-one"},
+        everyone(422, anon=422),
+    ),
+    (
+        "/login",
+        "/login",
+        {"email": "creatora@example.com", "password": "not-the-password"},
+        everyone(401, anon=401),
+    ),
+    # Last: signing up logs the new account in, logging out ends it.
+    (
+        "/signup",
+        "/signup",
+        {
+            "email": "form-{role}@example.com",
+            "password": PASSWORD,
+            "display_name": "F",
+            "role": "creator",
+            "handle": "form_{role}",
+        },
+        everyone(303, anon=303),
+    ),
+    ("/logout", "/logout", {}, everyone(303, anon=303)),
+]
+
+
 def _fill(value: Any, ids: dict[str, str], role: str) -> Any:
     if isinstance(value, str):
         return value.format(role=role.replace("_", ""), **ids)
@@ -691,6 +907,19 @@ def test_every_route_answers_each_role_as_designed(app: FastAPI, database: Any, 
         response = pages.get(path, headers={"accept": "text/html"}, follow_redirects=False)
         if response.status_code != expected[role]:
             failures.append(f"GET {template} as {role}: {response.status_code} != {expected[role]}")
+    forms = client_for(app, role)
+    csrf_headers(forms)  # a CSRF cookie for the anonymous visitor too: answers are about who asks
+    for template, path, fields, expected in FORMS:
+        forms.headers["X-CSRF-Token"] = forms.cookies["veri_csrf"]  # logging in and out rotate it
+        response = forms.post(
+            _fill(path, world.ids, role),
+            data=_fill(fields, world.ids, role),
+            headers={"accept": "text/html"},
+            follow_redirects=False,
+        )
+        if response.status_code != expected[role]:
+            failures.append(f"form POST {template} as {role}: {response.status_code} != {expected[role]}")
+        assert response.status_code < 500, response.text
     client = client_for(app, role)
     for method, _, path, body, expected in MATRIX:
         response = client.request(
@@ -706,13 +935,45 @@ def test_every_route_answers_each_role_as_designed(app: FastAPI, database: Any, 
     assert not failures, "\n".join(failures)
 
 
+def _routes(routes: list[Any]) -> set[tuple[str, str]]:
+    """(method, path) of every route the app serves, in included routers too, in the OpenAPI
+    document or not."""
+    from fastapi.routing import APIRoute
+
+    found: set[tuple[str, str]] = set()
+    for route in routes:
+        if isinstance(route, APIRoute):
+            found |= {(method, route.path) for method in route.methods}
+        included = getattr(route, "original_router", None)  # an included router
+        found |= _routes(getattr(route, "routes", None) or getattr(included, "routes", []))
+    return found
+
+
+# API routes left out of the OpenAPI document, and where their authorization is tested instead.
+API_ROUTES_TESTED_ELSEWHERE = {
+    # An endless event stream: tests/live/test_stream.py and test_notifications.py check that it
+    # refuses anonymous clients and carries a person's own events only.
+    ("GET", "/api/v1/live"),
+}
+
+
 def test_matrix_covers_every_api_route(app: FastAPI) -> None:
     spec = app.openapi()
-    routes = {
+    documented = {
         (method.upper(), path) for path, ops in spec["paths"].items() for method in ops if path.startswith("/api/v1")
     }
-    covered = {(method, template) for method, template, *_ in MATRIX}
-    assert routes - covered == set(), f"routes missing from the matrix: {sorted(routes - covered)}"
+    served = {(m, p) for m, p in _routes(app.router.routes) if p.startswith("/api/v1") and m != "HEAD"}
+    assert documented <= served and ("GET", "/api/v1/live") in served  # the walk sees every route
+    covered = {(method, template) for method, template, *_ in MATRIX} | API_ROUTES_TESTED_ELSEWHERE
+    assert served - covered == set(), f"routes missing from the matrix: {sorted(served - covered)}"
+
+
+def test_matrix_covers_every_form(app: FastAPI) -> None:
+    forms = {path for method, path in _routes(app.router.routes) if method == "POST" and not path.startswith("/api/")}
+    assert "/deals/{deal_id}/act" in forms and "/admin/migration/jobs" in forms  # the walk sees the forms
+    covered = {template for template, *_ in FORMS}
+    assert forms - covered == set(), f"forms missing from the matrix: {sorted(forms - covered)}"
+    assert covered - forms == set(), f"forms in the matrix the app no longer has: {sorted(covered - forms)}"
 
 
 # GET routes outside the API that are not pages a role opens: health, metrics, assets, docs.
@@ -720,18 +981,7 @@ NOT_PAGES = {"/healthz", "/readyz", "/metrics", "/vendor/plotly.min.js", "/api/d
 
 
 def test_matrix_covers_every_page(app: FastAPI) -> None:
-    from fastapi.routing import APIRoute
-
-    def walk(routes: list[Any]) -> set[str]:
-        found: set[str] = set()
-        for route in routes:
-            if isinstance(route, APIRoute) and "GET" in route.methods and not route.path.startswith("/api/"):
-                found.add(route.path)
-            included = getattr(route, "original_router", None)  # an included router
-            found |= walk(getattr(route, "routes", None) or getattr(included, "routes", []))
-        return found
-
-    pages = walk(app.router.routes) - NOT_PAGES
+    pages = {p for m, p in _routes(app.router.routes) if m == "GET" and not p.startswith("/api/")} - NOT_PAGES
     assert "/creators" in pages and "/deals/{deal_id}" in pages  # the walk sees the pages at all
     covered = {template.split("?")[0] for template, _ in PAGES}
     # The matrix names objects by their role in the world ({open_a}); the routes by parameter.

@@ -19,7 +19,11 @@ from veri.db.engine import Database
 def test_health_readiness_and_metrics(client: TestClient, database: Database) -> None:
     assert client.get("/healthz").json() == {"status": "ok"}
     ready = client.get("/readyz")
-    assert ready.status_code == 200 and ready.json()["checks"] == {"database": "ok"}
+    assert ready.status_code == 200 and ready.json()["checks"] == {
+        "database": "ok",
+        "bus": "ok: embedded log",
+        "llm": "ok: offline answers",
+    }
     client.get("/api/v1/campaigns")
     make_admin(database, "ops@example.com")
     log_in(client, "ops@example.com")  # metrics are for operators
@@ -36,6 +40,14 @@ def test_readiness_reports_a_dead_database(app: FastAPI, client: TestClient) -> 
     app.state.db = broken
     r = client.get("/readyz")
     assert r.status_code == 503 and r.json()["checks"]["database"].startswith("error")
+    assert r.headers["Retry-After"]
+    # A request that needs the database is refused cleanly (503 + Retry-After), not a 500.
+    from sqlalchemy.orm import sessionmaker
+
+    broken.sessions = sessionmaker(broken.engine)
+    login = client.post("/api/v1/auth/login", json={"email": "someone@example.com", "password": "x"})
+    assert login.status_code == 503 and login.headers["Retry-After"] == "5"
+    assert login.json()["error"] == "unavailable"
 
 
 @pytest.fixture
@@ -77,4 +89,7 @@ def test_sessions_and_rate_limits_live_in_redis(redis_app: tuple[FastAPI, redis.
     ]
     assert codes[-1] == 429
     assert store.keys("veri:ratelimit:login:account:*")
-    assert attacker.get("/readyz").json()["checks"] == {"database": "ok", "redis": "ok"}
+    assert {k: v for k, v in attacker.get("/readyz").json()["checks"].items() if k in ("database", "redis")} == {
+        "database": "ok",
+        "redis": "ok",
+    }

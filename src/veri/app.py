@@ -132,12 +132,52 @@ def _install_error_handlers(app: FastAPI) -> None:
         return render_error(request, exc.status_code, message)
 
 
+# While a store is down (PostgreSQL restarting, Redis stopped) the client is told to come back:
+# a 503 with Retry-After, not a 500 that reads as a bug nor a request left hanging.
+RETRY_AFTER_SECONDS = 5
+
+
+def _dependency_down(exc: BaseException) -> str | None:
+    """The store an exception says is unreachable (its connection refused, lost or timed out), or None."""
+    import psycopg
+    import redis.exceptions
+    from sqlalchemy.exc import DBAPIError
+
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, DBAPIError) and (
+            current.connection_invalidated or isinstance(current.orig, psycopg.OperationalError)
+        ):
+            return "database"
+        if isinstance(current, psycopg.OperationalError):
+            return "database"
+        if isinstance(current, redis.exceptions.ConnectionError | redis.exceptions.TimeoutError):
+            return "redis"
+        current = current.__cause__ or current.__context__
+    return None
+
+
 async def _catch_unexpected(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
     """A bug answers a clean 500 with the request id, logged once here; the exception is not
-    re-raised to the server, which would drop the client's keep-alive connection."""
+    re-raised to the server, which would drop the client's keep-alive connection. A store that
+    is down answers 503 with Retry-After."""
     try:
         return await call_next(request)
-    except Exception:
+    except Exception as exc:
+        down = _dependency_down(exc)
+        if down is not None:
+            log.warning("dependency_down", dependency=down, path=loggable_path(request), error=type(exc).__name__)
+            headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
+            message = f"the {down} is unavailable; try again in a few seconds"
+            if _wants_json(request):
+                return JSONResponse(_error_body("unavailable", message), status_code=503, headers=headers)
+            from veri.web.render import render_error
+
+            page = render_error(request, 503, message[0].upper() + message[1:] + ".")
+            page.headers.update(headers)
+            return page
         request_id = structlog.contextvars.get_contextvars().get("request_id", "")
         log.exception("unhandled_error", method=request.method, path=loggable_path(request))
         message = f"something went wrong on our side (request id {request_id})"
@@ -146,6 +186,31 @@ async def _catch_unexpected(request: Request, call_next: Callable[[Request], Awa
         from veri.web.render import render_error
 
         return render_error(request, 500, message[0].upper() + message[1:] + ".")
+
+
+def _bus_status(settings: Settings) -> str:
+    """The broker answers on its port (Kafka bus), or the log is the database's (embedded)."""
+    if settings.events.event_bus != "kafka":
+        return "ok: embedded log"
+    import socket
+
+    for address in settings.events.kafka_bootstrap.split(","):
+        host, _, port = address.strip().rpartition(":")
+        try:
+            with socket.create_connection((host or "127.0.0.1", int(port)), timeout=0.5):
+                return "ok"
+        except (OSError, ValueError):
+            continue
+    return "degraded: broker unreachable (events wait in the outbox)"
+
+
+def _llm_status(agent: Any) -> str:
+    """The agent's provider: offline, or Claude and its circuit breaker's state."""
+    breaker = getattr(getattr(agent, "provider", None), "breaker", None)
+    if breaker is None:
+        return "ok: offline answers"
+    state = str(breaker.state)
+    return "ok" if state == "closed" else f"degraded: circuit {state} (answering offline)"
 
 
 class ErrorOut(BaseModel):
@@ -349,9 +414,13 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
             except Exception as exc:
                 checks["redis"] = f"error: {type(exc).__name__}"
         ready = all(v == "ok" for v in checks.values())
+        # Without these the API still serves (events wait in the outbox, the agent answers
+        # offline): reported, but they do not take the process out of the load balancer.
+        degraded = {"bus": _bus_status(settings), "llm": _llm_status(request.app.state.agent)}
         return JSONResponse(
-            {"status": "ready" if ready else "not ready", "checks": checks},
+            {"status": "ready" if ready else "not ready", "checks": checks | degraded},
             status_code=200 if ready else 503,
+            headers={} if ready else {"Retry-After": str(RETRY_AFTER_SECONDS)},
         )
 
     @app.get("/metrics", include_in_schema=False, dependencies=[MetricsReader])

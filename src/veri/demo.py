@@ -42,7 +42,7 @@ __all__ = ["DEMO_PASSWORD", "DemoSummary", "WorldProgress", "load_demo", "load_w
 
 log = structlog.get_logger(__name__)
 
-DEMO_PASSWORD = "veri-demo-2026"  # noqa: S105 - the demo accounts only, printed by `make run`
+DEMO_PASSWORD = "veri-demo-2026"  # noqa: S105 - the demo accounts only, printed by `make run`  # nosec B105
 ADMIN_EMAIL = "admin@veri.example"
 MARKER_EMAIL = "team@peakform.example"  # present once the demo is loaded
 

@@ -34,6 +34,12 @@ _SECRET_KEYS = {
     "client_secret",
 }
 
+# HTTP client libraries log every request's full URL (at INFO: httpx; at DEBUG: urllib3), and some
+# platforms take credentials in the query string: Instagram's token exchange and refresh carry the
+# access token and the client secret there. Veri logs its outbound calls itself (connector_round,
+# token_refreshed, payout_sent ...): these loggers keep to warnings whatever the root level is.
+_URL_LOGGERS = ("httpx", "httpx2", "httpcore", "httpcore2", "urllib3")
+
 REQUESTS = Counter("veri_http_requests_total", "HTTP requests handled", ["method", "route", "status"])
 LATENCY = Histogram(
     "veri_http_request_duration_seconds",
@@ -60,6 +66,8 @@ class _CurrentStderr:
 
 
 def configure_logging(level: str = "INFO", *, json: bool = True) -> None:
+    for name in _URL_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
     renderer: Any = structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer()
     structlog.configure(
         processors=[

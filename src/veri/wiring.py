@@ -42,6 +42,7 @@ __all__ = [
     "message_extractor",
     "payout_provider",
     "redis_client",
+    "replay_handlers",
 ]
 
 log = structlog.get_logger(__name__)
@@ -56,7 +57,8 @@ def redis_client(settings: Settings) -> Redis | None:
         return None
     import redis
 
-    return redis.Redis.from_url(settings.redis.redis_url)
+    # Bounded waits: a Redis that stopped answering makes a request fail (503) in seconds, never hang.
+    return redis.Redis.from_url(settings.redis.redis_url, socket_timeout=2.0, socket_connect_timeout=2.0)
 
 
 def live(settings: Settings, database: Database, redis: Redis | None) -> LiveHub:
@@ -149,6 +151,27 @@ def handlers(settings: Settings | None = None, redis: Redis | None = None) -> li
         *mongo_replicators(settings),
         # Formation is slow: a person's own action must not queue behind months of history.
         *lanes(MemoryHandler(embedder(settings), extractor=message_extractor(settings))),
+    ]
+
+
+def replay_handlers(settings: Settings | None = None) -> list[Handler]:
+    """The groups whose state lives in PostgreSQL, built to apply the log inside one transaction
+    and reach nothing outside it (`veri check consistency`): no Redis boards or cache, no
+    notices, no embedding model (embeddings are not compared), the rules' message extractor
+    (an LLM would make every replay cost tokens). Mongo's dual-write is checked by `veri migrate verify`."""
+    from veri.analytics.handlers import AnalyticsHandler
+    from veri.events.lanes import lanes
+    from veri.ledger.handlers import LedgerHandler
+    from veri.memory.handlers import MemoryHandler
+    from veri.scoring.boards import Leaderboards
+    from veri.scoring.handlers import ScoringHandler
+
+    settings = settings or get_settings()
+    return [
+        AnalyticsHandler(None),
+        ScoringHandler(Leaderboards(None), tell=False),
+        LedgerHandler(settings.ledger, tell=False),
+        *lanes(MemoryHandler(None)),
     ]
 
 

@@ -3,8 +3,11 @@ broker that stops for 30 s while events keep arriving."""
 
 from __future__ import annotations
 
+import dataclasses
 import time
+import uuid
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -13,7 +16,8 @@ from fastapi import FastAPI
 from tests.factories import MetricsWorld, Tansu, admin_key, count, creator_views, make_settings, new_client
 from veri.analytics.handlers import AnalyticsHandler
 from veri.db.engine import Database
-from veri.events.bus.kafka import KafkaBus
+from veri.events.bus.kafka import KafkaBus, decode, encode
+from veri.events.outbox import LogRecord
 from veri.events.relay import get_cursor
 from veri.events.worker import Worker
 from veri.models.events import DeadLetter, OutboxEvent, ProcessedEvent
@@ -41,6 +45,28 @@ def kafka_worker(database: Database, broker: Tansu, tmp_path: Path, member: str 
     worker = Worker(database, bus, [AnalyticsHandler()], make_settings(tmp_path), member=member, lag_interval=0.5)
     worker.start()
     return worker
+
+
+def test_records_survive_the_wire_with_their_payload_as_json_text() -> None:
+    """The payload is cut out of the value rather than parsed, so nothing before it may fool the
+    cut: an actor that spells the marker, a payload that nests it."""
+    sent = LogRecord(
+        position=7,
+        txid=3,
+        event_id=uuid.uuid4(),
+        type="content.published",
+        version=1,
+        stream="content",
+        subject="creator:1",
+        partition=2,
+        actor='bot,"payload":{}',
+        occurred_at=datetime(2026, 3, 1, 10, tzinfo=UTC),
+        payload='{"note": {"payload": "x"}}',
+        recorded_at=datetime(2026, 3, 1, 11, tzinfo=UTC),
+    )
+    assert decode(encode(sent)) == sent
+    as_dict = dataclasses.replace(sent, payload={"a": 1}, recorded_at=None)
+    assert decode(encode(as_dict)).payload_dict == {"a": 1}
 
 
 def analytics_processed(database: Database) -> int:

@@ -92,6 +92,24 @@ def test_batch_errors_name_the_event_and_the_field() -> None:
     assert any(e.index == 4 for e in errors)
 
 
+def test_unstorable_text_is_refused_naming_its_field_among_clean_events() -> None:
+    """The batch is checked at once and walked only when something may be unstorable: the
+    field is still named, and the clean events of the batch still pass."""
+
+    def account(name: str) -> dict[str, object]:
+        payload = {"user_id": str(uuid.uuid4()), "role": "creator", "display_name": name}
+        return envelope("account.created", payload, subject="user:1", at=datetime.now(UTC))
+
+    clean = [account("A") for _ in range(3)]
+    assert validate_batch(clean)[1] == []
+    valid, errors = validate_batch([*clean, account("nul\x00"), account("\ud800"), account("a\\u0000b")])
+    assert [(e.index, e.field) for e in errors] == [
+        (3, "events.3.payload.display_name"),
+        (4, "events.4.payload.display_name"),
+    ]
+    assert len(valid) == 4  # a literal backslash-u0000 is text like any other
+
+
 # -- ingestion --------------------------------------------------------------------------------
 
 

@@ -32,14 +32,26 @@ class AnalyticsCache:
         return int(value) if value is not None else 0
 
     def get_or_compute(self, scope: str, scope_id: uuid.UUID, variant: str, compute: Callable[[], Any]) -> Any:
-        key = f"{self.prefix}{scope}:{scope_id}:{self._generation(scope, scope_id)}:{variant}"
-        cached = self.redis.get(key)
+        """The cached series, or computed (and cached). Redis down: computed from PostgreSQL, as
+        without a cache; an outage of the cache must not fail the read."""
+        import redis
+
+        try:
+            key = f"{self.prefix}{scope}:{scope_id}:{self._generation(scope, scope_id)}:{variant}"
+            cached = self.redis.get(key)
+        except redis.RedisError as exc:
+            LOOKUPS.labels("unavailable").inc()
+            log.warning("analytics_cache_unavailable", error=str(exc))
+            return compute()
         if cached is not None:
             LOOKUPS.labels("hit").inc()
             return json.loads(cached)
         LOOKUPS.labels("miss").inc()
         value = compute()
-        self.redis.set(key, json.dumps(value, default=str), ex=self.ttl)
+        try:
+            self.redis.set(key, json.dumps(value, default=str), ex=self.ttl)
+        except redis.RedisError as exc:
+            log.warning("analytics_cache_unavailable", error=str(exc))
         return value
 
     def invalidate(self, scopes: Iterable[tuple[str, uuid.UUID]]) -> None:

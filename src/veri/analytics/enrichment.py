@@ -55,15 +55,30 @@ class Metrics:
 _BY_ALIAS = {alias: (name, rank) for name, aliases in _ALIASES.items() for rank, alias in enumerate(aliases)}
 
 
-def normalise_metrics(raw: Mapping[str, int]) -> Metrics:
-    values: dict[str, int] = {}
-    ranks: dict[str, int] = {}
-    for key, value in raw.items():
+def _plan(keys: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    """Which platform name each of our names is read from, for a set of names."""
+    chosen: dict[str, tuple[int, str]] = {}
+    for key in keys:
         found = _BY_ALIAS.get(key)
-        if found is not None and found[1] < ranks.get(found[0], len(_BY_ALIAS)):
-            values[found[0]] = int(value)
-            ranks[found[0]] = found[1]
-    return Metrics(**values)
+        if found is not None and found[1] < chosen.get(found[0], (len(_BY_ALIAS), ""))[0]:
+            chosen[found[0]] = (found[1], key)
+    return tuple((name, key) for name, (_, key) in chosen.items())
+
+
+# A platform sends the same names every time: the choice is made once per set of names, not
+# once per snapshot (it was most of enrichment's time). Bounded: names come from clients.
+_PLANS: dict[tuple[str, ...], tuple[tuple[str, str], ...]] = {}
+_MAX_PLANS = 1024
+
+
+def normalise_metrics(raw: Mapping[str, int]) -> Metrics:
+    keys = tuple(raw)
+    plan = _PLANS.get(keys)
+    if plan is None:
+        plan = _plan(keys)
+        if len(_PLANS) < _MAX_PLANS:
+            _PLANS[keys] = plan
+    return Metrics(**{name: int(raw[key]) for name, key in plan})
 
 
 def engagement_rate(metrics: Metrics) -> float:

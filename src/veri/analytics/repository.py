@@ -184,7 +184,13 @@ class AnalyticsRepository:
                 "brands": [i.brand_id for i in items],
             },
         )
-        # Metrics may have arrived before the content: attribute them to its campaign now.
+        keys = {k for i in items for k in keys_for(i.creator_id, i.brand_id, i.campaign_id, i.published_at.date())}
+        # Metrics may have arrived before the content: attribute them to its campaign now. Only
+        # content that names a campaign or brand can change anything (metrics arriving after the
+        # content take its attribution as they are written).
+        attributed = [i.content_id for i in items if i.campaign_id is not None or i.brand_id is not None]
+        if not attributed:
+            return keys
         rows = execute_binary(
             self.db,
             """
@@ -196,71 +202,104 @@ class AnalyticsRepository:
                        OR d.brand_id IS NULL AND c.brand_id IS NOT NULL)
                 RETURNING d.creator_id, d.brand_id, d.campaign_id, d.day
                 """,
-            {"ids": [i.content_id for i in items]},
+            {"ids": attributed},
         )
-        keys = {k for i in items for k in keys_for(i.creator_id, i.brand_id, i.campaign_id, i.published_at.date())}
         keys.update(k for row in rows for k in keys_for(*row))
         return keys
 
     def upsert_daily(self, snapshots: list[EnrichedSnapshot]) -> set[Key]:
         """Keep each content-day's latest snapshot with its growth over the previous known day.
-        Snapshots arriving in order need nothing more; a late one (or several days of one post
-        in a batch) also changes the growth of the days after it, which are then recomputed."""
+        In a batch, a post's days are in order and each day's growth is taken from the day
+        before it in the batch, or, for its first day, from the table. Snapshots arriving in
+        order need nothing more; a late one (a later day is already stored, or the stored
+        snapshot of its day is newer) changes the growth of the days after it, which are then
+        recomputed."""
         if not snapshots:
             return set()
-        touched = execute_binary(
+        ordered = sorted(snapshots, key=lambda s: (s.content_id, s.day))
+        prev_views: list[int | None] = []
+        prev_engagements: list[int | None] = []
+        several: set[uuid.UUID] = set()
+        for index, s in enumerate(ordered):
+            before = ordered[index - 1] if index else None
+            if before is not None and before.content_id == s.content_id:
+                prev_views.append(before.metrics.views)
+                prev_engagements.append(before.metrics.engagements)
+                several.add(s.content_id)
+            else:
+                prev_views.append(None)
+                prev_engagements.append(None)
+        rows = execute_binary(
             self.db,
             """
-                INSERT INTO analytics_content_daily AS d
-                    (content_id, day, creator_id, campaign_id, brand_id, platform, captured_at,
-                     views, likes, comments, shares, saves, engagement_rate, d_views, d_engagements)
-                SELECT s.content_id, s.day, s.creator_id, COALESCE(s.campaign_id, c.campaign_id),
-                       COALESCE(s.brand_id, c.brand_id), s.platform, s.captured_at,
-                       s.views, s.likes, s.comments, s.shares, s.saves, s.rate,
-                       s.views - COALESCE(prev.views, 0),
-                       s.likes + s.comments + s.shares + s.saves - COALESCE(prev.engagements, 0)
-                FROM unnest(%(ids)s::uuid[], %(days)s::date[], %(creators)s::uuid[],
-                            %(campaigns)s::uuid[], %(brands)s::uuid[], %(platforms)s::text[],
-                            %(captured)s::timestamptz[], %(views)s::bigint[], %(likes)s::bigint[],
-                            %(comments)s::bigint[], %(shares)s::bigint[], %(saves)s::bigint[],
-                            %(rates)s::float8[])
-                     AS s(content_id, day, creator_id, campaign_id, brand_id, platform, captured_at,
-                          views, likes, comments, shares, saves, rate)
-                LEFT JOIN analytics_content c ON c.content_id = s.content_id
-                LEFT JOIN LATERAL (
-                    SELECT p.views, p.likes + p.comments + p.shares + p.saves AS engagements
-                    FROM analytics_content_daily p
-                    WHERE p.content_id = s.content_id AND p.day < s.day
-                    ORDER BY p.day DESC LIMIT 1) prev ON true
-                ON CONFLICT (content_id, day) DO UPDATE SET
-                    captured_at = excluded.captured_at, views = excluded.views, likes = excluded.likes,
-                    comments = excluded.comments, shares = excluded.shares, saves = excluded.saves,
-                    engagement_rate = excluded.engagement_rate,
-                    d_views = excluded.d_views, d_engagements = excluded.d_engagements,
-                    campaign_id = COALESCE(excluded.campaign_id, d.campaign_id),
-                    brand_id = COALESCE(excluded.brand_id, d.brand_id)
-                WHERE excluded.captured_at >= d.captured_at
-                RETURNING d.creator_id, d.brand_id, d.campaign_id, d.day
+                WITH s AS (
+                    SELECT s.*, s.prev_views IS NULL AND EXISTS (
+                               SELECT 1 FROM analytics_content_daily later
+                               WHERE later.content_id = s.content_id AND later.day > s.day) AS late
+                    FROM unnest(%(ids)s::uuid[], %(days)s::date[], %(creators)s::uuid[],
+                                %(campaigns)s::uuid[], %(brands)s::uuid[], %(platforms)s::text[],
+                                %(captured)s::timestamptz[], %(views)s::bigint[], %(likes)s::bigint[],
+                                %(comments)s::bigint[], %(shares)s::bigint[], %(saves)s::bigint[],
+                                %(rates)s::float8[], %(prev_views)s::bigint[], %(prev_engagements)s::bigint[])
+                         AS s(content_id, day, creator_id, campaign_id, brand_id, platform, captured_at,
+                              views, likes, comments, shares, saves, rate, prev_views, prev_engagements)
+                ), written AS (
+                    INSERT INTO analytics_content_daily AS d
+                        (content_id, day, creator_id, campaign_id, brand_id, platform, captured_at,
+                         views, likes, comments, shares, saves, engagement_rate, d_views, d_engagements)
+                    SELECT s.content_id, s.day, s.creator_id, COALESCE(s.campaign_id, c.campaign_id),
+                           COALESCE(s.brand_id, c.brand_id), s.platform, s.captured_at,
+                           s.views, s.likes, s.comments, s.shares, s.saves, s.rate,
+                           s.views - COALESCE(s.prev_views, prev.views, 0),
+                           s.likes + s.comments + s.shares + s.saves
+                             - COALESCE(s.prev_engagements, prev.engagements, 0)
+                    FROM s
+                    LEFT JOIN analytics_content c ON c.content_id = s.content_id
+                    LEFT JOIN LATERAL (
+                        SELECT p.views, p.likes + p.comments + p.shares + p.saves AS engagements
+                        FROM analytics_content_daily p
+                        WHERE s.prev_views IS NULL AND p.content_id = s.content_id AND p.day < s.day
+                        ORDER BY p.day DESC LIMIT 1) prev ON true
+                    ON CONFLICT (content_id, day) DO UPDATE SET
+                        captured_at = excluded.captured_at, views = excluded.views, likes = excluded.likes,
+                        comments = excluded.comments, shares = excluded.shares, saves = excluded.saves,
+                        engagement_rate = excluded.engagement_rate,
+                        d_views = excluded.d_views, d_engagements = excluded.d_engagements,
+                        campaign_id = COALESCE(excluded.campaign_id, d.campaign_id),
+                        brand_id = COALESCE(excluded.brand_id, d.brand_id)
+                    WHERE excluded.captured_at >= d.captured_at
+                    RETURNING d.content_id, d.day, d.creator_id, d.brand_id, d.campaign_id
+                )
+                SELECT * FROM written
+                UNION ALL
+                SELECT content_id, NULL, NULL, NULL, NULL FROM s WHERE late
                 """,
             {
-                "ids": [s.content_id for s in snapshots],
-                "days": [s.day for s in snapshots],
-                "creators": [s.creator_id for s in snapshots],
-                "campaigns": [s.campaign_id for s in snapshots],
-                "brands": [s.brand_id for s in snapshots],
-                "platforms": [s.platform for s in snapshots],
-                "captured": [s.captured_at for s in snapshots],
-                "views": [s.metrics.views for s in snapshots],
-                "likes": [s.metrics.likes for s in snapshots],
-                "comments": [s.metrics.comments for s in snapshots],
-                "shares": [s.metrics.shares for s in snapshots],
-                "saves": [s.metrics.saves for s in snapshots],
-                "rates": [s.engagement_rate for s in snapshots],
+                "ids": [s.content_id for s in ordered],
+                "days": [s.day for s in ordered],
+                "creators": [s.creator_id for s in ordered],
+                "campaigns": [s.campaign_id for s in ordered],
+                "brands": [s.brand_id for s in ordered],
+                "platforms": [s.platform for s in ordered],
+                "captured": [s.captured_at for s in ordered],
+                "views": [s.metrics.views for s in ordered],
+                "likes": [s.metrics.likes for s in ordered],
+                "comments": [s.metrics.comments for s in ordered],
+                "shares": [s.metrics.shares for s in ordered],
+                "saves": [s.metrics.saves for s in ordered],
+                "rates": [s.engagement_rate for s in ordered],
+                "prev_views": prev_views,
+                "prev_engagements": prev_engagements,
             },
         )
-        first_day: dict[uuid.UUID, date] = {}
-        for s in snapshots:
-            first_day[s.content_id] = min(s.day, first_day.get(s.content_id, s.day))
+        written = {(row[0], row[1]) for row in rows if row[1] is not None}
+        keys = {k for row in rows if row[1] is not None for k in keys_for(row[2], row[3], row[4], row[1])}
+        # A day the table kept (its snapshot was newer) was not the base the next day's growth
+        # was taken from; a later day already stored took its growth from an older base.
+        late = {row[0] for row in rows if row[1] is None}
+        late |= {s.content_id for s in ordered if s.content_id in several and (s.content_id, s.day) not in written}
+        if not late:
+            return keys
         changed = execute_binary(
             self.db,
             """
@@ -271,19 +310,16 @@ class AnalyticsRepository:
                            (a.likes + a.comments + a.shares + a.saves)
                              - COALESCE(LAG(a.likes + a.comments + a.shares + a.saves) OVER w, 0) AS de
                     FROM analytics_content_daily a
-                    JOIN unnest(%(ids)s::uuid[], %(first_days)s::date[]) AS t(content_id, first_day)
-                      ON a.content_id = t.content_id
-                    WHERE EXISTS (SELECT 1 FROM analytics_content_daily later
-                                  WHERE later.content_id = t.content_id AND later.day > t.first_day)
+                    WHERE a.content_id = ANY(%(ids)s::uuid[])
                     WINDOW w AS (PARTITION BY a.content_id ORDER BY a.day)
                 ) x
                 WHERE d.content_id = x.content_id AND d.day = x.day
                   AND (d.d_views <> x.dv OR d.d_engagements <> x.de)
                 RETURNING d.creator_id, d.brand_id, d.campaign_id, d.day
                 """,
-            {"ids": list(first_day), "first_days": list(first_day.values())},
+            {"ids": list(late)},
         )
-        return {k for row in (*touched, *changed) for k in keys_for(*row)}
+        return keys | {k for row in changed for k in keys_for(*row)}
 
     def upsert_deals(self, deals: list[DealState]) -> set[Key]:
         if not deals:
@@ -360,7 +396,7 @@ class AnalyticsRepository:
                         engagement_rate = excluded.engagement_rate, posts = excluded.posts,
                         deals_accepted = excluded.deals_accepted, deals_completed = excluded.deals_completed,
                         earnings_cents = excluded.earnings_cents
-                    """,  # noqa: S608 - the column comes from SCOPES, never from input
+                    """,  # noqa: S608 - the column comes from SCOPES, never from input  # nosec B608
                 {"scope": scope, "ids": [p[0] for p in pairs], "days": [p[1] for p in pairs]},
             )
             written += len(pairs)

@@ -7,6 +7,8 @@ import typer
 
 from veri.cli.agent import app as agent_app
 from veri.cli.analytics import app as analytics_app
+from veri.cli.bench import app as bench_app
+from veri.cli.check import app as check_app
 from veri.cli.connectors import app as connectors_app
 from veri.cli.db import app as db_app
 from veri.cli.demo import app as demo_app
@@ -43,3 +45,5 @@ app.add_typer(scores_app, name="scores")
 app.add_typer(analytics_app, name="analytics")
 app.add_typer(connectors_app, name="connectors")
 app.add_typer(ledger_app, name="ledger")
+app.add_typer(bench_app, name="bench")
+app.add_typer(check_app, name="check")

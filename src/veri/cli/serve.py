@@ -61,7 +61,7 @@ def local_mongo(settings: Settings) -> Iterator[str]:
     folder = (settings.db.data_dir / "mongo").resolve()
     folder.mkdir(parents=True, exist_ok=True)
     port = 27017 if not _port_open(27017) else _free_port()
-    server = subprocess.Popen(  # noqa: S603 (our own venv's nx-27017, arguments we built)
+    server = subprocess.Popen(  # noqa: S603 (our own venv's nx-27017, arguments we built)  # nosec B603
         [
             found,
             "--data-dir",
@@ -146,6 +146,18 @@ def run(
             "outside production, for the platforms whose URL is not set."
         ),
     ] = True,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            max=64,
+            help="API processes on the one port (uvicorn's supervisor restarts one that dies); they share "
+            "nothing but the database and Redis. The worker and the demo stay in this process.",
+        ),
+    ] = 1,
+    worker: Annotated[
+        bool, typer.Option(help="Run the stream processor in this process (--no-worker: run `veri worker` apart).")
+    ] = True,
 ) -> None:
     """Serve the API and the web pages (migrating the database first)."""
     import uvicorn
@@ -184,7 +196,7 @@ def run(
                 f"password [bold]{DEMO_PASSWORD}[/bold]\n"
             )
         platform = _start_demo_platform(settings) if demo_platform else None
-        worker = start_worker(settings, database)
+        stream = start_worker(settings, database) if worker else None
         marker = settings.db.data_dir / "demo-world.json"
         if is_demo_database and not marker.exists():
             import threading
@@ -202,18 +214,26 @@ def run(
         # that ends the process before the `finally` blocks stop the worker and the embedded
         # PostgreSQL. An exception does not skip them.
         signal.signal(signal.SIGTERM, _exit_on_sigterm)
+        options: dict[str, object] = {
+            "host": settings.host,
+            "port": settings.port,
+            "log_level": "warning",
+            # Open pages hold their live-update streams (SSE) open: on shutdown they are
+            # cut after this instead of being waited for (the browsers reconnect elsewhere).
+            "timeout_graceful_shutdown": 3,
+            **uvicorn_proxy_options(settings.security.trusted_proxies),
+        }
         try:
-            uvicorn.run(
-                create_app(settings, database=database),
-                host=settings.host,
-                port=settings.port,
-                log_level="warning",
-                # Open pages hold their live-update streams (SSE) open: on shutdown they are
-                # cut after this instead of being waited for (the browsers reconnect elsewhere).
-                timeout_graceful_shutdown=3,
-                **uvicorn_proxy_options(settings.security.trusted_proxies),  # type: ignore[arg-type]
-            )
+            if workers > 1:
+                # Each process builds its own app from the environment: they reach this embedded
+                # server by its URL (only this process starts and stops it) and share no state in
+                # memory (sessions, rate limits, caches and live updates are in PostgreSQL or Redis).
+                os.environ["VERI_DATABASE_URL"] = database.url
+                uvicorn.run("veri.app:create_app", factory=True, workers=workers, **options)  # type: ignore[arg-type]
+            else:
+                uvicorn.run(create_app(settings, database=database), **options)  # type: ignore[arg-type]
         finally:
-            worker.stop()
+            if stream is not None:
+                stream.stop()
             if platform is not None:
                 platform.stop()

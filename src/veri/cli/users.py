@@ -21,7 +21,7 @@ def create_admin(
     password: Annotated[
         str,
         typer.Option(prompt=True, hide_input=True, confirmation_prompt=True, envvar="VERI_ADMIN_PASSWORD"),
-    ] = "",
+    ] = "",  # none: typer prompts for it  # nosec B107
     as_json: JsonOption = False,
 ) -> None:
     """Create an admin account (the only way to get one)."""

@@ -26,7 +26,7 @@ class InstagramConnector(OAuth2Adapter):
     platform: ClassVar[Platform] = Platform.INSTAGRAM
     real: ClassVar[Endpoints] = Endpoints(
         authorize="https://www.instagram.com/oauth/authorize",
-        token="https://api.instagram.com/oauth/access_token",  # noqa: S106 (an endpoint, not a secret)
+        token="https://api.instagram.com/oauth/access_token",  # noqa: S106 (an endpoint, not a secret)  # nosec B106
         revoke="https://graph.instagram.com/me/permissions",
         api="https://graph.instagram.com",
     )

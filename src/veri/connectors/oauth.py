@@ -159,7 +159,7 @@ class OAuth2Adapter:
             revocation_endpoint_auth_method=self.token_auth_method,
             scope=self.scope,
             code_challenge_method="S256",
-            token={"access_token": tokens.access_token, "token_type": "Bearer"} if tokens else None,
+            token={"access_token": tokens.access_token, "token_type": "Bearer"} if tokens else None,  # a type  # nosec B105
             timeout=httpx2.Timeout(self.policy.read_timeout, connect=self.policy.connect_timeout),
             transport=self._transport,
             trust_env=False,

@@ -32,7 +32,7 @@ class TikTokConnector(OAuth2Adapter):
     platform: ClassVar[Platform] = Platform.TIKTOK
     real: ClassVar[Endpoints] = Endpoints(
         authorize="https://www.tiktok.com/v2/auth/authorize/",
-        token="https://open.tiktokapis.com/v2/oauth/token/",  # noqa: S106 (an endpoint, not a secret)
+        token="https://open.tiktokapis.com/v2/oauth/token/",  # noqa: S106 (an endpoint, not a secret)  # nosec B106
         revoke="https://open.tiktokapis.com/v2/oauth/revoke/",
         api="https://open.tiktokapis.com/v2",
     )

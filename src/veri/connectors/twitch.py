@@ -19,7 +19,7 @@ class TwitchConnector(OAuth2Adapter):
     platform: ClassVar[Platform] = Platform.TWITCH
     real: ClassVar[Endpoints] = Endpoints(
         authorize="https://id.twitch.tv/oauth2/authorize",
-        token="https://id.twitch.tv/oauth2/token",  # noqa: S106 (an endpoint, not a secret)
+        token="https://id.twitch.tv/oauth2/token",  # noqa: S106 (an endpoint, not a secret)  # nosec B106
         revoke="https://id.twitch.tv/oauth2/revoke",
         api="https://api.twitch.tv/helix",
     )

@@ -21,7 +21,7 @@ class YouTubeConnector(OAuth2Adapter):
     platform: ClassVar[Platform] = Platform.YOUTUBE
     real: ClassVar[Endpoints] = Endpoints(
         authorize="https://accounts.google.com/o/oauth2/v2/auth",
-        token="https://oauth2.googleapis.com/token",  # noqa: S106 (an endpoint, not a secret)
+        token="https://oauth2.googleapis.com/token",  # noqa: S106 (an endpoint, not a secret)  # nosec B106
         revoke="https://oauth2.googleapis.com/revoke",
         api="https://www.googleapis.com/youtube/v3",
     )

@@ -249,14 +249,14 @@ def create_demo_platform(config: DemoConfig) -> FastAPI:
             "access_token": access,
             "expires_in": lifetime,
             "refresh_token": grant.refresh_token,
-            "token_type": "Bearer",
+            "token_type": "Bearer",  # a type name, not a secret  # nosec B105
             "scope": grant.scope,
         }
         if platform == "tiktok":
             body |= {"open_id": account.external_id, "refresh_expires_in": 365 * 86400}
         if platform == "twitch":
             body["scope"] = grant.scope.split()
-            body["token_type"] = "bearer"  # noqa: S105 (a type name)
+            body["token_type"] = "bearer"  # noqa: S105 (a type name)  # nosec B105
         return body
 
     def token(platform: str) -> Callable[[Request], Awaitable[Response]]:
@@ -399,7 +399,7 @@ def create_demo_platform(config: DemoConfig) -> FastAPI:
             raise OAuthError("invalid_client", "client_secret does not match", status=401)
         auth = bearer("instagram", request)
         access, lifetime = store.issue_tokens(auth.grant, ttl=config.long_lived_ttl, with_refresh=False)
-        return {"access_token": access, "token_type": "bearer", "expires_in": lifetime}
+        return {"access_token": access, "token_type": "bearer", "expires_in": lifetime}  # a type  # nosec B105
 
     @app.get("/instagram/refresh_access_token", include_in_schema=False)
     def instagram_refresh(request: Request) -> dict[str, Any]:
@@ -407,7 +407,7 @@ def create_demo_platform(config: DemoConfig) -> FastAPI:
             raise OAuthError("unsupported_grant_type", "expected ig_refresh_token")
         auth = bearer("instagram", request)
         access, lifetime = store.issue_tokens(auth.grant, ttl=config.long_lived_ttl, with_refresh=False)
-        return {"access_token": access, "token_type": "bearer", "expires_in": lifetime}
+        return {"access_token": access, "token_type": "bearer", "expires_in": lifetime}  # a type  # nosec B105
 
     @app.delete("/instagram/me/permissions", include_in_schema=False)
     def instagram_revoke(request: Request) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 import uuid_utils
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -108,7 +109,9 @@ class EventIn(BaseModel):
     @field_validator("id")
     @classmethod
     def _uuid7(cls, value: uuid.UUID) -> uuid.UUID:
-        if value.version != 7:
+        # What `value.version != 7` checks (RFC 4122 variant, version 7), from the integer at
+        # once: the property costs several times more, for every event ingested.
+        if (value.int >> 76) & 0xF != 7 or (value.int >> 62) & 0x3 != 0b10:
             raise ValueError("must be a UUIDv7")
         return value
 
@@ -136,15 +139,29 @@ def _errors(index: int, prefix: str, exc: ValidationError) -> list[FieldError]:
     ]
 
 
+def _maybe_unstorable(raw: list[Any]) -> bool:
+    """False when no text in `raw` holds NUL or a lone surrogate: orjson refuses surrogates and
+    writes NUL as an escape. True when it might (or orjson cannot encode the batch at all)."""
+    try:
+        encoded = orjson.dumps(raw)
+    except (TypeError, orjson.JSONEncodeError):
+        return True
+    return b"\\u0000" in encoded
+
+
 def validate_batch(raw: list[Any]) -> tuple[list[Event], list[FieldError]]:
     """Check every event of a batch; return the valid ones and an error per bad field, each
     with the event's index in the batch."""
     valid: list[Event] = []
     errors: list[FieldError] = []
+    # Walking every value in Python cost most of ingestion's time; one encoding of the whole batch
+    # finds that nothing is unstorable in a few microseconds an event, and only a batch that holds
+    # something suspect is walked to name the field.
+    suspect = _maybe_unstorable(raw)
     for index, item in enumerate(raw):
         # PostgreSQL cannot store NUL or lone surrogates: such an event is invalid here, at ingestion,
         # rather than a failed write (consumers read events the outbox accepted, unchecked).
-        unfit = next(unstorable_paths(item, f"events.{index}"), None)
+        unfit = next(unstorable_paths(item, f"events.{index}"), None) if suspect else None
         if unfit is not None:
             errors.append(FieldError(index, unfit, UNSTORABLE_REASON))
             continue

@@ -13,7 +13,7 @@ from sqlalchemy.dialects.postgresql import insert
 
 from veri.db.engine import Database
 from veri.events.bus.base import Bus
-from veri.events.outbox import Cursor, read_after
+from veri.events.outbox import ORDERED_READS, Cursor, read_after
 from veri.models.events import RelayCursor
 
 __all__ = ["Relay", "get_cursor", "set_cursor"]
@@ -47,6 +47,7 @@ class Relay:
     def run_once(self) -> int:
         cursor = get_cursor(self.database, self.name)
         with self.database.sessions() as db:
+            db.execute(ORDERED_READS)
             records = read_after(db, cursor, limit=self.batch_size)
         if not records:
             return 0

@@ -16,7 +16,6 @@ from prometheus_client import Counter
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from veri.db.bulk import execute_binary
 from veri.db.engine import Database
 from veri.events.bus.base import BusConsumer, Delivery, LeaseLost
 from veri.events.envelope import Event
@@ -27,6 +26,13 @@ from veri.models.events import DeadLetter, ProcessedEvent
 __all__ = ["ConsumerLoop", "RetryPolicy", "mark_processed"]
 
 log = structlog.get_logger(__name__)
+
+_MARK = """
+    INSERT INTO processed_events (group_name, event_id)
+    SELECT %(group)s, unnest(%(ids)s::uuid[])
+    ON CONFLICT (group_name, event_id) DO NOTHING
+    RETURNING event_id
+"""
 
 PROCESSED = Counter("veri_events_processed_total", "Events applied by a consumer group", ["group"])
 FAILED = Counter("veri_events_failed_total", "Failed attempts to apply an event", ["group"])
@@ -49,17 +55,15 @@ def mark_processed(db: Session, group: str, events: Sequence[Event]) -> list[Eve
     unique = list({e.id: e for e in events}.values())
     if not unique:
         return []
-    rows = execute_binary(
-        db,
-        """
-        INSERT INTO processed_events (group_name, event_id)
-        SELECT %(group)s, unnest(%(ids)s::uuid[])
-        ON CONFLICT (group_name, event_id) DO NOTHING
-        RETURNING event_id
-        """,
-        {"group": group, "ids": [e.id for e in unique]},
-    )
-    new = {row[0] for row in rows}
+    connection = db.connection().connection.driver_connection
+    assert connection is not None
+    with connection.cursor(binary=True) as cursor:
+        cursor.execute(_MARK, {"group": group, "ids": [e.id for e in unique]}, binary=True)
+        if cursor.rowcount == len(unique):
+            # All new, as nearly always: reading thousands of ids back would cost more than the
+            # insert. Only a redelivery (relay retry, replay, crash) reads which ones were new.
+            return unique
+        new = {row[0] for row in cursor.fetchall()}
     return [e for e in unique if e.id in new]
 
 

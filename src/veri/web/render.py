@@ -87,7 +87,7 @@ def redirect(url: str, *, flash: str | None = None) -> RedirectResponse:
 def render_error(request: Request, status_code: int, message: str) -> HTMLResponse:
     """An error page that keeps the logged-in header: the person is still who they were."""
     if not hasattr(request.state, "csrf_token"):
-        request.state.csrf_token = ""
+        request.state.csrf_token = ""  # no token: the error page posts no form  # nosec B105
     # Resolved again in a session of its own: the request's session was rolled back by the error.
     principal = _principal_of(request)
     return render(request, "error.html", principal, status_code=status_code, status=status_code, message=message)

@@ -99,7 +99,7 @@ def query_lexemes(db: Session, question: str) -> list[str]:
 def scope_exceeds(db: Session, within: Scope, limit: int) -> bool:
     """Whether more than `limit` memories are in scope (reads at most limit + 1 index entries)."""
     found = db.scalar(
-        text(f"SELECT count(*) FROM (SELECT 1 FROM memories WHERE {within.where} LIMIT :cap) s"),  # noqa: S608
+        text(f"SELECT count(*) FROM (SELECT 1 FROM memories WHERE {within.where} LIMIT :cap) s"),  # noqa: S608  # nosec B608
         {**within.params, "cap": limit + 1},
     )
     return int(found or 0) > limit
@@ -113,7 +113,7 @@ def scoped_statistics(db: Session, within: Scope, lexemes: Sequence[str]) -> Sta
         for i in range(len(lexemes))
     )
     row = db.execute(
-        text(f"SELECT count(*), avg(length(search)), {frequencies} FROM memories WHERE {within.where}"),  # noqa: S608
+        text(f"SELECT count(*), avg(length(search)), {frequencies} FROM memories WHERE {within.where}"),  # noqa: S608  # nosec B608
         {**within.params, **{f"l{i}": lexeme for i, lexeme in enumerate(lexemes)}},
     ).one()
     return Statistics(
@@ -176,7 +176,7 @@ def lexical_candidates(db: Session, within: Scope, lexemes: Sequence[str], n: in
     rows = db.execute(
         text(
             # `where` and the tsquery are fixed SQL fragments; every value is a bound parameter.
-            f"SELECT id, search::text FROM memories WHERE search @@ {_ANY_LEXEME} AND {within.where} "  # noqa: S608
+            f"SELECT id, search::text FROM memories WHERE search @@ {_ANY_LEXEME} AND {within.where} "  # noqa: S608  # nosec B608
             f"ORDER BY ts_rank(search, {_ANY_LEXEME}, 1) DESC LIMIT :n"
         ),
         {**within.params, "lexemes": list(lexemes), "n": n},
@@ -192,7 +192,7 @@ def nearest(db: Session, within: Scope, vector: str, n: int) -> list[tuple[uuid.
     db.execute(text("SET LOCAL hnsw.ef_search = 100"))
     rows = db.execute(
         text(
-            f"SELECT id, embedding <=> CAST(:vector AS vector) AS distance FROM memories "  # noqa: S608
+            f"SELECT id, embedding <=> CAST(:vector AS vector) AS distance FROM memories "  # noqa: S608  # nosec B608
             f"WHERE embedding IS NOT NULL AND {within.where} ORDER BY distance LIMIT :n"
         ),
         {**within.params, "vector": vector, "n": n},

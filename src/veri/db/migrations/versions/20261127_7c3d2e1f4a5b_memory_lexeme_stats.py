@@ -22,7 +22,7 @@ def upgrade() -> None:
     # The schema's name comes from the server, quoted by it: no outside input reaches this SQL.
     schema = op.get_bind().exec_driver_sql("SELECT quote_ident(current_schema())").scalar()
     op.execute(
-        "CREATE MATERIALIZED VIEW memory_lexeme_stats AS SELECT word AS lexeme, ndoc AS documents "  # noqa: S608
+        "CREATE MATERIALIZED VIEW memory_lexeme_stats AS SELECT word AS lexeme, ndoc AS documents "  # noqa: S608  # nosec B608
         f"FROM ts_stat('SELECT search FROM {schema}.memories')"
     )
     # Unique, so that REFRESH ... CONCURRENTLY never blocks searches.
