@@ -113,7 +113,9 @@ def test_the_command_prices_a_saved_measurement_with_another_table(
     measured: tuple[dict[str, Any], Path], tmp_path: Path
 ) -> None:
     report, saved = measured
-    prices = _doubled(tmp_path / "prices.toml", {"gb_hour = 0.084": "gb_hour = 0.168"})
+    prices = _doubled(
+        tmp_path / "prices.toml", {"gb_hour = 0.084\nmillion_ecpu = 0.0023": "gb_hour = 0.168\nmillion_ecpu = 0.0046"}
+    )
     again = _bench("--from", str(saved), "--prices", str(prices))
     assert again["measurement"] == report["measurement"]
     for tier, lines in _lines(report).items():

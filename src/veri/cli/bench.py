@@ -5,12 +5,18 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
 
 from veri.cli._shared import JsonOption, console, show
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+    from veri.config import Settings
+    from veri.db.engine import Database
 
 __all__ = ["app"]
 
@@ -53,7 +59,6 @@ def bench_cost(
         measurement = Measurement.model_validate_json(measured.read_text())
     else:
         from veri import wiring
-        from veri.app import create_app
 
         # The flags `make run` turns on, for the agent and chores here (the worker gets them too).
         os.environ.setdefault("HYBRID_SEARCH", "true")
@@ -68,7 +73,7 @@ def bench_cost(
             embedder=embedder,
             groups=wiring.group_names(),
             chores=wiring.chores,
-            app=lambda settings, database: create_app(settings, database=database),
+            app=_app,
             idle_seconds=idle_seconds,
             timeout=timeout,
             progress=lambda message: console.print(f"[dim]{clock.strftime('%H:%M:%S')} {message}[/dim]"),
@@ -80,6 +85,12 @@ def bench_cost(
         typer.echo(json.dumps(report, default=str))
         return
     _show(report)
+
+
+def _app(settings: Settings, database: Database) -> FastAPI:
+    from veri.app import create_app
+
+    return create_app(settings, database=database)
 
 
 def _show(report: dict[str, Any]) -> None:

@@ -39,14 +39,12 @@ import psutil
 from pydantic import BaseModel, Field
 from sqlalchemy import text
 
-from veri.agent.claude import SYSTEM_PROMPT
-from veri.agent.providers import AgentRequest, OfflineProvider, Piece, Text
-from veri.agent.tools import tool_definitions
 from veri.config import DatabaseSettings, EventSettings, MemorySettings, RedisSettings, Settings
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
+    from veri.agent.providers import AgentRequest, Piece
     from veri.db.engine import Database
 
 __all__ = [
@@ -182,12 +180,17 @@ class _Meter:
         self.me = psutil.Process()
         self.worker, self.postmaster = worker, postmaster
         self.peak = Cpu()
+        self._native_id = -1
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, name="veri-cost-meter", daemon=True)
         self._thread.start()
 
     def cpu(self) -> Cpu:
-        return Cpu(api=_cpu(self.me), worker=_cpu(self.worker), postgres=self._postgres_cpu())
+        return Cpu(api=_cpu(self.me) - self._own_cpu(), worker=_cpu(self.worker), postgres=self._postgres_cpu())
+
+    def _own_cpu(self) -> float:
+        """The sampling thread's own CPU (reading /proc is not free), kept out of the API's."""
+        return sum(t.user_time + t.system_time for t in self.me.threads() if t.id == self._native_id)
 
     def _postgres_cpu(self) -> float:
         # Backends that ended were reaped by the postmaster: their time is in its children_*.
@@ -202,6 +205,7 @@ class _Meter:
         self.peak = Cpu()
 
     def _sample(self) -> None:
+        self._native_id = threading.get_native_id()
         while not self._stop.wait(0.5):
             with suppress(psutil.Error):
                 postgres = 0
@@ -232,13 +236,20 @@ class _CountingProvider:
     name = "offline"
 
     def __init__(self) -> None:
+        # The agent's modules (and the ROI model's scikit-learn) load only when it is measured.
+        from veri.agent.claude import SYSTEM_PROMPT
+        from veri.agent.providers import OfflineProvider
+        from veri.agent.tools import tool_definitions
+
         self.offline = OfflineProvider()
-        self.tools = json.dumps(tool_definitions())
+        self.prompt = SYSTEM_PROMPT + json.dumps(tool_definitions())
         self.calls = self.input_chars = self.output_chars = 0
 
     def respond(self, request: AgentRequest) -> Iterator[Piece]:
+        from veri.agent.providers import Text
+
         found = "\n".join(request.sources.for_model(r) for r in request.results)
-        parts = [SYSTEM_PROMPT, self.tools, f"{found}\n\nThe person asks: {request.question}"]
+        parts = [self.prompt, f"{found}\n\nThe person asks: {request.question}"]
         parts += [part or "-" for turn in request.history for part in turn]
         self.calls += 1
         self.input_chars += sum(len(part) for part in parts)

@@ -12,7 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from veri.operations.measure import Cpu, Measurement
+from veri.operations.measure import Cpu, Measurement, Phase
 
 __all__ = [
     "DEFAULT_PRICES",
@@ -47,11 +47,16 @@ class Workload(BaseModel):
     kafka_retention_days: float
     redis_ecpu_per_request: float
     redis_overhead: float
+    # The production settings VERI_MEMORY_CHORES_SECONDS and VERI_MEMORY_STATISTICS_SECONDS.
+    housekeeping_interval_s: float = Field(gt=0)
+    statistics_interval_s: float = Field(gt=0)
 
 
 class ComputePrices(BaseModel):
     vcpu_hour: float
     gb_hour: float
+    # The process sizes to choose from (vCPU); memory follows the measured peak.
+    process_vcpus: list[float]
     source: str
 
 
@@ -106,8 +111,6 @@ class Tier(BaseModel):
     postgres_multi_az: bool
     min_api_processes: int = Field(ge=1)
     min_worker_processes: int = Field(ge=1)
-    api_process_vcpu: float = Field(gt=0)
-    worker_process_vcpu: float = Field(gt=0)
     kafka_partitions: int = Field(ge=0)
 
 
@@ -148,7 +151,7 @@ class PerCreatorMonth(BaseModel):
     chores are the platform's, not a creator's: `chores` gives them by memories held."""
 
     cpu_s: Cpu
-    cpu_s_by_part: dict[str, Cpu] = Field(description="events (the month), agent, sessions")
+    cpu_s_by_part: dict[str, Cpu] = Field(description="events (the month), agent, sessions; above the idle floor")
     chores: ChoreCost
     memories: float
     peak_rss_mb: Cpu
@@ -178,9 +181,11 @@ def _fit(x0: float, y0: float, x1: float, y1: float) -> tuple[float, float]:
     return max(y1 - slope * x1, 0.0), slope
 
 
-def _chore_cost(m: Measurement, month_s: float) -> ChoreCost:
+def _chore_cost(m: Measurement, w: Workload, month_s: float) -> ChoreCost:
+    """Rounds as often as production runs them (the workload's intervals), each costing what
+    the measured rounds cost for the memories held."""
     before, after = m.chores.before, m.chores.after
-    rounds, recounts = month_s / m.chores.interval_s, month_s / m.chores.statistics_interval_s
+    rounds, recounts = month_s / w.housekeeping_interval_s, month_s / w.statistics_interval_s
     fixed, per_memory = Cpu(), Cpu()
     for role in ("worker", "postgres"):
         plain = _fit(before.memories, getattr(before.plain, role), after.memories, getattr(after.plain, role))
@@ -192,20 +197,33 @@ def _chore_cost(m: Measurement, month_s: float) -> ChoreCost:
     return ChoreCost(fixed_cpu_s=fixed.rounded(3), per_memory_cpu_s=per_memory.rounded(9))
 
 
+def _busy(phase: Phase, idle: Cpu) -> Cpu:
+    """A phase's CPU above the idle floor the worker and Postgres burn anyway (the plan adds that
+    floor once per worker process), never below zero."""
+    return Cpu(
+        api=phase.cpu_s.api,
+        worker=max(phase.cpu_s.worker - idle.worker * phase.seconds, 0.0),
+        postgres=max(phase.cpu_s.postgres - idle.postgres * phase.seconds, 0.0),
+    )
+
+
 def per_creator_month(m: Measurement, prices: PriceTable) -> PerCreatorMonth:
     w = prices.workload
-    events = _scale(m.month.cpu_s, 1 / m.creator_months)
+    idle = _scale(m.idle.cpu_s, 1 / m.idle.seconds)  # cores
+    events = _scale(_busy(m.month, idle), 1 / m.creator_months)
     questions = max(m.agent.questions, 1)
-    agent = _scale(m.agent.cpu_s, w.questions_per_creator_month / questions)
+    agent = _scale(_busy(m.agent, idle), w.questions_per_creator_month / questions)
     visits = m.sessions.sessions if m.sessions is not None else 0
-    sessions = _scale(m.sessions.cpu_s, w.sessions_per_creator_month / visits) if m.sessions and visits else Cpu()
+    sessions = (
+        _scale(_busy(m.sessions, idle), w.sessions_per_creator_month / visits) if m.sessions and visits else Cpu()
+    )
     requests_per_session = m.sessions.requests / visits if m.sessions and visits else 0
     input_chars = m.agent.input_chars / questions
     output_chars = m.agent.output_chars / questions
     return PerCreatorMonth(
         cpu_s=_add(events, agent, sessions).rounded(4),
         cpu_s_by_part={"events": events.rounded(4), "agent": agent.rounded(4), "sessions": sessions.rounded(4)},
-        chores=_chore_cost(m, prices.hours * 3600),
+        chores=_chore_cost(m, w, prices.hours * 3600),
         memories=round((m.chores.after.memories - m.chores.before.memories) / m.creator_months, 1),
         peak_rss_mb=m.peak_rss_mb,
         db_bytes=round(m.db_bytes / m.creator_months),
@@ -218,7 +236,7 @@ def per_creator_month(m: Measurement, prices: PriceTable) -> PerCreatorMonth:
         llm_output_tokens=round(w.questions_per_creator_month * output_chars / w.chars_per_token),
         requests=round(w.sessions_per_creator_month * requests_per_session, 1),
         redis_bytes=round(m.redis_bytes / m.creators),
-        idle_cores=_scale(m.idle.cpu_s, 1 / m.idle.seconds).rounded(4),
+        idle_cores=idle.rounded(4),
         consumer_groups=len(m.groups),
     )
 
@@ -234,36 +252,68 @@ class TierPlan(BaseModel):
 
 
 def _fargate_gb(vcpu: float, peak_rss_mb: float, headroom: float) -> float:
-    """Fargate's memory for a task: at least 2 GB per vCPU, in steps of 0.5 GB."""
+    """Fargate's memory for a task: at least 2 GB per vCPU (0.5 GB at a quarter vCPU), in steps
+    of 0.5 GB, above the measured peak with its headroom."""
     wanted = peak_rss_mb * headroom / 1000
-    return max(2 * vcpu, math.ceil(wanted * 2) / 2)
+    return max(0.5 if vcpu < 0.5 else 2 * vcpu, math.ceil(wanted * 2) / 2)
+
+
+def _processes(
+    prices: PriceTable, *, minimum: int, busy_cores: float, steady_cores: float, idle_cores: float, rss_mb: float
+) -> tuple[int, float, float, float]:
+    """The cheapest fleet of one process size that carries the peak's load (`busy_cores`, at the
+    target utilisation), the steady load and each process's own idle floor: (processes, vCPU,
+    GB, dollars a month)."""
+    w, compute = prices.workload, prices.compute
+    options = []
+    for vcpu in sorted(compute.process_vcpus):
+        room = vcpu * w.target_utilisation - idle_cores
+        if room <= 0:
+            continue
+        count = max(minimum, math.ceil((busy_cores + steady_cores) / room))
+        gb = _fargate_gb(vcpu, rss_mb, w.ram_headroom)
+        dollars = count * (vcpu * compute.vcpu_hour + gb * compute.gb_hour) * prices.hours
+        options.append((dollars, count, vcpu, gb))
+    if not options:
+        raise ValueError("no process size in the price table has room above the idle floor")
+    dollars, count, vcpu, gb = min(options)
+    return count, vcpu, gb, dollars
 
 
 def plan_tier(pcm: PerCreatorMonth, prices: PriceTable, tier: Tier, model: str) -> TierPlan:
-    """The capacity `tier.creators` need and its monthly bill, line by line."""
+    """The capacity `tier.creators` need and its monthly bill, line by line. Traffic (events,
+    questions, visits) peaks at `peak_to_average` times its mean; chores and idle polling are
+    steady; every process and the database keep `target_utilisation` of their CPU for spikes."""
     w, hours = prices.workload, prices.hours
     n = tier.creators
     month_s = hours * 3600
+    peak, use = w.peak_to_average, w.target_utilisation
+    traffic = _scale(pcm.cpu_s, n / month_s)  # cores, on average over the month
     # Memories held once the retention is reached: decay and the statistics walk all of them.
     memories = n * pcm.memories * w.db_retention_months
-    chores = pcm.chores.at(memories)
-    average = _scale(_add(_scale(pcm.cpu_s, n), chores), 1 / month_s)  # cores, on average over the month
-    peak, use = w.peak_to_average, w.target_utilisation
-
-    api_processes = max(tier.min_api_processes, math.ceil(average.api * peak / (tier.api_process_vcpu * use)))
-    # A worker process polls the log even when idle: its floor comes off what it can take.
-    worker_room = max(tier.worker_process_vcpu * use - pcm.idle_cores.worker, tier.worker_process_vcpu * 0.1)
-    worker_processes = max(tier.min_worker_processes, math.ceil(average.worker * peak / worker_room))
-    api_gb = _fargate_gb(tier.api_process_vcpu, pcm.peak_rss_mb.api, w.ram_headroom)
-    worker_gb = _fargate_gb(tier.worker_process_vcpu, pcm.peak_rss_mb.worker, w.ram_headroom)
-    compute = prices.compute
-
-    def task(vcpu: float, gb: float) -> float:
-        return (vcpu * compute.vcpu_hour + gb * compute.gb_hour) * hours
-
-    # Postgres: the peak's CPU plus the idle polling of each worker (the embedded bus reads the
-    # log from Postgres), and enough RAM for a month of data; the cheapest instance that fits.
-    postgres_cores = average.postgres * peak / use + pcm.idle_cores.postgres * worker_processes
+    chores = _scale(pcm.chores.at(memories), 1 / month_s)
+    api_processes, api_vcpu, api_gb, api_dollars = _processes(
+        prices,
+        minimum=tier.min_api_processes,
+        busy_cores=traffic.api * peak,
+        steady_cores=0.0,
+        idle_cores=0.0,
+        rss_mb=pcm.peak_rss_mb.api,
+    )
+    worker_processes, worker_vcpu, worker_gb, worker_dollars = _processes(
+        prices,
+        minimum=tier.min_worker_processes,
+        busy_cores=traffic.worker * peak,
+        steady_cores=chores.worker,
+        idle_cores=pcm.idle_cores.worker,
+        rss_mb=pcm.peak_rss_mb.worker,
+    )
+    # Postgres: the peak's traffic, the chores, and the idle polling of the log (each worker's
+    # consumers on the embedded bus; on a broker only the relay polls the outbox: one worker's
+    # worth, conservatively), at the target utilisation; RAM for a month of data (the hot set);
+    # the cheapest instance that fits, else the largest (marked as not fitting).
+    pollers = worker_processes if tier.bus == "embedded" else 1
+    postgres_cores = (traffic.postgres * peak + chores.postgres) / use + pcm.idle_cores.postgres * pollers
     hot_gb = n * pcm.db_bytes / 1e9
     stored_gb = hot_gb * w.db_retention_months
     ram_gb = hot_gb + w.postgres_ram_base_gb
@@ -294,8 +344,8 @@ def plan_tier(pcm: PerCreatorMonth, prices: PriceTable, tier: Tier, model: str) 
     balancer = prices.load_balancer
 
     lines = {
-        "compute_api": api_processes * task(tier.api_process_vcpu, api_gb),
-        "compute_worker": worker_processes * task(tier.worker_process_vcpu, worker_gb),
+        "compute_api": api_dollars,
+        "compute_worker": worker_dollars,
         "postgres_instance": instance.hourly * hours * copies,
         "postgres_storage": storage_gb * prices.postgres.storage_gb_month * copies,
         "redis": redis_gb * prices.redis.gb_hour * hours + ecpus / 1e6 * prices.redis.million_ecpu,
@@ -313,13 +363,13 @@ def plan_tier(pcm: PerCreatorMonth, prices: PriceTable, tier: Tier, model: str) 
         lines_usd_per_creator_month={k: round(v / n, 5) for k, v in lines.items()},
         capacity={
             "api_processes": api_processes,
-            "api_process": {"vcpu": tier.api_process_vcpu, "gb": api_gb},
+            "api_process": {"vcpu": api_vcpu, "gb": api_gb},
             "worker_processes": worker_processes,
-            "worker_process": {"vcpu": tier.worker_process_vcpu, "gb": worker_gb},
-            "cores_average": average.rounded(3).model_dump(),
-            "chores_cores_average": _scale(chores, 1 / month_s).rounded(3).model_dump(),
+            "worker_process": {"vcpu": worker_vcpu, "gb": worker_gb},
+            "traffic_cores_average": traffic.rounded(3).model_dump(),
+            "traffic_cores_at_peak": _scale(traffic, peak).rounded(3).model_dump(),
+            "chores_cores": chores.rounded(3).model_dump(),
             "memories_held": round(memories),
-            "cores_at_peak": _scale(average, peak).rounded(3).model_dump(),
             "postgres": {
                 "instance": instance.name,
                 "fits": bool(fitting),
