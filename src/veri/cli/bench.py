@@ -29,7 +29,7 @@ def bench_cost(
     days: Annotated[int, typer.Option(min=1, max=365, help="Simulated days (30: a month).")] = 30,
     brands: Annotated[int | None, typer.Option(min=1, help="Brands (default: the demo world's 60 per 500).")] = None,
     seed: int = 42,
-    questions: Annotated[int, typer.Option(min=1, help="Agent questions asked to measure one.")] = 24,
+    questions: Annotated[int, typer.Option(min=1, help="Agent questions asked in the measurement.")] = 24,
     sessions: Annotated[int, typer.Option(min=0, help="Creator log-in sessions measured (0: none).")] = 12,
     embedder: Annotated[str, typer.Option(help="local, onnx, torch or none (as VERI_EMBEDDER).")] = "local",
     prices: Annotated[Path | None, typer.Option(help="A price table (default: the shipped prices.toml).")] = None,
@@ -95,23 +95,22 @@ def _app(settings: Settings, database: Database) -> FastAPI:
 
 def _show(report: dict[str, Any]) -> None:
     tiers = Table(title="Cost per creator-month (USD, on-demand list prices)")
-    for column in ("tier", "creators", "$/creator-month", "$/month", "API", "workers", "Postgres", "storage GB", "bus"):
-        tiers.add_column(column, justify="left" if column in ("tier", "Postgres", "bus") else "right")
+    for column in ("tier", "$/creator-month", "$/month", "API", "workers", "Postgres", "bus"):
+        tiers.add_column(column, justify="right" if column.startswith("$") else "left")
     for plan in report["tiers"]:
         capacity = plan["capacity"]
         api, worker = capacity["api_process"], capacity["worker_process"]
         postgres = capacity["postgres"]
         tiers.add_row(
             plan["name"],
-            f"{plan['creators']:,}",
             f"{plan['usd_per_creator_month']:.4f}",
-            f"{plan['usd_per_month']:,.2f}",
-            f"{capacity['api_processes']} x {api['vcpu']} vCPU/{api['gb']} GB",
-            f"{capacity['worker_processes']} x {worker['vcpu']} vCPU/{worker['gb']} GB",
-            postgres["instance"]
-            + (" multi-AZ" if postgres["multi_az"] else "")
-            + ("" if postgres["fits"] else " (too small)"),
-            f"{postgres['storage_gb']:,}",
+            f"{plan['usd_per_month']:,.0f}",
+            f"{capacity['api_processes']}x {api['vcpu']:g}vCPU {api['gb']:g}GB",
+            f"{capacity['worker_processes']}x {worker['vcpu']:g}vCPU {worker['gb']:g}GB",
+            postgres["instance"].removeprefix("db.")
+            + (" x2" if postgres["multi_az"] else "")
+            + ("" if postgres["fits"] else " (short)")
+            + f", {postgres['storage_gb']:g} GB",
             capacity["bus"]["kind"],
         )
     show(tiers)
