@@ -58,6 +58,16 @@ class _Person(FastHttpUser):
     role = ""
     email = ""
 
+    def _get(self, path: str, name: str) -> None:
+        with self.client.get(path, name=name, catch_response=True) as r:
+            _mark(r)
+
+    def _post(self, path: str, body: dict[str, Any], name: str) -> Any:
+        """The response, its status marked, for the caller to read."""
+        with self.client.post(path, json=body, headers=self._csrf(), name=name, catch_response=True) as r:
+            _mark(r)
+            return r
+
     def _csrf(self) -> dict[str, str]:
         for cookie in self.client.cookiejar:
             if cookie.name == "veri_csrf":
@@ -98,10 +108,7 @@ class _Person(FastHttpUser):
         if not self.deals:
             return
         deal = random.choice(self.deals)
-        with self.client.get(
-            f"/api/v1/deals/{deal}/messages", name="/api/v1/deals/[id]/messages", catch_response=True
-        ) as r:
-            _mark(r)
+        self._get(f"/api/v1/deals/{deal}/messages", "/api/v1/deals/[id]/messages")
         with self.client.post(
             f"/api/v1/deals/{deal}/messages",
             json={"body": f"Checking in on the deliverables ({random.randint(1, 10_000)})"},
@@ -127,44 +134,27 @@ class Creator(_Person):
 
     @task(15)
     def dashboard(self) -> None:
-        with self.client.get("/creator", name="/creator (dashboard page)", catch_response=True) as r:
-            _mark(r)
+        self._get("/creator", "/creator (dashboard page)")
 
     @task(5)
     def progress(self) -> None:
-        with self.client.get("/api/v1/me/progress", name="/api/v1/me/progress", catch_response=True) as r:
-            _mark(r)
+        self._get("/api/v1/me/progress", "/api/v1/me/progress")
 
     @task(10)
     def memory_search(self) -> None:
-        with self.client.get(
-            f"/api/v1/memories/search?q={random.choice(SEARCHES)}&limit=10",
-            name="/api/v1/memories/search",
-            catch_response=True,
-        ) as r:
-            _mark(r)
+        self._get(f"/api/v1/memories/search?q={random.choice(SEARCHES)}&limit=10", "/api/v1/memories/search")
 
     @task(5)
     def ask_the_agent(self) -> None:
-        with self.client.post(
-            "/api/v1/agent/conversations",
-            json={},
-            headers=self._csrf(),
-            name="agent: new conversation",
-            catch_response=True,
-        ) as r:
-            _mark(r)
-            if r.status_code != 201:
-                return
-            conversation = r.json()["id"]
-        with self.client.post(
+        started = self._post("/api/v1/agent/conversations", {}, "agent: new conversation")
+        if started.status_code != 201:
+            return
+        conversation = started.json()["id"]
+        self._post(
             f"/api/v1/agent/conversations/{conversation}/messages?stream=false",
-            json={"question": random.choice(QUESTIONS)},
-            headers=self._csrf(),
-            name="agent: ask",
-            catch_response=True,
-        ) as r:
-            _mark(r)
+            {"question": random.choice(QUESTIONS)},
+            "agent: ask",
+        )
 
 
 class Brand(_Person):
@@ -173,13 +163,11 @@ class Brand(_Person):
 
     @task(15)
     def dashboard(self) -> None:
-        with self.client.get("/brand", name="/brand (dashboard page)", catch_response=True) as r:
-            _mark(r)
+        self._get("/brand", "/brand (dashboard page)")
 
     @task(5)
     def campaigns(self) -> None:
-        with self.client.get("/api/v1/campaigns?limit=20", name="/api/v1/campaigns", catch_response=True) as r:
-            _mark(r)
+        self._get("/api/v1/campaigns?limit=20", "/api/v1/campaigns")
 
 
 class Ingestion(FastHttpUser):

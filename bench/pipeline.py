@@ -34,7 +34,7 @@ from sqlalchemy.orm import sessionmaker
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from pipeline_minimal import MinimalPipeline, copy_into_outbox
+from pipeline_minimal import BULK_PRODUCER, MinimalPipeline, copy_into_outbox
 from tests.factories import Tansu, free_port
 
 from veri.analytics.handlers import AnalyticsHandler
@@ -348,15 +348,7 @@ def kafka_ceiling(bootstrap: str, database: Database, n: int) -> float:
         records = read_after(db, (0, 0), limit=n)
     values = [(r.subject.encode(), encode(r)) for r in records]
     topic = f"ceiling-{uuid.uuid4().hex[:6]}"
-    producer = Producer(
-        {
-            "bootstrap.servers": bootstrap,
-            "compression.type": "lz4",
-            "linger.ms": 5,
-            "batch.num.messages": 10_000,
-            "queue.buffering.max.messages": 1_000_000,
-        }
-    )
+    producer = Producer({"bootstrap.servers": bootstrap, **BULK_PRODUCER})
     started = time.perf_counter()
     for key, value in values:
         while True:

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import structlog
 from sqlalchemy.orm import Session
@@ -39,6 +40,9 @@ from veri.tasks import service as task_service
 from veri.tasks.schemas import ProofIn, TaskIn
 
 __all__ = ["DEMO_PASSWORD", "DemoSummary", "WorldProgress", "load_demo", "load_world", "world_progress"]
+
+if TYPE_CHECKING:
+    from veri.simulate.engine import Simulation
 
 log = structlog.get_logger(__name__)
 
@@ -503,6 +507,24 @@ def world_progress() -> WorldProgress:
     return _WORLD_PROGRESS
 
 
+def cast_simulation(database: Database, *, creators: int, brands: int, days: int, seed: int) -> Simulation:
+    """A simulation of the last `days` days in which the accounts already in the database (the demo
+    creators and brands first) play some of the simulated parts, so that they have history."""
+    from veri.simulate.engine import Identities, Simulation, SimulationParams
+
+    with database.sessions() as db:
+        known_creators = creator_service.all_creators(db, limit=creators)
+        known_brands, _ = brand_service.list_brands(db, limit=brands)
+        identities = Identities(
+            creators=[(str(c.id), c.handle, c.display_name, list(c.niches)) for c in known_creators],
+            brands=[(str(b.id), b.name, b.category) for b in known_brands],
+        )
+    start = datetime.now(UTC).date() - timedelta(days=days)
+    return Simulation(
+        SimulationParams(creators=creators, brands=brands, days=days, seed=seed, start=start, identities=identities)
+    )
+
+
 def load_world(
     database: Database,
     *,
@@ -516,25 +538,12 @@ def load_world(
     """Play a simulated world through event ingestion, with the demo accounts in some of its
     parts, so that analytics and the pipeline have months of history. Idempotent (event ids
     are deterministic): an interrupted load is simply run again."""
-    from veri.brands.service import list_brands
-    from veri.creators.service import all_creators
     from veri.events.service import ingest
-    from veri.simulate.engine import Identities, Simulation, SimulationParams
 
     progress = _WORLD_PROGRESS
     progress.state, progress.days, progress.days_done, progress.events, progress.error = "loading", days, 0, 0, ""
     try:
-        with database.sessions() as db:
-            known_creators = all_creators(db, limit=creators)
-            known_brands, _ = list_brands(db, limit=brands)
-            identities = Identities(
-                creators=[(str(c.id), c.handle, c.display_name, list(c.niches)) for c in known_creators],
-                brands=[(str(b.id), b.name, b.category) for b in known_brands],
-            )
-        start = datetime.now(UTC).date() - timedelta(days=days)
-        simulation = Simulation(
-            SimulationParams(creators=creators, brands=brands, days=days, seed=seed, start=start, identities=identities)
-        )
+        simulation = cast_simulation(database, creators=creators, brands=brands, days=days, seed=seed)
         for lines in simulation.days():
             for offset in range(0, len(lines), 1000):
                 with database.transaction() as db:

@@ -4,9 +4,9 @@ admin page and `veri events lag` in any process."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -17,11 +17,24 @@ from veri.models.events import ConsumerLag, DeadLetter, OutboxEvent, RelayCursor
 __all__ = ["LagRow", "PipelineStatus", "pipeline_status", "record_lag"]
 
 
+# A row no live consumer of its group has measured for this long is of a partition nobody owns any
+# more (a topic recreated with fewer partitions, a member gone in a rebalance): the group's live
+# consumers delete it, so "lag 0" can hold again. A group with no live consumer keeps its last rows.
+STALE_AFTER = timedelta(minutes=2)
+
+
 def record_lag(database: Database, consumer: BusConsumer) -> dict[int, int]:
     lag = consumer.lag()
     if not lag:
         return lag
     with database.transaction() as db:
+        db.execute(
+            delete(ConsumerLag).where(
+                ConsumerLag.group_name == consumer.group,
+                ConsumerLag.partition.not_in(list(lag)),
+                ConsumerLag.measured_at < func.now() - STALE_AFTER,
+            )
+        )
         db.execute(
             insert(ConsumerLag)
             .values(

@@ -31,7 +31,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import suppress
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -414,21 +414,9 @@ def _wait_drained(
 def _world(database: Database, *, creators: int, brands: int, days: int, seed: int) -> list[list[bytes]]:
     """The simulated world's events, day by day, built before anything is measured, with the demo
     accounts playing some of its parts (as `demo.load_world` casts them)."""
-    from veri.brands.service import list_brands
-    from veri.creators.service import all_creators
-    from veri.simulate.engine import Identities, Simulation, SimulationParams
+    from veri.demo import cast_simulation
 
-    with database.sessions() as db:
-        known_creators = all_creators(db, limit=creators)
-        known_brands, _ = list_brands(db, limit=brands)
-        identities = Identities(
-            creators=[(str(c.id), c.handle, c.display_name, list(c.niches)) for c in known_creators],
-            brands=[(str(b.id), b.name, b.category) for b in known_brands],
-        )
-    start = datetime.now(UTC).date() - timedelta(days=days)
-    simulation = Simulation(
-        SimulationParams(creators=creators, brands=brands, days=days, seed=seed, start=start, identities=identities)
-    )
+    simulation = cast_simulation(database, creators=creators, brands=brands, days=days, seed=seed)
     return [list(lines) for lines in simulation.days()]
 
 
