@@ -9,10 +9,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from tests.factories import conversation, form_memories, memories, put
 from veri.db.engine import Database
 from veri.memory import store
-from veri.memory.decay import ARCHIVE_BELOW, HALF_LIFE_DAYS, DecayResult, status_after, strength
+from veri.memory.decay import ARCHIVE_BELOW, HALF_LIFE_DAYS, STRENGTH_STEP, DecayResult, status_after, strength
 from veri.memory.drafts import content_hash
+from veri.memory.service import run_decay
 from veri.models.memory import Memory, MemoryStatus, MemoryType
 
 ages = st.floats(min_value=0, max_value=5000, allow_nan=False)
@@ -96,9 +98,15 @@ def test_the_stores_update_agrees_with_the_curve(clean_db: Database) -> None:
         result, _ = store.decay_memories(db, now=now)
         db.expire_all()
         current = [(m, c) for m, c in zip(rows, cases, strict=True) if c[4] is not MemoryStatus.SUPERSEDED]
+        moved = [
+            (m, c)
+            for m, c in current
+            if abs(m.strength - 1.0) >= STRENGTH_STEP or m.status is not c[4]  # all stored at 1.0
+        ]
+        assert 0 < len(moved) < len(current)  # the one recorded just now is still at full strength
         assert result == DecayResult(
-            updated=len(current),
-            archived=sum(1 for m, _ in current if m.status is MemoryStatus.ARCHIVED),
+            updated=len(moved),
+            archived=sum(1 for m, _ in moved if m.status is MemoryStatus.ARCHIVED),
         )
         for memory, (recorded, used_ago, used, weight, status) in current:
             expected = strength(used_ago if used_ago is not None else recorded, used, weight)
@@ -107,3 +115,16 @@ def test_the_stores_update_agrees_with_the_curve(clean_db: Database) -> None:
         superseded = rows[-1]
         assert (superseded.strength, superseded.status) == (1.0, MemoryStatus.SUPERSEDED)
         assert {m.status for m, _ in current} == {MemoryStatus.ACTIVE, MemoryStatus.ARCHIVED}
+
+
+def test_decay_rewrites_only_the_memories_it_moves(clean_db: Database) -> None:
+    creator = uuid.uuid4()
+    put(clean_db, conversation(creator))
+    form_memories(clean_db)
+    later = datetime.now(UTC) + timedelta(days=20)
+    first = run_decay(clean_db, now=later)
+    assert first.updated == len(memories(clean_db)) > 0  # formed at full strength, 20 days unused
+
+    assert run_decay(clean_db, now=later).updated == 0
+    assert run_decay(clean_db, now=later + timedelta(minutes=5)).updated == 0  # the worker's interval
+    assert run_decay(clean_db, now=later + timedelta(days=3)).updated == first.updated

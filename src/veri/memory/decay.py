@@ -1,7 +1,8 @@
 """Decay (`MEMORY_DECAY`): a memory's strength falls with the time since it was last used and
 rises with use and importance. It changes ranking, never deletes: below a threshold a memory is
 archived, still retrievable when asked for. The curve is here, as a function of values; the store
-applies it to every memory in one UPDATE (`veri.memory.store.decay_memories`).
+applies it to every memory in one UPDATE (`veri.memory.store.decay_memories`), writing only
+the rows it moves by a step.
 
     strength = exp(-age / half_life * ln 2) * (1 + ln(1 + uses) / 2) * (0.5 + importance)
 
@@ -17,10 +18,13 @@ from dataclasses import dataclass
 
 from veri.models.memory import MemoryStatus
 
-__all__ = ["ARCHIVE_BELOW", "HALF_LIFE_DAYS", "DecayResult", "status_after", "strength"]
+__all__ = ["ARCHIVE_BELOW", "HALF_LIFE_DAYS", "STRENGTH_STEP", "DecayResult", "status_after", "strength"]
 
 HALF_LIFE_DAYS = 30.0
 ARCHIVE_BELOW = 0.05
+# A stored strength is rewritten when the curve has moved it this much: ranking cannot tell a
+# smaller step, and a memory at full strength takes hours to fall by it.
+STRENGTH_STEP = 0.005
 
 
 def strength(age_days: float, uses: int, importance: float, half_life_days: float = HALF_LIFE_DAYS) -> float:
@@ -38,8 +42,8 @@ def status_after(new_strength: float, status: MemoryStatus) -> MemoryStatus:
 
 @dataclass(frozen=True)
 class DecayResult:
-    updated: int
-    archived: int
+    updated: int  # rows written (strength moved by a step, or status changed)
+    archived: int  # of those, archived now
 
     @classmethod
     def of(cls, statuses: Iterable[str]) -> DecayResult:

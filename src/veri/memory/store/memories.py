@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from veri.db.paging import fetch_page
 from veri.memory.consolidation import Action, Applied, Citation, Consolidator, latest_metrics
-from veri.memory.decay import ARCHIVE_BELOW, HALF_LIFE_DAYS, DecayResult
+from veri.memory.decay import ARCHIVE_BELOW, HALF_LIFE_DAYS, STRENGTH_STEP, DecayResult
 from veri.memory.drafts import EMBEDDED_KINDS, Draft, content_hash, embedding_text
 from veri.memory.store.embeddings import vectors_enabled
 from veri.models.brands import Brand
@@ -460,7 +460,7 @@ def creators_with_memories(db: Session) -> list[uuid.UUID]:
 # `veri.memory.decay.strength` and `status_after` in SQL: tests/memory/test_decay.py checks they agree.
 _DECAY = text(
     """
-    WITH scored AS (
+    WITH computed AS (
         SELECT id, status AS was, LEAST(1.0,
             exp(-ln(2) * (extract(epoch FROM (:now - COALESCE(last_accessed_at, recorded_at))) / 86400.0)
                 / (:half_life * (0.5 + importance)))
@@ -468,13 +468,17 @@ _DECAY = text(
             * (0.5 + importance)) AS strength
         FROM memories
         WHERE status <> 'superseded'
+    ),
+    scored AS (
+        SELECT id, was, strength,
+               CASE WHEN strength < :archive_below THEN 'archived'
+                    WHEN was = 'archived' THEN 'active' ELSE was END AS status
+        FROM computed
     )
     UPDATE memories m
-    SET strength = scored.strength,
-        status = CASE WHEN scored.strength < :archive_below THEN 'archived'
-                      WHEN m.status = 'archived' THEN 'active' ELSE m.status END
+    SET strength = scored.strength, status = scored.status
     FROM scored
-    WHERE m.id = scored.id
+    WHERE m.id = scored.id AND (abs(scored.strength - m.strength) >= :step OR scored.status <> m.status)
     RETURNING m.id, m.creator_id, m.status, scored.was
     """
 )
@@ -483,8 +487,12 @@ _DECAY = text(
 def decay_memories(
     db: Session, *, now: datetime, half_life_days: float = HALF_LIFE_DAYS
 ) -> tuple[DecayResult, list[tuple[uuid.UUID, uuid.UUID | None]]]:
-    """Recompute every current memory's strength; archive the weak, revive the used. Returns the
-    result and the (memory, creator) pairs whose status moved."""
-    rows = db.execute(_DECAY, {"now": now, "half_life": half_life_days, "archive_below": ARCHIVE_BELOW}).all()
+    """Recompute every current memory's strength; archive the weak, revive the used. Only rows
+    whose strength moved by `STRENGTH_STEP` or more, or whose status changes, are written: run
+    every few minutes, rewriting every memory (and its index entries) cost more than the rest of
+    the pipeline. Returns the result and the (memory, creator) pairs whose status moved."""
+    rows = db.execute(
+        _DECAY, {"now": now, "half_life": half_life_days, "archive_below": ARCHIVE_BELOW, "step": STRENGTH_STEP}
+    ).all()
     moved = [(memory_id, creator_id) for memory_id, creator_id, status, was in rows if status != was]
     return DecayResult.of(status for _, _, status, _ in rows), moved
