@@ -21,7 +21,7 @@ import json
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -31,95 +31,16 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from veri.db.engine import Database
+from veri.events.derived import DerivedTable
 from veri.events.handlers import Handler
 from veri.events.lanes import family_of
 from veri.events.outbox import read_after
 
-__all__ = [
-    "DERIVED_TABLES",
-    "ConsistencyReport",
-    "Coverage",
-    "DerivedTable",
-    "TableDiff",
-    "check_consistency",
-]
-
-
-@dataclass(frozen=True)
-class DerivedTable:
-    """A derived table as the check reads it: `query` projects its natural columns (no random
-    ids, no wall-clock columns the system stamps), `key` names the columns that identify a row."""
-
-    family: str
-    name: str
-    key: tuple[str, ...]
-    query: str
+__all__ = ["ConsistencyReport", "Coverage", "TableDiff", "check_consistency", "derived_tables"]
 
 
 # Float sums may be added up in another order by a replay: compared to this many significant digits.
 FLOAT_DIGITS = 9
-
-DERIVED_TABLES: tuple[DerivedTable, ...] = (
-    DerivedTable("analytics", "analytics_content", ("content_id",), "SELECT * FROM analytics_content"),
-    DerivedTable(
-        "analytics", "analytics_content_daily", ("content_id", "day"), "SELECT * FROM analytics_content_daily"
-    ),
-    DerivedTable("analytics", "analytics_deals", ("deal_id",), "SELECT * FROM analytics_deals"),
-    DerivedTable("analytics", "analytics_daily", ("scope", "scope_id", "day"), "SELECT * FROM analytics_daily"),
-    DerivedTable("scoring", "loop_content", ("content_id",), "SELECT * FROM loop_content"),
-    DerivedTable("scoring", "points_ledger", ("key",), "SELECT * FROM points_ledger"),
-    DerivedTable(
-        "scoring",
-        "creator_standings",
-        ("creator_id",),
-        # updated_at is when the row was last written, not a fact of the log.
-        "SELECT creator_id, timezone, niches, platforms, points, streak, best_streak, last_active_on,"
-        " grace_used_on, counters, badges, evidence, evidence_at, veriscore, breakdown FROM creator_standings",
-    ),
-    DerivedTable("scoring", "veriscore_history", ("creator_id", "day"), "SELECT * FROM veriscore_history"),
-    DerivedTable(
-        "scoring",
-        "leaderboard_entries",
-        ("board", "creator_id"),
-        "SELECT board, creator_id, score FROM leaderboard_entries",
-    ),
-    DerivedTable(
-        "ledger",
-        "ledger_accounts",
-        ("kind", "owner_id", "currency"),
-        "SELECT kind, owner_id, currency FROM ledger_accounts",
-    ),
-    DerivedTable(
-        "ledger",
-        "ledger_transactions",
-        ("idempotency_key",),
-        "SELECT idempotency_key, kind, currency, deal_id, campaign_id, brand_id, creator_id, payout_id, event_id,"
-        " memo, occurred_at FROM ledger_transactions",
-    ),
-    DerivedTable(
-        "ledger",
-        "ledger_entries",
-        ("idempotency_key", "kind", "owner_id", "currency"),
-        # Entries have serial ids: each transaction's legs by the account they move, summed.
-        "SELECT t.idempotency_key, a.kind, a.owner_id, e.currency, sum(e.amount) AS amount, count(*) AS legs"
-        " FROM ledger_entries e JOIN ledger_transactions t ON t.id = e.transaction_id"
-        " JOIN ledger_accounts a ON a.id = e.account_id"
-        " GROUP BY t.idempotency_key, a.kind, a.owner_id, e.currency",
-    ),
-    DerivedTable(
-        "memory",
-        "memories",
-        ("type", "key", "creator_id", "brand_id", "campaign_id", "valid_from", "content_hash"),
-        # Not compared: ids (random), the embedding (a model's output, filled later when it
-        # failed), strength and access statistics (decay and use, not the log), recorded and
-        # superseded times (the system's clock). An archived memory is an active one decay let go.
-        "SELECT type, kind, key, text, context_text, attributes, encode(content_hash, 'hex') AS content_hash,"
-        " importance, creator_id, brand_id, campaign_id,"
-        " ARRAY(SELECT s::text FROM unnest(source_event_ids) s ORDER BY 1) AS source_event_ids,"
-        " valid_from, valid_to, superseded_at IS NOT NULL AS superseded,"
-        " CASE WHEN status = 'archived' THEN 'active' ELSE status END AS status FROM memories",
-    ),
-)
 
 
 @dataclass
@@ -211,6 +132,15 @@ def _families(handlers: Sequence[Handler]) -> dict[str, list[Handler]]:
     return dict(out)
 
 
+def derived_tables(handlers: Sequence[Handler]) -> list[tuple[str, DerivedTable]]:
+    """The tables the groups declare (`Handler.derived`), each with its group's family."""
+    found: dict[str, tuple[str, DerivedTable]] = {}
+    for handler in handlers:
+        for table in getattr(handler, "derived", ()):
+            found.setdefault(table.name, (family_of(handler), table))
+    return list(found.values())
+
+
 def _coverage(db: Session, family: str, handlers: Sequence[Handler], *, examples: int) -> Coverage:
     groups = [h.group for h in handlers]
     types = sorted(set().union(*(h.types for h in handlers)))
@@ -292,9 +222,9 @@ def _read(db: Session, table: DerivedTable) -> Rows:
     return dict(out)
 
 
-def _compare(table: DerivedTable, current: Rows, replay: Rows, *, examples: int) -> TableDiff:
+def _compare(family: str, table: DerivedTable, current: Rows, replay: Rows, *, examples: int) -> TableDiff:
     diff = TableDiff(
-        family=table.family,
+        family=family,
         table=table.name,
         current_rows=sum(len(v) for v in current.values()),
         replay_rows=sum(len(v) for v in replay.values()),
@@ -375,7 +305,6 @@ def check_consistency(
     database: Database,
     handlers: Sequence[Handler],
     *,
-    tables: Iterable[DerivedTable] = DERIVED_TABLES,
     replay: bool = True,
     orders: bool = True,
     examples: int = 5,
@@ -388,7 +317,7 @@ def check_consistency(
     `wiring.replay_handlers` builds them so."""
     started = time.perf_counter()
     families = _families(handlers)
-    chosen = [t for t in tables if t.family in families]
+    chosen = derived_tables(handlers)
     with database.sessions() as db:
         # One snapshot for the readings before and after and for the log replayed between them.
         db.connection(execution_options={"isolation_level": "REPEATABLE READ"})
@@ -398,19 +327,20 @@ def check_consistency(
             diffs: list[TableDiff] = []
             replayed: dict[str, int] = {}
             if replay:
-                before = {t.name: _read(db, t) for t in chosen}
+                before = {t.name: _read(db, t) for _, t in chosen}
                 replayed = _replay(db, families, batch_size=batch_size, by_partition=False)
                 db.flush()
-                rebuilt = {t.name: _read(db, t) for t in chosen}
-                diffs = [_compare(t, before[t.name], rebuilt[t.name], examples=examples) for t in chosen]
+                rebuilt = {t.name: _read(db, t) for _, t in chosen}
+                diffs = [_compare(f, t, before[t.name], rebuilt[t.name], examples=examples) for f, t in chosen]
                 if orders and any(not d.equal for d in diffs):
                     # A difference: is it the log's, or only the order the partitions were read in?
                     _replay(db, families, batch_size=batch_size, by_partition=True)
                     db.flush()
-                    for table, diff in zip(chosen, diffs, strict=True):
+                    for (family, table), diff in zip(chosen, diffs, strict=True):
                         if not diff.equal:
                             other = _read(db, table)
-                            diff.order_sensitive = not _compare(table, rebuilt[table.name], other, examples=0).equal
+                            again = _compare(family, table, rebuilt[table.name], other, examples=0)
+                            diff.order_sensitive = not again.equal
         finally:
             db.rollback()  # the replay's state is never kept
     return ConsistencyReport(

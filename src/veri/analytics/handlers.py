@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from veri.analytics.cache import AnalyticsCache
 from veri.analytics.enrichment import enrich_snapshot, latest_per_day
 from veri.analytics.repository import AnalyticsRepository, DealState, Key, PublishedContent
+from veri.events.derived import whole
 from veri.events.envelope import Event
 from veri.events.registry import REGISTRY
 from veri.events.types import (
@@ -52,6 +53,12 @@ def _fold_deals(events: Sequence[Event]) -> list[DealState]:
 class AnalyticsHandler:
     group = "analytics"
     types = REGISTRY.names_of(ContentPublished, ContentMetricsSnapshot, DealCreated, DealStatusChanged)
+    derived = (
+        whole("analytics_content", "content_id"),
+        whole("analytics_content_daily", "content_id", "day"),
+        whole("analytics_deals", "deal_id"),
+        whole("analytics_daily", "scope", "scope_id", "day"),
+    )
 
     def __init__(self, cache: AnalyticsCache | None = None):
         self.cache = cache

@@ -33,5 +33,7 @@ class Handler(Protocol):
         ...
 
     def reset(self, db: Session) -> None:
-        """Delete all derived state, before a replay from the beginning of the log."""
+        """Delete all derived state, before a replay from the beginning of the log. A group whose
+        state is in PostgreSQL also declares its tables as `derived: tuple[DerivedTable, ...]`
+        (events/derived.py), which `veri check consistency` compares with a replay."""
         ...

@@ -47,6 +47,8 @@ class Lane:
         self.types = inner.types
         # The inner handler's batch (a batch of live formation must stay well inside the lease).
         self.batch_size: int = getattr(inner, "batch_size", 1000)
+        # The lanes share their derived state: the live lane declares (and resets) it for both.
+        self.derived = () if history else getattr(inner, "derived", ())
 
     def accepts(self, event: Event | LogRecord) -> bool:
         """This lane's events; the consumer loop reads past the others without marking them."""

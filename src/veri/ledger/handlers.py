@@ -22,6 +22,7 @@ from veri.campaigns import service as campaign_service
 from veri.config import LedgerSettings
 from veri.creators import service as creator_service
 from veri.errors import NotFound
+from veri.events.derived import DerivedTable
 from veri.events.envelope import Event
 from veri.events.registry import REGISTRY
 from veri.events.types import DealStatusChanged, PayoutFailed, PayoutPaid, PayoutRequested
@@ -46,6 +47,26 @@ FRESH = timedelta(hours=1)
 class LedgerHandler:
     group = "ledger"
     types = REGISTRY.names_of(DealStatusChanged, PayoutRequested, PayoutPaid, PayoutFailed)
+    derived = (
+        DerivedTable(
+            "ledger_accounts", ("kind", "owner_id", "currency"), "SELECT kind, owner_id, currency FROM ledger_accounts"
+        ),
+        DerivedTable(
+            "ledger_transactions",
+            ("idempotency_key",),
+            "SELECT idempotency_key, kind, currency, deal_id, campaign_id, brand_id, creator_id, payout_id, event_id,"
+            " memo, occurred_at FROM ledger_transactions",
+        ),
+        DerivedTable(
+            "ledger_entries",
+            ("idempotency_key", "kind", "owner_id", "currency"),
+            # Entries have serial ids: each transaction's legs by the account they move, summed.
+            "SELECT t.idempotency_key, a.kind, a.owner_id, e.currency, sum(e.amount) AS amount, count(*) AS legs"
+            " FROM ledger_entries e JOIN ledger_transactions t ON t.id = e.transaction_id"
+            " JOIN ledger_accounts a ON a.id = e.account_id"
+            " GROUP BY t.idempotency_key, a.kind, a.owner_id, e.currency",
+        ),
+    )
 
     def __init__(self, settings: LedgerSettings | None = None, *, tell: bool = True):
         self.fee_bps = (settings or LedgerSettings()).platform_fee_bps

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 import structlog
 from sqlalchemy.orm import Session
 
+from veri.events.derived import DerivedTable
 from veri.events.envelope import Event
 from veri.memory import store
 from veri.memory.changes import announced
@@ -26,6 +27,20 @@ log = structlog.get_logger(__name__)
 class MemoryHandler:
     group = "memory"
     types = MEMORY_EVENT_TYPES
+    derived = (
+        DerivedTable(
+            "memories",
+            ("type", "key", "creator_id", "brand_id", "campaign_id", "valid_from", "content_hash"),
+            # Not compared: ids (random), the embedding (a model's output, filled later when it
+            # failed), strength and access statistics (decay and use, not the log), recorded and
+            # superseded times (the system's clock). An archived memory is an active one decay let go.
+            "SELECT type, kind, key, text, context_text, attributes, encode(content_hash, 'hex') AS content_hash,"
+            " importance, creator_id, brand_id, campaign_id,"
+            " ARRAY(SELECT s::text FROM unnest(source_event_ids) s ORDER BY 1) AS source_event_ids,"
+            " valid_from, valid_to, superseded_at IS NOT NULL AS superseded,"
+            " CASE WHEN status = 'archived' THEN 'active' ELSE status END AS status FROM memories",
+        ),
+    )
     # Embedding costs ~5-15 ms a text: smaller batches keep a batch well inside its lease.
     batch_size = 256
 

@@ -24,6 +24,7 @@ import structlog
 from sqlalchemy.orm import Session
 
 from veri.analytics.enrichment import normalise_metrics
+from veri.events.derived import DerivedTable, whole
 from veri.events.envelope import Event
 from veri.events.registry import REGISTRY
 from veri.events.service import emit
@@ -163,6 +164,22 @@ class ScoringHandler:
         TaskAccepted,
         TaskProofSubmitted,
         TaskReviewed,
+    )
+    derived = (
+        whole("loop_content", "content_id"),
+        whole("points_ledger", "key"),
+        DerivedTable(
+            "creator_standings",
+            ("creator_id",),
+            # updated_at is when the row was last written, not a fact of the log.
+            "SELECT creator_id, timezone, niches, platforms, points, streak, best_streak, last_active_on,"
+            " grace_used_on, counters, badges, evidence, evidence_at, veriscore, breakdown FROM creator_standings",
+        ),
+        whole("veriscore_history", "creator_id", "day"),
+        # The boards' rows in PostgreSQL (Redis mirrors them).
+        DerivedTable(
+            "leaderboard_entries", ("board", "creator_id"), "SELECT board, creator_id, score FROM leaderboard_entries"
+        ),
     )
 
     def __init__(self, boards: Leaderboards | None = None, *, tell: bool = True):
