@@ -40,9 +40,7 @@ from veri.models.memory import Memory
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 EXTERNAL_URL = os.environ.get("VERI_TEST_EXTERNAL_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-# Each pytest-xdist worker (gw0, gw1, ...) has a Redis database of its own (15, 14, ...): tests flush it.
-XDIST_WORKER = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
-REDIS_URL = os.environ.get("VERI_TEST_REDIS_URL", f"redis://127.0.0.1:6379/{15 - XDIST_WORKER}")
+REDIS_URL = os.environ.get("VERI_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 PASSWORD = "correct-horse-battery"
 # Loading the embedding model costs seconds and half a gigabyte per process: tests (and the
 # workers they start) form memory without embeddings unless they ask for the real model

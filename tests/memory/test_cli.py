@@ -100,7 +100,9 @@ def test_memory_commands(runner: CliRunner, clean_db: Database) -> None:
     assert runner.invoke(cli, ["memory", "show", "not-an-id"]).exit_code == 2
 
     decayed = runner.invoke(cli, ["memory", "decay", "--json"])
-    assert decayed.exit_code == 0 and last_json(decayed.stdout)["updated"] == len(memories(clean_db))
+    assert decayed.exit_code == 0 and 0 <= last_json(decayed.stdout)["updated"] <= len(memories(clean_db))
+    again = runner.invoke(cli, ["memory", "decay", "--json"])
+    assert again.exit_code == 0 and last_json(again.stdout)["updated"] == 0  # nothing moved since
     reflected = runner.invoke(cli, ["memory", "reflect", "--creator", str(creator), "--json"])
     assert reflected.exit_code == 0 and "insights_written" in last_json(reflected.stdout)
     with clean_db.sessions() as db:
